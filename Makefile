@@ -1,0 +1,55 @@
+# hookhub: `make dev` sets up a fresh machine and runs the local stack; `make test` sets up
+# and runs every test, the template lint included.
+SHELL := /bin/bash
+VENV := .venv
+EMULATOR_PORT := $(or $(HOOKHUB_EMULATOR_PORT),4566)
+export HOOKHUB_EMULATOR_PORT := $(EMULATOR_PORT)
+export HOOKHUB_PORT ?= 3000
+export HOOKHUB_ALLOW_PRIVATE_TARGETS ?= true
+export HOOKHUB_LOCAL := true
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_REGION ?= us-east-1
+
+.PHONY: dev test setup venv toolchain build lint fmt emulator-start emulator-stop token clean
+
+dev: setup
+	infra/emulator.sh start $(EMULATOR_PORT)
+	AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) cargo run --locked -p hookhub-local -- dev
+
+test: setup
+	infra/test.sh
+	$(VENV)/bin/cfn-lint template.yaml
+
+lint: toolchain
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+setup: venv toolchain
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+toolchain:
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup"; exit 1; }
+	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+
+build:
+	cargo build --locked -p hookhub-local
+
+emulator-start: venv
+	infra/emulator.sh start $(EMULATOR_PORT)
+
+emulator-stop:
+	infra/emulator.sh stop $(EMULATOR_PORT)
+
+token:
+	@cargo run --quiet --locked -p hookhub-local -- token --role $(or $(ROLE),platform_admin) $(if $(TENANT),--tenant $(TENANT))
+
+clean: emulator-stop
+	cargo clean
+	rm -rf $(VENV) .run

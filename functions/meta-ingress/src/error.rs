@@ -1,0 +1,51 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hookhub_shared::http::error_response;
+use hookhub_shared::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngressError {
+    #[error("unknown tenant")]
+    UnknownTenant,
+    #[error("verification failed")]
+    VerificationFailed,
+    #[error("signature missing or invalid")]
+    BadSignature,
+    /// Meta retries on 5xx, which is what we want while a dependency is down.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for IngressError {
+    fn from(err: StoreError) -> Self {
+        IngressError::Unavailable(err.to_string())
+    }
+}
+
+impl IntoResponse for IngressError {
+    fn into_response(self) -> Response {
+        match self {
+            IngressError::UnknownTenant => {
+                error_response(StatusCode::NOT_FOUND, "not_found", "not found")
+            }
+            IngressError::VerificationFailed => error_response(
+                StatusCode::FORBIDDEN,
+                "verification_failed",
+                "verification failed",
+            ),
+            IngressError::BadSignature => error_response(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                "X-Hub-Signature-256 is missing or does not match",
+            ),
+            IngressError::Unavailable(reason) => {
+                tracing::error!(%reason, "ingress storage unavailable");
+                error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "temporarily unavailable; retry",
+                )
+            }
+        }
+    }
+}

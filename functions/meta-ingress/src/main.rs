@@ -1,0 +1,10 @@
+use hookhub_shared::aws::AwsClients;
+use hookhub_shared::{telemetry, AppContext, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let ctx = AppContext::new(config, &AwsClients::from_env().await);
+    lambda_http::run(meta_ingress::router(ctx)).await
+}

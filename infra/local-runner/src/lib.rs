@@ -1,0 +1,42 @@
+//! The local runner: what API Gateway and the SQS event source mapping do in AWS, on one
+//! machine. One HTTP port routes `/api/*` to the admin API router and `/webhooks/meta/*` to
+//! the Meta ingress router; a poller long-polls the delivery queue and hands batches of up
+//! to ten to the worker's batch processor, deleting only the messages it did not report as
+//! failed.
+
+mod poller;
+
+pub use poller::{PollStats, QueuePoller};
+
+use axum::Router;
+use hookhub_shared::AppContext;
+
+/// Both HTTP functions behind one listener, exactly as deployed behind API Gateway.
+pub fn app(ctx: AppContext) -> Router {
+    admin_api::router(ctx.clone()).merge(meta_ingress::router(ctx))
+}
+
+pub const DEFAULT_PORT: u16 = 3000;
+pub const DEFAULT_EMULATOR_PORT: u16 = 4566;
+
+/// `HOOKHUB_PORT` or 3000.
+pub fn port() -> u16 {
+    env_port("HOOKHUB_PORT", DEFAULT_PORT)
+}
+
+/// `HOOKHUB_EMULATOR_PORT` or 4566.
+pub fn emulator_port() -> u16 {
+    env_port("HOOKHUB_EMULATOR_PORT", DEFAULT_EMULATOR_PORT)
+}
+
+fn env_port(name: &str, default: u16) -> u16 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn emulator_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL")
+        .unwrap_or_else(|_| format!("http://127.0.0.1:{}", emulator_port()))
+}

@@ -1,0 +1,172 @@
+//! `hookhub-local [dev|serve|provision|token]`
+//!
+//! - `dev` (default): provision the development stack on the emulator, then `serve` it.
+//! - `serve`: run the admin API and Meta ingress on 127.0.0.1:$HOOKHUB_PORT (3000) and poll
+//!   the delivery queue, with the configuration from the environment.
+//! - `provision`: create or update the development stack and print its variables.
+//! - `token --role platform_admin|tenant_admin [--tenant ID] [--hours N]`: mint a development
+//!   JWT with the configured (or development) secret.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookhub_local::{app, emulator_endpoint, port, QueuePoller};
+use hookhub_shared::auth::{mint_for, Role};
+use hookhub_shared::aws::AwsClients;
+use hookhub_shared::local_stack::{provision, wait_until_reachable, QueueSettings, StackNames};
+use hookhub_shared::{telemetry, AppContext, Config};
+use tokio::sync::watch;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() {
+    telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None | Some("dev") => dev().await,
+        Some("serve") => serve_from_env().await,
+        Some("provision") => provision_dev().await.map(|stack| {
+            for (name, value) in stack.env_vars() {
+                println!("{name}={value}");
+            }
+        }),
+        Some("token") => token(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("usage: hookhub-local [dev|serve|provision|token --role ROLE [--tenant ID] [--hours N]]");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}; try --help").into()),
+    };
+    if let Err(e) = result {
+        eprintln!("hookhub-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn provision_dev() -> Result<hookhub_shared::local_stack::ProvisionedStack, Error> {
+    let clients = AwsClients::for_endpoint(&emulator_endpoint()).await;
+    wait_until_reachable(&clients, Duration::from_secs(30)).await?;
+    Ok(provision(
+        &clients,
+        &StackNames::development(),
+        QueueSettings::default(),
+    )
+    .await?)
+}
+
+async fn dev() -> Result<(), Error> {
+    let stack = provision_dev().await?;
+    let vars = stack.env_vars();
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+            .or_else(|| (name == "HOOKHUB_LOCAL").then(|| "true".to_string()))
+    })?;
+    serve(config, AwsClients::for_endpoint(&emulator_endpoint()).await).await
+}
+
+async fn serve_from_env() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    let clients = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(_) => AwsClients::from_env().await,
+        Err(_) => AwsClients::for_endpoint(&emulator_endpoint()).await,
+    };
+    serve(config, clients).await
+}
+
+async fn serve(config: Config, clients: AwsClients) -> Result<(), Error> {
+    if !config.local_mode {
+        return Err("the local runner needs HOOKHUB_LOCAL=true".into());
+    }
+    let token = mint_for(
+        config.jwt_secret()?,
+        "local-admin",
+        Role::PlatformAdmin,
+        None,
+        24,
+    );
+    let ctx = AppContext::new(config, &clients);
+    let processor = Arc::new(delivery_worker::processor(&ctx));
+    let poller = QueuePoller::new(
+        clients.sqs.clone(),
+        ctx.config.delivery_queue_url.clone(),
+        processor,
+    );
+
+    let addr = SocketAddr::from(([127, 0, 0, 1], port()));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let poller_task = tokio::spawn({
+        let stop_rx = stop_rx.clone();
+        async move { poller.run(stop_rx).await }
+    });
+
+    println!("hookhub local runner listening on http://{addr}");
+    println!("platform-admin token (24 h):\n  {token}");
+    println!("try:\n  curl -s http://{addr}/api/health");
+    println!("  curl -s -H 'Authorization: Bearer {token}' http://{addr}/api/openapi.json");
+
+    let mut http_stop = stop_rx;
+    axum::serve(
+        listener,
+        app(ctx).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = http_stop.changed() => {}
+        }
+    })
+    .await?;
+    let _ = stop_tx.send(true);
+    let _ = poller_task.await;
+    println!("hookhub local runner stopped");
+    Ok(())
+}
+
+fn token(args: &[String]) -> Result<(), Error> {
+    let mut role = None;
+    let mut tenant = None;
+    let mut hours = 24;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--role" => {
+                role = Some(match value.as_str() {
+                    "platform_admin" => Role::PlatformAdmin,
+                    "tenant_admin" => Role::TenantAdmin,
+                    other => return Err(format!("unknown role {other:?}").into()),
+                })
+            }
+            "--tenant" => tenant = Some(value.clone()),
+            "--hours" => hours = value.parse().map_err(|_| "--hours takes a whole number")?,
+            other => return Err(format!("unknown option {other:?}").into()),
+        }
+    }
+    let role = role.ok_or("--role is required")?;
+    if role == Role::TenantAdmin && tenant.is_none() {
+        return Err("a tenant_admin token needs --tenant".into());
+    }
+    let config_secret = std::env::var("HOOKHUB_JWT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| hookhub_shared::config::DEV_JWT_SECRET.to_string());
+    println!(
+        "{}",
+        mint_for(
+            &config_secret,
+            "local-admin",
+            role,
+            tenant.as_deref(),
+            hours
+        )
+    );
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! SDK clients, built once per cold start and shared by every request.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub kms: aws_sdk_kms::Client,
+}
+
+impl AwsClients {
+    /// From the standard provider chain: the function's role in Lambda; `AWS_ENDPOINT_URL`
+    /// and the usual variables locally.
+    pub async fn from_env() -> Self {
+        Self::from_sdk_config(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+    }
+
+    /// Clients for a local emulator at `endpoint`, with static test credentials.
+    pub async fn for_endpoint(endpoint: &str) -> Self {
+        let credentials =
+            aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "hookhub-local");
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .load()
+            .await;
+        Self::from_sdk_config(&sdk)
+    }
+
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
+        }
+    }
+}
+
+/// One line of the SDK's error chain, for logs and health reports; never contains secrets.
+pub fn describe_error(err: &(dyn std::error::Error + 'static)) -> String {
+    aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()
+}

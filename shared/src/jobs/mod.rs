@@ -1,0 +1,43 @@
+//! The job pipeline behind the delivery worker: a versioned envelope on the SQS queue, a
+//! handler per kind, and a batch processor that reports partial batch failures the way the
+//! Lambda SQS event source mapping expects.
+
+mod envelope;
+mod processor;
+mod queue;
+
+pub use envelope::{Job, JOB_FORMAT_VERSION};
+pub use processor::{BatchProcessor, JobRouter};
+pub use queue::{JobQueue, QueueError, SqsJobQueue, MAX_SQS_DELAY};
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished; its result is recorded.
+    Done,
+    /// Try again after this long; the attempt is recorded.
+    RetryAfter(Duration),
+    /// Will never succeed (a final error, attempts exhausted); the failure is recorded.
+    GiveUp(String),
+}
+
+/// An infrastructure failure while handling a job (the database is unreachable, say): the
+/// job's outcome could not be recorded, so the message stays on the queue and SQS redelivers
+/// it, until the redrive policy moves it to the dead-letter queue.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JobError(pub String);
+
+impl JobError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn handle(&self, job: &Job) -> Result<Outcome, JobError>;
+}

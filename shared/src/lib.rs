@@ -1,0 +1,23 @@
+//! hookhub's common library: domain types, services, and the AWS adapters behind small
+//! traits. The Lambda functions and the local runner only wire these together.
+
+pub mod auth;
+pub mod aws;
+pub mod config;
+pub mod context;
+pub mod crypto;
+pub mod http;
+pub mod ids;
+pub mod jobs;
+pub mod local_stack;
+pub mod masking;
+pub mod signing;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+
+pub use config::Config;
+pub use context::AppContext;
+
+/// Sent as `User-Agent` on every outbound call, and reported by `/api/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,397 @@
+//! Idempotent provisioning of the AWS resources against the local emulator, through the same
+//! SDK clients the functions use. It mirrors `template.yaml`: one table with TTL and two
+//! overloaded indexes, the delivery queue with its dead-letter queue and redrive policy, and
+//! a KMS key with rotation and an alias. Tests provision an isolated stack each, with unique
+//! names, so they can run in parallel against one emulator.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_kms::operation::describe_key::DescribeKeyError;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::aws::{describe_error, AwsClients};
+use crate::store::keys;
+
+#[derive(Debug, thiserror::Error)]
+#[error("provisioning {resource} failed: {message}")]
+pub struct ProvisionError {
+    resource: String,
+    message: String,
+}
+
+fn failed<E: std::error::Error + 'static>(resource: &str) -> impl FnOnce(E) -> ProvisionError + '_ {
+    move |e| ProvisionError {
+        resource: resource.to_string(),
+        message: describe_error(&e),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StackNames {
+    pub table: String,
+    pub queue: String,
+    pub dead_letter_queue: String,
+    pub kms_alias: String,
+}
+
+impl StackNames {
+    /// The names `make dev` uses.
+    pub fn development() -> Self {
+        Self::with_prefix("hookhub-local")
+    }
+
+    /// Fresh names for one test, so tests never share state.
+    pub fn unique(label: &str) -> Self {
+        let suffix = crate::ids::new_id(crate::ids::IdKind::Request)
+            .trim_start_matches("req_")
+            .to_lowercase();
+        Self::with_prefix(&format!("t-{label}-{suffix}"))
+    }
+
+    fn with_prefix(prefix: &str) -> Self {
+        Self {
+            table: prefix.to_string(),
+            queue: format!("{prefix}-delivery"),
+            dead_letter_queue: format!("{prefix}-delivery-dlq"),
+            kms_alias: format!("alias/{prefix}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    pub visibility_timeout: Duration,
+    /// Receives before the redrive policy moves a message to the dead-letter queue.
+    pub max_receive_count: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        // As template.yaml: 6x a 30-second worker timeout, and five tries.
+        Self {
+            visibility_timeout: Duration::from_secs(180),
+            max_receive_count: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProvisionedStack {
+    pub table_name: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub kms_key_id: String,
+}
+
+impl ProvisionedStack {
+    /// The variables `Config::from_env` reads, pointing at this stack.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("HOOKHUB_TABLE", self.table_name.clone()),
+            ("HOOKHUB_DELIVERY_QUEUE_URL", self.queue_url.clone()),
+            (
+                "HOOKHUB_DEAD_LETTER_QUEUE_URL",
+                self.dead_letter_queue_url.clone(),
+            ),
+            ("HOOKHUB_KMS_KEY_ID", self.kms_key_id.clone()),
+        ]
+    }
+}
+
+/// Waits until the emulator answers, or `timeout` passes.
+pub async fn wait_until_reachable(
+    clients: &AwsClients,
+    timeout: Duration,
+) -> Result<(), ProvisionError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match clients.dynamodb.list_tables().limit(1).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(failed("emulator connection")(e));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+pub async fn provision(
+    clients: &AwsClients,
+    names: &StackNames,
+    queue: QueueSettings,
+) -> Result<ProvisionedStack, ProvisionError> {
+    let (table, queues, key) = tokio::join!(
+        ensure_table(&clients.dynamodb, &names.table),
+        ensure_queues(&clients.sqs, names, queue),
+        ensure_key(&clients.kms, &names.kms_alias),
+    );
+    table?;
+    let (queue_url, dead_letter_queue_url) = queues?;
+    Ok(ProvisionedStack {
+        table_name: names.table.clone(),
+        queue_url,
+        dead_letter_queue_url,
+        kms_key_id: key?,
+    })
+}
+
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set")
+}
+
+fn key_element(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .expect("name and type are set")
+}
+
+fn index(name: &str, pk: &str, sk: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key_element(pk, KeyType::Hash))
+        .key_schema(key_element(sk, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("name, keys and projection are set")
+}
+
+async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), ProvisionError> {
+    let exists = match client.describe_table().table_name(name).send().await {
+        Ok(_) => true,
+        Err(SdkError::ServiceError(_)) => false,
+        Err(e) => return Err(failed("table")(e)),
+    };
+    if !exists {
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(
+                [
+                    keys::PK,
+                    keys::SK,
+                    keys::GSI1_PK,
+                    keys::GSI1_SK,
+                    keys::GSI2_PK,
+                    keys::GSI2_SK,
+                ]
+                .into_iter()
+                .map(attribute)
+                .collect(),
+            ))
+            .key_schema(key_element(keys::PK, KeyType::Hash))
+            .key_schema(key_element(keys::SK, KeyType::Range))
+            .global_secondary_indexes(index(keys::GSI1, keys::GSI1_PK, keys::GSI1_SK))
+            .global_secondary_indexes(index(keys::GSI2, keys::GSI2_PK, keys::GSI2_SK))
+            .send()
+            .await
+            .map_err(failed("table"))?;
+    }
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(failed("table TTL"))?;
+    let enabled = ttl
+        .time_to_live_description()
+        .and_then(|d| d.attribute_name())
+        .is_some_and(|a| a == keys::TTL);
+    if !enabled {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(keys::TTL)
+                    .enabled(true)
+                    .build()
+                    .expect("name and flag are set"),
+            )
+            .send()
+            .await
+            .map_err(failed("table TTL"))?;
+    }
+    Ok(())
+}
+
+async fn ensure_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: Vec<(QueueAttributeName, String)>,
+) -> Result<String, ProvisionError> {
+    match client.get_queue_url().queue_name(name).send().await {
+        Ok(out) => {
+            let url = out.queue_url().unwrap_or_default().to_string();
+            client
+                .set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(attributes.into_iter().collect()))
+                .send()
+                .await
+                .map_err(failed(name))?;
+            Ok(url)
+        }
+        Err(_) => {
+            let out = client
+                .create_queue()
+                .queue_name(name)
+                .set_attributes(Some(attributes.into_iter().collect()))
+                .send()
+                .await
+                .map_err(failed(name))?;
+            Ok(out.queue_url().unwrap_or_default().to_string())
+        }
+    }
+}
+
+async fn ensure_queues(
+    client: &aws_sdk_sqs::Client,
+    names: &StackNames,
+    settings: QueueSettings,
+) -> Result<(String, String), ProvisionError> {
+    const FOURTEEN_DAYS: &str = "1209600";
+    let dlq_url = ensure_queue(
+        client,
+        &names.dead_letter_queue,
+        vec![(
+            QueueAttributeName::MessageRetentionPeriod,
+            FOURTEEN_DAYS.into(),
+        )],
+    )
+    .await?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(failed("dead-letter queue"))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| ProvisionError {
+            resource: "dead-letter queue".into(),
+            message: "no QueueArn attribute".into(),
+        })?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": settings.max_receive_count,
+    })
+    .to_string();
+    let queue_url = ensure_queue(
+        client,
+        &names.queue,
+        vec![
+            (
+                QueueAttributeName::VisibilityTimeout,
+                settings.visibility_timeout.as_secs().to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive),
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                FOURTEEN_DAYS.into(),
+            ),
+        ],
+    )
+    .await?;
+    Ok((queue_url, dlq_url))
+}
+
+async fn ensure_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<String, ProvisionError> {
+    match client.describe_key().key_id(alias).send().await {
+        Ok(out) => {
+            if let Some(id) = out.key_metadata().map(|m| m.key_id()) {
+                return Ok(id.to_string());
+            }
+        }
+        Err(SdkError::ServiceError(e))
+            if matches!(e.err(), DescribeKeyError::NotFoundException(_)) => {}
+        Err(e) => return Err(failed("KMS key")(e)),
+    }
+    let created = client
+        .create_key()
+        .description("hookhub secret envelope key (local)")
+        .send()
+        .await
+        .map_err(failed("KMS key"))?;
+    let key_id = created
+        .key_metadata()
+        .map(|m| m.key_id().to_string())
+        .ok_or_else(|| ProvisionError {
+            resource: "KMS key".into(),
+            message: "CreateKey returned no key id".into(),
+        })?;
+    client
+        .enable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .map_err(failed("KMS key rotation"))?;
+    client
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .map_err(failed("KMS alias"))?;
+    Ok(key_id)
+}
+
+/// An isolated stack on the test emulator (`HOOKHUB_TEST_ENDPOINT`, set by `make test`), with
+/// the application context built on it exactly as a function builds its own.
+pub struct TestStack {
+    pub clients: AwsClients,
+    pub stack: ProvisionedStack,
+    pub ctx: crate::AppContext,
+}
+
+impl TestStack {
+    pub async fn new(label: &str) -> Self {
+        Self::with_queue(label, QueueSettings::default()).await
+    }
+
+    pub async fn with_queue(label: &str, queue: QueueSettings) -> Self {
+        let clients = AwsClients::for_endpoint(&test_endpoint()).await;
+        let stack = provision(&clients, &StackNames::unique(label), queue)
+            .await
+            .expect("provisioning the test stack");
+        let vars = stack.env_vars();
+        let config = crate::Config::from_lookup(|name| match name {
+            "HOOKHUB_LOCAL" | "HOOKHUB_ALLOW_PRIVATE_TARGETS" => Some("true".into()),
+            _ => vars
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone()),
+        })
+        .expect("test configuration");
+        let ctx = crate::AppContext::new(config, &clients);
+        Self {
+            clients,
+            stack,
+            ctx,
+        }
+    }
+}
+
+/// The emulator the tests run against. Tests fail, not skip, without it.
+pub fn test_endpoint() -> String {
+    std::env::var("HOOKHUB_TEST_ENDPOINT").expect(
+        "HOOKHUB_TEST_ENDPOINT is not set: run the tests with `make test`, which starts the emulator",
+    )
+}

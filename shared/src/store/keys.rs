@@ -1,0 +1,161 @@
+//! The single-table key scheme: the one place where keys are built.
+//!
+//! Every partition key starts with `T#{tenantId}` except the platform-wide tenant list and the
+//! API-key-hash lookup, so a query built here can only ever reach one tenant's items.
+//!
+//! | item                 | pk                         | sk                          | gsi1pk / gsi1sk                       | gsi2pk / gsi2sk                        |
+//! |----------------------|----------------------------|-----------------------------|---------------------------------------|----------------------------------------|
+//! | tenant               | `T#{t}`                    | `TENANT`                    | `TENANTS` / `{t}`                     |                                        |
+//! | integration          | `T#{t}`                    | `INTEGRATION#{kind}`        |                                       |                                        |
+//! | audit entry          | `T#{t}#AUDIT`              | `{audId}`                   |                                       |                                        |
+//! | endpoint             | `T#{t}`                    | `ENDPOINT#{whId}`           |                                       |                                        |
+//! | workflow webhook     | `T#{t}`                    | `WORKFLOW#{wfId}`           | `T#{t}#WFNAME` / `{workflowName}`     |                                        |
+//! | API key              | `T#{t}`                    | `APIKEY#{keyId}`            | `APIKEYHASH#{sha256}` / `APIKEY`      |                                        |
+//! | rate window          | `T#{t}#RATE#{keyId}`       | `{minute}` (TTL)            |                                       |                                        |
+//! | idempotency record   | `T#{t}#IDEM`               | `{scope}#{key}` (TTL)       |                                       |                                        |
+//! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
+//! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#ATTEMPTS` / `{delId}`          | `T#{t}#ATTEMPTS#{status}` / `{delId}`  |
+//! | endpoint counters    | `T#{t}#EP#{whId}`          | `STATS`                     |                                       |                                        |
+//! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
+//! | Meta event           | `T#{t}#META`               | `{mevId}`                   | `T#{t}#METATYPE#{type}` / `{mevId}`   | `T#{t}#METASTATUS#{status}` / `{mevId}`|
+//! | Meta dedupe record   | `T#{t}#METAID#{naturalId}` | `DEDUPE` (TTL)              |                                       |                                        |
+//! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
+//! | contact              | `T#{t}#CONTACTS`           | `{conId}`                   | `T#{t}#CONTACTKEY` / `{channel}#{id}` |                                        |
+//! | export audit         | `T#{t}#EXPORTS`            | `{expId}`                   |                                       |                                        |
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
+/// Epoch seconds after which DynamoDB may delete the item.
+pub const TTL: &str = "ttl";
+
+pub const GSI1: &str = "gsi1";
+pub const GSI2: &str = "gsi2";
+
+/// Which key a query runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Primary,
+    Gsi1,
+    Gsi2,
+}
+
+impl Index {
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Index::Primary => None,
+            Index::Gsi1 => Some(GSI1),
+            Index::Gsi2 => Some(GSI2),
+        }
+    }
+
+    pub fn partition_attr(self) -> &'static str {
+        match self {
+            Index::Primary => PK,
+            Index::Gsi1 => GSI1_PK,
+            Index::Gsi2 => GSI2_PK,
+        }
+    }
+
+    pub fn sort_attr(self) -> &'static str {
+        match self {
+            Index::Primary => SK,
+            Index::Gsi1 => GSI1_SK,
+            Index::Gsi2 => GSI2_SK,
+        }
+    }
+}
+
+/// A table key (pk, sk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    fn new(pk: String, sk: impl Into<String>) -> Self {
+        Self { pk, sk: sk.into() }
+    }
+}
+
+pub fn tenant_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}")
+}
+
+pub fn tenant(tenant_id: &str) -> Key {
+    Key::new(tenant_partition(tenant_id), "TENANT")
+}
+
+pub const TENANT_LIST_PARTITION: &str = "TENANTS";
+
+pub fn integration(tenant_id: &str, kind: &str) -> Key {
+    Key::new(tenant_partition(tenant_id), format!("INTEGRATION#{kind}"))
+}
+
+pub const ENDPOINT_PREFIX: &str = "ENDPOINT#";
+
+pub fn endpoint(tenant_id: &str, endpoint_id: &str) -> Key {
+    Key::new(
+        tenant_partition(tenant_id),
+        format!("{ENDPOINT_PREFIX}{endpoint_id}"),
+    )
+}
+
+pub fn api_key(tenant_id: &str, key_id: &str) -> Key {
+    Key::new(tenant_partition(tenant_id), format!("APIKEY#{key_id}"))
+}
+
+pub fn api_key_hash_partition(hash_hex: &str) -> String {
+    format!("APIKEYHASH#{hash_hex}")
+}
+
+pub fn audit_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#AUDIT")
+}
+
+pub fn events_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#EVENTS")
+}
+
+pub fn endpoint_partition(tenant_id: &str, endpoint_id: &str) -> String {
+    format!("T#{tenant_id}#EP#{endpoint_id}")
+}
+
+pub fn meta_dedupe(tenant_id: &str, natural_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#METAID#{natural_id}"), "DEDUPE")
+}
+
+pub fn idempotency(tenant_id: &str, scope: &str, key: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#IDEM"), format!("{scope}#{key}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tenant_key_is_scoped_by_tenant() {
+        let t = "ten_01";
+        for key in [
+            tenant(t),
+            integration(t, "whatsapp"),
+            endpoint(t, "wh_1"),
+            api_key(t, "key_1"),
+            meta_dedupe(t, "wamid.X"),
+            idempotency(t, "events", "abc"),
+        ] {
+            assert!(key.pk.starts_with("T#ten_01"), "{key:?}");
+        }
+        for pk in [
+            audit_partition(t),
+            events_partition(t),
+            endpoint_partition(t, "wh_1"),
+        ] {
+            assert!(pk.starts_with("T#ten_01#"));
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The DynamoDB store foundation: one table, keys scoped by tenant (see `keys`), conditional
+//! writes that report a lost race as `Conflict`, and opaque validated pagination cursors.
+
+mod cursor;
+pub mod keys;
+mod table;
+
+pub use cursor::{decode_cursor, encode_cursor};
+pub use keys::{Index, Key};
+pub use table::{from_item, to_item, Item, Page, Query, Table};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// A conditional write lost: the item exists, or changed since it was read.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(&'static str),
+    #[error("stored item is not readable: {0}")]
+    Corrupt(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Default and largest page sizes of every list (design §3).
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 1000;

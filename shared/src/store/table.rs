@@ -1,0 +1,228 @@
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::cursor::{decode_cursor, encode_cursor};
+use super::keys::{Index, Key, PK, SK};
+use super::{StoreError, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::aws::describe_error;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+fn unavailable<E: std::error::Error + 'static>(err: E) -> StoreError {
+    StoreError::Unavailable(describe_error(&err))
+}
+
+/// A query on one partition of the table or of an index.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    pub index: Index,
+    pub partition: String,
+    /// Only sort keys starting with this.
+    pub sort_prefix: Option<String>,
+    /// Only sort keys from the first to the second, inclusive.
+    pub sort_between: Option<(String, String)>,
+    pub newest_first: bool,
+    pub limit: Option<u32>,
+    pub cursor: Option<&'a str>,
+}
+
+impl<'a> Query<'a> {
+    pub fn new(index: Index, partition: impl Into<String>) -> Self {
+        Self {
+            index,
+            partition: partition.into(),
+            sort_prefix: None,
+            sort_between: None,
+            newest_first: false,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.sort_prefix = Some(prefix.into());
+        self
+    }
+
+    pub fn between(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.sort_between = Some((from.into(), to.into()));
+        self
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+
+    pub fn page(mut self, limit: Option<u32>, cursor: Option<&'a str>) -> Self {
+        self.limit = limit;
+        self.cursor = cursor;
+        self
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub next_cursor: Option<String>,
+}
+
+/// The one DynamoDB table.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reachability check for health reports.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Writes `item` only if no item has its key; a lost race is `Conflict`, not an error.
+    pub async fn put_new(&self, item: Item) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Err(StoreError::Conflict(
+                    "an item with this key already exists".into(),
+                ))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    pub async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|out| out.item)
+            .map_err(unavailable)
+    }
+
+    pub async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    pub async fn query(&self, query: Query<'_>) -> Result<Page, StoreError> {
+        let limit = query
+            .limit
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .clamp(1, MAX_PAGE_SIZE);
+        let start = query
+            .cursor
+            .map(|c| decode_cursor(c, query.index, &query.partition))
+            .transpose()?;
+        let mut condition = "#p = :p".to_string();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .set_index_name(query.index.name().map(str::to_string))
+            .expression_attribute_names("#p", query.index.partition_attr())
+            .expression_attribute_values(":p", AttributeValue::S(query.partition.clone()))
+            .scan_index_forward(!query.newest_first)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start);
+        if let Some(prefix) = &query.sort_prefix {
+            condition.push_str(" AND begins_with(#s, :s)");
+            request = request
+                .expression_attribute_names("#s", query.index.sort_attr())
+                .expression_attribute_values(":s", AttributeValue::S(prefix.clone()));
+        } else if let Some((from, to)) = &query.sort_between {
+            condition.push_str(" AND #s BETWEEN :from AND :to");
+            request = request
+                .expression_attribute_names("#s", query.index.sort_attr())
+                .expression_attribute_values(":from", AttributeValue::S(from.clone()))
+                .expression_attribute_values(":to", AttributeValue::S(to.clone()));
+        }
+        let out = request
+            .key_condition_expression(condition)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let next_cursor = match out.last_evaluated_key() {
+            Some(k) if !k.is_empty() => Some(encode_cursor(k)?),
+            _ => None,
+        };
+        Ok(Page {
+            items: out.items.unwrap_or_default(),
+            next_cursor,
+        })
+    }
+}
+
+/// A record as an item, with its key attributes.
+pub fn to_item<T: Serialize>(key: &Key, record: &T) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(record)
+        .map_err(|e| StoreError::Corrupt(format!("cannot serialise record: {e}")))?;
+    item.insert(PK.into(), AttributeValue::S(key.pk.clone()));
+    item.insert(SK.into(), AttributeValue::S(key.sk.clone()));
+    Ok(item)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

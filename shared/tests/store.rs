@@ -1,0 +1,106 @@
+//! The table foundation against the emulator's DynamoDB.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::store::{keys, Index, Item, Query, StoreError};
+
+fn item(pk: &str, sk: &str, value: &str) -> Item {
+    Item::from([
+        (keys::PK.to_string(), AttributeValue::S(pk.into())),
+        (keys::SK.to_string(), AttributeValue::S(sk.into())),
+        ("value".to_string(), AttributeValue::S(value.into())),
+    ])
+}
+
+#[tokio::test]
+async fn losing_conditional_put_is_a_conflict_and_keeps_the_first() {
+    let stack = TestStack::new("store-cond").await;
+    let table = &stack.ctx.table;
+    let key = keys::endpoint("ten_A", "wh_1");
+    table
+        .put_new(item(&key.pk, &key.sk, "first"))
+        .await
+        .unwrap();
+    let second = table.put_new(item(&key.pk, &key.sk, "second")).await;
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+    let stored = table.get(&key).await.unwrap().unwrap();
+    assert_eq!(stored["value"], AttributeValue::S("first".into()));
+}
+
+#[tokio::test]
+async fn pages_with_cursors_within_one_partition_only() {
+    let stack = TestStack::new("store-page").await;
+    let table = &stack.ctx.table;
+    let mine = keys::tenant_partition("ten_A");
+    let theirs = keys::tenant_partition("ten_B");
+    for i in 0..5 {
+        table
+            .put(item(&mine, &format!("{}{i}", keys::ENDPOINT_PREFIX), "a"))
+            .await
+            .unwrap();
+        table
+            .put(item(&theirs, &format!("{}{i}", keys::ENDPOINT_PREFIX), "b"))
+            .await
+            .unwrap();
+    }
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = table
+            .query(
+                Query::new(Index::Primary, mine.clone())
+                    .prefix(keys::ENDPOINT_PREFIX)
+                    .page(Some(2), cursor.as_deref()),
+            )
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|i| i["sk"].as_s().unwrap().clone()));
+        assert!(page
+            .items
+            .iter()
+            .all(|i| i["value"] == AttributeValue::S("a".into())));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+
+    // A cursor taken from tenant B's list cannot continue tenant A's, nor the reverse.
+    let their_page = table
+        .query(Query::new(Index::Primary, theirs.clone()).page(Some(1), None))
+        .await
+        .unwrap();
+    let their_cursor = their_page.next_cursor.unwrap();
+    let crossed = table
+        .query(Query::new(Index::Primary, mine.clone()).page(Some(1), Some(&their_cursor)))
+        .await;
+    assert!(
+        matches!(crossed, Err(StoreError::InvalidCursor(_))),
+        "{crossed:?}"
+    );
+    let garbage = table
+        .query(Query::new(Index::Primary, mine).page(Some(1), Some("bm90LWEtY3Vyc29y")))
+        .await;
+    assert!(matches!(garbage, Err(StoreError::InvalidCursor(_))));
+}
+
+#[tokio::test]
+async fn ttl_is_enabled_on_the_table() {
+    let stack = TestStack::new("store-ttl").await;
+    let ttl = stack
+        .clients
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&stack.stack.table_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some(keys::TTL)
+    );
+}
