@@ -1,0 +1,250 @@
+//! The local runner end to end: real HTTP on a loopback port, and the SQS poller against
+//! the emulator's queue with its redrive policy.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hookhub_local::{app, QueuePoller};
+use hookhub_shared::jobs::{BatchProcessor, Job, JobError, JobHandler, JobRouter, Outcome};
+use hookhub_shared::local_stack::{QueueSettings, TestStack};
+
+async fn serve(stack: &TestStack) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(stack.ctx.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+#[tokio::test]
+async fn health_answers_with_the_components_it_checked() {
+    let stack = TestStack::new("run-health").await;
+    let addr = serve(&stack).await;
+    let response = reqwest::get(format!("http://{addr}/api/health")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["components"]["dynamodb"]["status"], "ok");
+    assert_eq!(body["components"]["sqs"]["status"], "ok");
+    let text = body.to_string();
+    assert!(!text.contains(&stack.stack.kms_key_id), "no configuration leaks: {text}");
+
+    let unknown = reqwest::get(format!("http://{addr}/api/nope")).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let meta = reqwest::get(format!("http://{addr}/webhooks/meta/ten_unknown?hub.mode=subscribe"))
+        .await
+        .unwrap();
+    assert_eq!(meta.status(), 404, "Meta routes are served on the same port");
+}
+
+#[tokio::test]
+async fn health_reports_an_unreachable_queue() {
+    let stack = TestStack::new("run-health-down").await;
+    stack
+        .clients
+        .sqs
+        .delete_queue()
+        .queue_url(&stack.stack.queue_url)
+        .send()
+        .await
+        .unwrap();
+    let addr = serve(&stack).await;
+    let response = reqwest::get(format!("http://{addr}/api/health")).await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["components"]["dynamodb"]["status"], "ok");
+    assert_eq!(body["components"]["sqs"]["status"], "unavailable");
+}
+
+/// Test job kinds: `test.ok` succeeds, `test.broken` cannot record its outcome (an
+/// infrastructure failure), `test.later` asks to be retried once.
+#[derive(Default)]
+struct Recorder {
+    runs: Mutex<HashMap<String, Vec<u32>>>,
+}
+
+#[async_trait]
+impl JobHandler for Recorder {
+    async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
+        let name = job.payload["name"].as_str().unwrap_or_default().to_string();
+        self.runs.lock().unwrap().entry(name).or_default().push(job.attempt);
+        match job.kind.as_str() {
+            "test.broken" => Err(JobError::new("database unreachable")),
+            "test.later" if job.attempt == 1 => Ok(Outcome::RetryAfter(Duration::from_secs(1))),
+            _ => Ok(Outcome::Done),
+        }
+    }
+}
+
+fn job(kind: &str, name: &str) -> Job {
+    Job::new(kind, "ten_A", serde_json::json!({ "name": name }))
+}
+
+async fn queue_depth(stack: &TestStack, url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = stack
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    let attrs = out.attributes().unwrap();
+    [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible, A::ApproximateNumberOfMessagesDelayed]
+        .iter()
+        .map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
+        .sum()
+}
+
+async fn poll_until(poller: &QueuePoller, mut done: impl FnMut() -> bool) {
+    for _ in 0..40 {
+        if done() {
+            return;
+        }
+        poller.poll_once().await.unwrap();
+    }
+    assert!(done(), "condition not reached after 40 polls");
+}
+
+#[tokio::test]
+async fn a_failing_job_stays_queued_then_dead_letters_while_the_others_are_deleted() {
+    let stack = TestStack::with_queue(
+        "run-batch",
+        QueueSettings {
+            visibility_timeout: Duration::from_secs(1),
+            max_receive_count: 2,
+        },
+    )
+    .await;
+    let recorder = Arc::new(Recorder::default());
+    let router = JobRouter::new()
+        .route("test.ok", recorder.clone())
+        .route("test.broken", recorder.clone());
+    let processor = Arc::new(BatchProcessor::new(router, stack.ctx.queue.clone()));
+    let poller = QueuePoller::new(stack.clients.sqs.clone(), &stack.stack.queue_url, processor)
+        .with_wait(Duration::from_secs(1));
+
+    stack
+        .ctx
+        .queue
+        .enqueue(
+            &[job("test.ok", "a"), job("test.broken", "x"), job("test.ok", "b")],
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+
+    // First batch: both good jobs done and deleted, the broken one reported and kept.
+    let mut first = hookhub_local::PollStats::default();
+    while first.received < 3 {
+        let stats = poller.poll_once().await.unwrap();
+        first.received += stats.received;
+        first.deleted += stats.deleted;
+        first.failed += stats.failed;
+    }
+    assert_eq!(first, hookhub_local::PollStats { received: 3, deleted: 2, failed: 1 });
+    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 1);
+
+    // It comes back after its visibility timeout; after two receives, SQS's redrive policy
+    // moves it to the dead-letter queue.
+    poll_until(&poller, || recorder.runs.lock().unwrap().get("x").map_or(0, Vec::len) >= 2).await;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        poller.poll_once().await.unwrap();
+    }
+    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(queue_depth(&stack, &stack.stack.dead_letter_queue_url).await, 1);
+    let runs = recorder.runs.lock().unwrap().clone();
+    assert_eq!(runs["a"], vec![1]);
+    assert_eq!(runs["b"], vec![1]);
+    assert_eq!(runs["x"].len(), 2, "received exactly max_receive_count times");
+}
+
+#[tokio::test]
+async fn poison_messages_go_straight_to_the_dead_letter_queue() {
+    let stack = TestStack::new("run-poison").await;
+    let recorder = Arc::new(Recorder::default());
+    let processor = Arc::new(BatchProcessor::new(
+        JobRouter::new().route("test.ok", recorder.clone()),
+        stack.ctx.queue.clone(),
+    ));
+    let poller = QueuePoller::new(stack.clients.sqs.clone(), &stack.stack.queue_url, processor)
+        .with_wait(Duration::from_secs(1));
+    let sqs = &stack.clients.sqs;
+    for body in ["not json at all", r#"{"v":99,"kind":"x"}"#] {
+        sqs.send_message()
+            .queue_url(&stack.stack.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    stack
+        .ctx
+        .queue
+        .enqueue(&[job("no.such.kind", "p"), job("test.ok", "good")], Duration::ZERO)
+        .await
+        .unwrap();
+
+    poll_until(&poller, || recorder.runs.lock().unwrap().contains_key("good")).await;
+    for _ in 0..3 {
+        poller.poll_once().await.unwrap();
+    }
+    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(queue_depth(&stack, &stack.stack.dead_letter_queue_url).await, 3);
+
+    let dead = sqs
+        .receive_message()
+        .queue_url(&stack.stack.dead_letter_queue_url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap();
+    let reasons: Vec<String> = dead
+        .messages()
+        .iter()
+        .filter_map(|m| m.message_attributes()?.get("hookhub-dead-letter-reason")?.string_value().map(str::to_string))
+        .collect();
+    assert_eq!(reasons.len(), dead.messages().len());
+    assert!(reasons.iter().any(|r| r.contains("no handler for job kind")), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn a_retry_is_scheduled_as_the_next_attempt_with_the_queue_delay() {
+    let stack = TestStack::new("run-retry").await;
+    let recorder = Arc::new(Recorder::default());
+    let processor = Arc::new(BatchProcessor::new(
+        JobRouter::new().route("test.later", recorder.clone()),
+        stack.ctx.queue.clone(),
+    ));
+    let poller = QueuePoller::new(stack.clients.sqs.clone(), &stack.stack.queue_url, processor)
+        .with_wait(Duration::from_secs(1));
+    stack
+        .ctx
+        .queue
+        .enqueue(&[job("test.later", "r")], Duration::ZERO)
+        .await
+        .unwrap();
+
+    poll_until(&poller, || recorder.runs.lock().unwrap().get("r").map_or(0, Vec::len) >= 2).await;
+    assert_eq!(recorder.runs.lock().unwrap()["r"], vec![1, 2]);
+    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(queue_depth(&stack, &stack.stack.dead_letter_queue_url).await, 0);
+}
