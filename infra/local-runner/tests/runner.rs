@@ -16,9 +16,12 @@ async fn serve(stack: &TestStack) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let router = app(stack.ctx.clone());
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     addr
 }
@@ -27,7 +30,9 @@ async fn serve(stack: &TestStack) -> SocketAddr {
 async fn health_answers_with_the_components_it_checked() {
     let stack = TestStack::new("run-health").await;
     let addr = serve(&stack).await;
-    let response = reqwest::get(format!("http://{addr}/api/health")).await.unwrap();
+    let response = reqwest::get(format!("http://{addr}/api/health"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-request-id"));
     let body: serde_json::Value = response.json().await.unwrap();
@@ -35,17 +40,28 @@ async fn health_answers_with_the_components_it_checked() {
     assert_eq!(body["components"]["dynamodb"]["status"], "ok");
     assert_eq!(body["components"]["sqs"]["status"], "ok");
     let text = body.to_string();
-    assert!(!text.contains(&stack.stack.kms_key_id), "no configuration leaks: {text}");
+    assert!(
+        !text.contains(&stack.stack.kms_key_id),
+        "no configuration leaks: {text}"
+    );
 
-    let unknown = reqwest::get(format!("http://{addr}/api/nope")).await.unwrap();
+    let unknown = reqwest::get(format!("http://{addr}/api/nope"))
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
     let body: serde_json::Value = unknown.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 
-    let meta = reqwest::get(format!("http://{addr}/webhooks/meta/ten_unknown?hub.mode=subscribe"))
-        .await
-        .unwrap();
-    assert_eq!(meta.status(), 404, "Meta routes are served on the same port");
+    let meta = reqwest::get(format!(
+        "http://{addr}/webhooks/meta/ten_unknown?hub.mode=subscribe"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        meta.status(),
+        404,
+        "Meta routes are served on the same port"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +76,9 @@ async fn health_reports_an_unreachable_queue() {
         .await
         .unwrap();
     let addr = serve(&stack).await;
-    let response = reqwest::get(format!("http://{addr}/api/health")).await.unwrap();
+    let response = reqwest::get(format!("http://{addr}/api/health"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "degraded");
@@ -79,7 +97,12 @@ struct Recorder {
 impl JobHandler for Recorder {
     async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
         let name = job.payload["name"].as_str().unwrap_or_default().to_string();
-        self.runs.lock().unwrap().entry(name).or_default().push(job.attempt);
+        self.runs
+            .lock()
+            .unwrap()
+            .entry(name)
+            .or_default()
+            .push(job.attempt);
         match job.kind.as_str() {
             "test.broken" => Err(JobError::new("database unreachable")),
             "test.later" if job.attempt == 1 => Ok(Outcome::RetryAfter(Duration::from_secs(1))),
@@ -106,10 +129,19 @@ async fn queue_depth(stack: &TestStack, url: &str) -> usize {
         .await
         .unwrap();
     let attrs = out.attributes().unwrap();
-    [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible, A::ApproximateNumberOfMessagesDelayed]
-        .iter()
-        .map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
-        .sum()
+    [
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+        A::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .map(|a| {
+        attrs
+            .get(a)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    })
+    .sum()
 }
 
 async fn poll_until(poller: &QueuePoller, mut done: impl FnMut() -> bool) {
@@ -144,7 +176,11 @@ async fn a_failing_job_stays_queued_then_dead_letters_while_the_others_are_delet
         .ctx
         .queue
         .enqueue(
-            &[job("test.ok", "a"), job("test.broken", "x"), job("test.ok", "b")],
+            &[
+                job("test.ok", "a"),
+                job("test.broken", "x"),
+                job("test.ok", "b"),
+            ],
             Duration::ZERO,
         )
         .await
@@ -158,22 +194,39 @@ async fn a_failing_job_stays_queued_then_dead_letters_while_the_others_are_delet
         first.deleted += stats.deleted;
         first.failed += stats.failed;
     }
-    assert_eq!(first, hookhub_local::PollStats { received: 3, deleted: 2, failed: 1 });
+    assert_eq!(
+        first,
+        hookhub_local::PollStats {
+            received: 3,
+            deleted: 2,
+            failed: 1
+        }
+    );
     assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 1);
 
     // It comes back after its visibility timeout; after two receives, SQS's redrive policy
     // moves it to the dead-letter queue.
-    poll_until(&poller, || recorder.runs.lock().unwrap().get("x").map_or(0, Vec::len) >= 2).await;
+    poll_until(&poller, || {
+        recorder.runs.lock().unwrap().get("x").map_or(0, Vec::len) >= 2
+    })
+    .await;
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(600)).await;
         poller.poll_once().await.unwrap();
     }
     assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
-    assert_eq!(queue_depth(&stack, &stack.stack.dead_letter_queue_url).await, 1);
+    assert_eq!(
+        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        1
+    );
     let runs = recorder.runs.lock().unwrap().clone();
     assert_eq!(runs["a"], vec![1]);
     assert_eq!(runs["b"], vec![1]);
-    assert_eq!(runs["x"].len(), 2, "received exactly max_receive_count times");
+    assert_eq!(
+        runs["x"].len(),
+        2,
+        "received exactly max_receive_count times"
+    );
 }
 
 #[tokio::test]
@@ -198,16 +251,25 @@ async fn poison_messages_go_straight_to_the_dead_letter_queue() {
     stack
         .ctx
         .queue
-        .enqueue(&[job("no.such.kind", "p"), job("test.ok", "good")], Duration::ZERO)
+        .enqueue(
+            &[job("no.such.kind", "p"), job("test.ok", "good")],
+            Duration::ZERO,
+        )
         .await
         .unwrap();
 
-    poll_until(&poller, || recorder.runs.lock().unwrap().contains_key("good")).await;
+    poll_until(&poller, || {
+        recorder.runs.lock().unwrap().contains_key("good")
+    })
+    .await;
     for _ in 0..3 {
         poller.poll_once().await.unwrap();
     }
     assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
-    assert_eq!(queue_depth(&stack, &stack.stack.dead_letter_queue_url).await, 3);
+    assert_eq!(
+        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        3
+    );
 
     let dead = sqs
         .receive_message()
@@ -220,10 +282,20 @@ async fn poison_messages_go_straight_to_the_dead_letter_queue() {
     let reasons: Vec<String> = dead
         .messages()
         .iter()
-        .filter_map(|m| m.message_attributes()?.get("hookhub-dead-letter-reason")?.string_value().map(str::to_string))
+        .filter_map(|m| {
+            m.message_attributes()?
+                .get("hookhub-dead-letter-reason")?
+                .string_value()
+                .map(str::to_string)
+        })
         .collect();
     assert_eq!(reasons.len(), dead.messages().len());
-    assert!(reasons.iter().any(|r| r.contains("no handler for job kind")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("no handler for job kind")),
+        "{reasons:?}"
+    );
 }
 
 #[tokio::test]
@@ -243,8 +315,14 @@ async fn a_retry_is_scheduled_as_the_next_attempt_with_the_queue_delay() {
         .await
         .unwrap();
 
-    poll_until(&poller, || recorder.runs.lock().unwrap().get("r").map_or(0, Vec::len) >= 2).await;
+    poll_until(&poller, || {
+        recorder.runs.lock().unwrap().get("r").map_or(0, Vec::len) >= 2
+    })
+    .await;
     assert_eq!(recorder.runs.lock().unwrap()["r"], vec![1, 2]);
     assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
-    assert_eq!(queue_depth(&stack, &stack.stack.dead_letter_queue_url).await, 0);
+    assert_eq!(
+        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        0
+    );
 }
