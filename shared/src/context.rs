@@ -33,3 +33,25 @@ impl AppContext {
         }
     }
 }
+
+impl AppContext {
+    pub fn tenants(&self) -> crate::tenants::TenantService {
+        crate::tenants::TenantService::new(self.table.clone())
+    }
+
+    pub fn integrations(&self) -> crate::integrations::IntegrationService {
+        crate::integrations::IntegrationService::new(self.table.clone(), self.cipher.clone())
+    }
+
+    pub fn api_keys(&self) -> crate::api_keys::ApiKeyService {
+        crate::api_keys::ApiKeyService::new(self.table.clone())
+    }
+
+    pub fn rate_limiter(&self) -> crate::api_keys::RateLimiter {
+        crate::api_keys::RateLimiter::new(self.table.clone())
+    }
+
+    pub fn audit(&self) -> crate::audit::AuditLog {
+        crate::audit::AuditLog::new(self.table.clone())
+    }
+}

@@ -1,20 +1,26 @@
 //! hookhub's common library: domain types, services, and the AWS adapters behind small
 //! traits. The Lambda functions and the local runner only wire these together.
 
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod context;
 pub mod crypto;
+pub mod error;
 pub mod http;
 pub mod ids;
+pub mod integrations;
 pub mod jobs;
 pub mod local_stack;
 pub mod masking;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+pub mod tenants;
 pub mod time;
+pub mod validation;
 
 pub use config::Config;
 pub use context::AppContext;

@@ -4,7 +4,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hookhub_shared::crypto::CryptoError;
+use hookhub_shared::error::ServiceError;
 use hookhub_shared::store::StoreError;
+use hookhub_shared::validation::InputError;
 use serde_json::{json, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,44 @@ impl From<CryptoError> for ApiError {
                 ApiError::unavailable("the key service is unavailable; retry shortly")
             }
             _ => ApiError::internal(),
+        }
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(err: InputError) -> Self {
+        match err {
+            InputError::Malformed(m) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", m),
+            InputError::Invalid(fields) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "some fields are invalid; see details",
+            )
+            .with_details(
+                fields
+                    .into_iter()
+                    .map(|f| json!({"field": f.field, "message": f.message}))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::FailedPrecondition(m) => {
+                ApiError::new(StatusCode::CONFLICT, "failed_precondition", m)
+            }
+            ServiceError::Input(e) => e.into(),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Crypto(e) => e.into(),
+            ServiceError::Queue(e) => {
+                tracing::error!(error = %e, "queue unavailable");
+                ApiError::unavailable("the delivery queue is unavailable; retry shortly")
+            }
         }
     }
 }

@@ -1,13 +1,16 @@
 //! The admin API: every `/api` route. The same router serves Lambda (through
 //! `lambda_http::run`) and the local runner.
 
+pub mod auth;
 mod error;
 mod health;
+pub mod input;
 mod openapi;
+mod routes;
 
 pub use error::ApiError;
 
-use axum::routing::get;
+use axum::routing::{on, MethodFilter};
 use axum::Router;
 use hookhub_shared::AppContext;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -15,10 +18,38 @@ use tower_http::limit::RequestBodyLimitLayer;
 /// Largest JSON body the admin API accepts.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Declares every route once: the router is built from this list, and the OpenAPI test
+/// compares the document with it, so neither can gain a route the other lacks.
+macro_rules! api_routes {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every (method, path) the admin API serves.
+        pub const ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
+
+        fn with_routes(router: Router<AppContext>) -> Router<AppContext> {
+            router $( .route($path, on(MethodFilter::$method, $handler)) )*
+        }
+    };
+}
+
+api_routes! {
+    GET "/api/health" => health::health,
+    GET "/api/openapi.json" => openapi::document,
+    POST "/api/platform/tenants" => routes::platform::create_tenant,
+    GET "/api/platform/tenants" => routes::platform::list_tenants,
+    GET "/api/platform/tenants/{tenantId}" => routes::platform::get_tenant,
+    PATCH "/api/platform/tenants/{tenantId}" => routes::platform::update_tenant,
+    DELETE "/api/platform/tenants/{tenantId}" => routes::platform::delete_tenant,
+    GET "/api/platform/tenants/{tenantId}/integrations" => routes::platform::get_integrations,
+    PUT "/api/platform/tenants/{tenantId}/integrations/{kind}" => routes::platform::put_integration,
+    GET "/api/platform/tenants/{tenantId}/audit" => routes::platform::list_audit,
+    POST "/api/v1/api-keys" => routes::api_keys::create,
+    GET "/api/v1/api-keys" => routes::api_keys::list,
+    POST "/api/v1/api-keys/{keyId}/regenerate" => routes::api_keys::regenerate,
+    DELETE "/api/v1/api-keys/{keyId}" => routes::api_keys::revoke,
+}
+
 pub fn router(ctx: AppContext) -> Router {
-    Router::new()
-        .route("/api/health", get(health::health))
-        .route("/api/openapi.json", get(openapi::document))
+    with_routes(Router::new())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(ctx)

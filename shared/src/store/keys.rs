@@ -11,14 +11,14 @@
 //! | endpoint             | `T#{t}`                    | `ENDPOINT#{whId}`           |                                       |                                        |
 //! | workflow webhook     | `T#{t}`                    | `WORKFLOW#{wfId}`           | `T#{t}#WFNAME` / `{workflowName}`     |                                        |
 //! | API key              | `T#{t}`                    | `APIKEY#{keyId}`            | `APIKEYHASH#{sha256}` / `APIKEY`      |                                        |
-//! | rate window          | `T#{t}#RATE#{keyId}`       | `{minute}` (TTL)            |                                       |                                        |
+//! | rate window          | `T#{t}#RATE`               | `{keyId}#{minute}` (TTL)    |                                       |                                        |
 //! | idempotency record   | `T#{t}#IDEM`               | `{scope}#{key}` (TTL)       |                                       |                                        |
 //! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
 //! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#ATTEMPTS` / `{delId}`          | `T#{t}#ATTEMPTS#{status}` / `{delId}`  |
 //! | endpoint counters    | `T#{t}#EP#{whId}`          | `STATS`                     |                                       |                                        |
 //! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
 //! | Meta event           | `T#{t}#META`               | `{mevId}`                   | `T#{t}#METATYPE#{type}` / `{mevId}`   | `T#{t}#METASTATUS#{status}` / `{mevId}`|
-//! | Meta dedupe record   | `T#{t}#METAID#{naturalId}` | `DEDUPE` (TTL)              |                                       |                                        |
+//! | Meta dedupe record   | `T#{t}#METAID`             | `{naturalId}` (TTL)         |                                       |                                        |
 //! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
 //! | contact              | `T#{t}#CONTACTS`           | `{conId}`                   | `T#{t}#CONTACTKEY` / `{channel}#{id}` |                                        |
 //! | export audit         | `T#{t}#EXPORTS`            | `{expId}`                   |                                       |                                        |
@@ -70,7 +70,7 @@ impl Index {
 }
 
 /// A table key (pk, sk).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -106,7 +106,10 @@ pub fn endpoint(tenant_id: &str, endpoint_id: &str) -> Key {
 }
 
 pub fn api_key(tenant_id: &str, key_id: &str) -> Key {
-    Key::new(tenant_partition(tenant_id), format!("APIKEY#{key_id}"))
+    Key::new(
+        tenant_partition(tenant_id),
+        format!("{API_KEY_PREFIX}{key_id}"),
+    )
 }
 
 pub fn api_key_hash_partition(hash_hex: &str) -> String {
@@ -126,7 +129,45 @@ pub fn endpoint_partition(tenant_id: &str, endpoint_id: &str) -> String {
 }
 
 pub fn meta_dedupe(tenant_id: &str, natural_id: &str) -> Key {
-    Key::new(format!("T#{tenant_id}#METAID#{natural_id}"), "DEDUPE")
+    Key::new(format!("T#{tenant_id}#METAID"), natural_id)
+}
+
+pub fn rate_window(tenant_id: &str, key_id: &str, minute: i64) -> Key {
+    Key::new(format!("T#{tenant_id}#RATE"), format!("{key_id}#{minute}"))
+}
+
+pub fn audit_entry(tenant_id: &str, audit_id: &str) -> Key {
+    Key::new(audit_partition(tenant_id), audit_id)
+}
+
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+pub const WORKFLOW_PREFIX: &str = "WORKFLOW#";
+
+/// Every partition holding a tenant's items, for erasing a tenant: the fixed ones, and one
+/// per endpoint or workflow (their attempt logs and counters). Keep in step with the table
+/// above.
+pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String> {
+    let mut partitions: Vec<String> = [
+        "",
+        "#AUDIT",
+        "#RATE",
+        "#IDEM",
+        "#EVENTS",
+        "#META",
+        "#METAID",
+        "#MESSAGES",
+        "#CONTACTS",
+        "#EXPORTS",
+    ]
+    .iter()
+    .map(|suffix| format!("T#{tenant_id}{suffix}"))
+    .collect();
+    partitions.extend(
+        endpoint_ids
+            .iter()
+            .map(|id| endpoint_partition(tenant_id, id)),
+    );
+    partitions
 }
 
 pub fn idempotency(tenant_id: &str, scope: &str, key: &str) -> Key {

@@ -154,6 +154,139 @@ impl Table {
             .map_err(unavailable)
     }
 
+    /// Replaces an item only if `attr` still holds `expected` (optimistic concurrency): a
+    /// concurrent change in between is `Conflict`, never a silent overwrite.
+    pub async fn put_if(&self, item: Item, attr: &str, expected: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("#a = :expected")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Err(StoreError::Conflict(
+                    "the item changed or was deleted concurrently; retry".into(),
+                ))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Atomically adds `by` to a numeric attribute (creating the item if needed) and returns
+    /// the new value; `ttl` is set when given. Never read-modify-write.
+    pub async fn increment(
+        &self,
+        key: &Key,
+        attr: &str,
+        by: i64,
+        ttl: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .expression_attribute_names("#n", attr)
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        request = match ttl {
+            Some(ttl) => request
+                .update_expression("ADD #n :by SET #ttl = if_not_exists(#ttl, :ttl)")
+                .expression_attribute_names("#ttl", super::keys::TTL)
+                .expression_attribute_values(":ttl", AttributeValue::N(ttl.to_string())),
+            None => request.update_expression("ADD #n :by"),
+        };
+        let out = request.send().await.map_err(unavailable)?;
+        out.attributes()
+            .and_then(|a| a.get(attr))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("counter {attr} is not a number")))
+    }
+
+    /// Deletes every item of one partition, in batches of 25; returns how many.
+    pub async fn delete_partition(&self, partition: &str) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("#p = :p")
+                .expression_attribute_names("#p", PK)
+                .expression_attribute_names("#s", SK)
+                .expression_attribute_values(":p", AttributeValue::S(partition.to_string()))
+                .projection_expression("#p, #s")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let keys: Vec<Item> = out.items.unwrap_or_default();
+            for chunk in keys.chunks(25) {
+                self.batch_delete(chunk).await?;
+                deleted += chunk.len();
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(deleted),
+            }
+        }
+    }
+
+    async fn batch_delete(&self, keys: &[Item]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut pending: Vec<WriteRequest> = keys
+            .iter()
+            .map(|k| {
+                WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .set_key(Some(k.clone()))
+                            .build()
+                            .expect("key is set"),
+                    )
+                    .build()
+            })
+            .collect();
+        // Unprocessed items (throttling) are retried with a short backoff.
+        for attempt in 0..8u32 {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.name, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(&self.name))
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+        }
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(
+                "batch delete kept being throttled".into(),
+            ))
+        }
+    }
+
     pub async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.client
             .delete_item()

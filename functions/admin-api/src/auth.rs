@@ -1,0 +1,179 @@
+//! Who is calling, and which tenant they may act on.
+//!
+//! `Authorization: Bearer <token>` carries either an admin JWT (HS256) or a tenant API key
+//! (`hk_…`). Platform admins reach any tenant's `/api/v1` routes with `X-Tenant-Id`; tenant
+//! admins and keys only their own. An id of another tenant is answered as unknown (404).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use hookhub_shared::api_keys::{ApiKey, KeyRejection, RateDecision, KEY_PREFIX};
+use hookhub_shared::audit::Actor;
+use hookhub_shared::auth::{self, Claims, Role, TokenError};
+use hookhub_shared::AppContext;
+
+use crate::ApiError;
+
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+#[derive(Debug, Clone)]
+pub enum Identity {
+    Admin(Claims),
+    Key(ApiKey),
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub identity: Identity,
+    /// The tenant named by `X-Tenant-Id`, for platform admins.
+    requested_tenant: Option<String>,
+    pub rate: Option<RateDecision>,
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// The caller's address: API Gateway's `sourceIp` in Lambda, the socket peer locally.
+/// Never `X-Forwarded-For`, which the caller controls.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) =
+        parts
+            .extensions
+            .get::<lambda_http::request::RequestContext>()
+    {
+        return ctx.http.source_ip.as_deref()?.parse().ok();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+impl FromRequestParts<AppContext> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("missing Authorization header: use Bearer <token>"))?
+            .to_str()
+            .map_err(|_| unauthorized("malformed Authorization header"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthorized("Authorization must be Bearer <token>"))?;
+        let requested_tenant = parts
+            .headers
+            .get(TENANT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+
+        if token.starts_with(KEY_PREFIX) {
+            let key = match ctx.api_keys().authenticate(token, client_ip(parts)).await? {
+                Ok(key) => key,
+                Err(KeyRejection::AddressNotAllowed) => {
+                    return Err(forbidden("API key is not allowed from this address"))
+                }
+                Err(rejection) => return Err(unauthorized(&rejection.to_string())),
+            };
+            let rate = ctx.rate_limiter().check(&key).await?;
+            if !rate.allowed {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("rate limit of {} requests per minute exceeded", rate.limit),
+                );
+                err.retry_after_secs = Some(rate.reset_after);
+                return Err(err);
+            }
+            return Ok(Caller {
+                identity: Identity::Key(key),
+                requested_tenant,
+                rate: Some(rate),
+            });
+        }
+
+        let secret = ctx.config.jwt_secret().map_err(|e| {
+            tracing::error!(error = %e, "JWT secret not configured");
+            ApiError::internal()
+        })?;
+        let claims = auth::verify(secret, token).map_err(|e| match e {
+            TokenError::Expired => unauthorized("token expired"),
+            TokenError::MissingTenant => unauthorized("tenant admin token without tenantId"),
+            TokenError::Invalid => unauthorized("invalid token"),
+        })?;
+        Ok(Caller {
+            identity: Identity::Admin(claims),
+            requested_tenant,
+            rate: None,
+        })
+    }
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        match &self.identity {
+            Identity::Admin(c) => Actor::Admin {
+                sub: c.sub.clone(),
+                role: c.role,
+            },
+            Identity::Key(k) => Actor::ApiKey {
+                key_id: k.id.clone(),
+            },
+        }
+    }
+
+    pub fn require_platform_admin(&self) -> Result<(), ApiError> {
+        match &self.identity {
+            Identity::Admin(c) if c.role == Role::PlatformAdmin => Ok(()),
+            _ => Err(forbidden("platform administrators only")),
+        }
+    }
+
+    /// Admins (JWT) only: API keys cannot manage API keys.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match &self.identity {
+            Identity::Admin(_) => Ok(()),
+            Identity::Key(_) => Err(forbidden("API keys cannot do this; use an admin token")),
+        }
+    }
+
+    /// The tenant this request acts on, checked to exist, with `permission` for API keys.
+    pub async fn tenant(&self, ctx: &AppContext, permission: &str) -> Result<String, ApiError> {
+        let tenant_id = match &self.identity {
+            Identity::Key(key) => {
+                if !key.allows(permission) {
+                    return Err(forbidden(format!(
+                        "API key lacks the {permission} permission"
+                    )));
+                }
+                return Ok(key.tenant_id.clone());
+            }
+            Identity::Admin(c) if c.role == Role::TenantAdmin => {
+                c.tenant_id.clone().expect("verified to carry a tenant")
+            }
+            Identity::Admin(_) => self.requested_tenant.clone().ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "tenant_required",
+                    "platform admins name the tenant with the X-Tenant-Id header",
+                )
+            })?,
+        };
+        // Keys vanish with their tenant; JWTs and X-Tenant-Id need the check.
+        ctx.tenants().get(&tenant_id).await?;
+        Ok(tenant_id)
+    }
+}

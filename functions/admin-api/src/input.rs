@@ -1,0 +1,95 @@
+//! Request input: JSON object bodies read field by field, and list pagination.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use hookhub_shared::store::MAX_PAGE_SIZE;
+use hookhub_shared::validation::{parse_object, Fields};
+
+use crate::ApiError;
+
+/// A JSON object body, ready to be read with `Fields`.
+pub struct JsonObject(pub Fields);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or_default().trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || mime.to_ascii_lowercase().ends_with("+json")
+            });
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is too large",
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", e.body_text())
+            }
+        })?;
+        Ok(JsonObject(Fields::new(parse_object(&bytes)?)))
+    }
+}
+
+/// `limit` (1–1000, default 50) and an opaque `cursor`, plus any other query parameters.
+pub struct ListQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub params: std::collections::HashMap<String, String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let mut params: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        let limit = match params.remove("limit") {
+            None => None,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Some(n),
+                _ => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_query",
+                        format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}"),
+                    ))
+                }
+            },
+        };
+        let cursor = params.remove("cursor").filter(|c| !c.is_empty());
+        Ok(ListQuery {
+            limit,
+            cursor,
+            params,
+        })
+    }
+}
+
+/// The list envelope every paginated route returns.
+pub fn page(data: Vec<serde_json::Value>, next_cursor: Option<String>) -> serde_json::Value {
+    serde_json::json!({
+        "data": data,
+        "hasMore": next_cursor.is_some(),
+        "nextCursor": next_cursor,
+    })
+}

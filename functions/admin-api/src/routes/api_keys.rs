@@ -1,0 +1,96 @@
+//! `/api/v1/api-keys`: tenant API keys, managed by admins (JWT) only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hookhub_shared::api_keys::IssuedKey;
+use hookhub_shared::AppContext;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::input::{page, JsonObject, ListQuery};
+use crate::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The only response that carries the key itself.
+fn issued(issued: IssuedKey) -> Value {
+    let mut view = issued.key.view();
+    view["key"] = Value::String(issued.plaintext);
+    view
+}
+
+async fn admin_tenant(ctx: &AppContext, caller: &Caller) -> ApiResult<String> {
+    caller.require_admin()?;
+    caller.tenant(ctx, "*").await
+}
+
+pub async fn create(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    JsonObject(input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant_id = admin_tenant(&ctx, &caller).await?;
+    let key = ctx.api_keys().create(&tenant_id, input).await?;
+    ctx.audit()
+        .record(
+            &tenant_id,
+            &caller.actor(),
+            "api_key.created",
+            &key.key.id,
+            vec![],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued(key))))
+}
+
+pub async fn list(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant_id = admin_tenant(&ctx, &caller).await?;
+    let (keys, next) = ctx
+        .api_keys()
+        .list(&tenant_id, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(keys.iter().map(|k| k.view()).collect(), next)))
+}
+
+pub async fn regenerate(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant_id = admin_tenant(&ctx, &caller).await?;
+    let key = ctx.api_keys().regenerate(&tenant_id, &key_id).await?;
+    ctx.audit()
+        .record(
+            &tenant_id,
+            &caller.actor(),
+            "api_key.regenerated",
+            &key_id,
+            vec![],
+        )
+        .await?;
+    Ok(Json(issued(key)))
+}
+
+pub async fn revoke(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant_id = admin_tenant(&ctx, &caller).await?;
+    ctx.api_keys().revoke(&tenant_id, &key_id).await?;
+    ctx.audit()
+        .record(
+            &tenant_id,
+            &caller.actor(),
+            "api_key.revoked",
+            &key_id,
+            vec![],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

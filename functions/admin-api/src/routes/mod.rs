@@ -1,0 +1,2 @@
+pub mod api_keys;
+pub mod platform;

@@ -1,0 +1,133 @@
+//! Platform administration (seed 000): tenants, their integrations, and the audit log.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hookhub_shared::integrations::IntegrationKind;
+use hookhub_shared::AppContext;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::input::{page, JsonObject, ListQuery};
+use crate::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn create_tenant(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    JsonObject(input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_platform_admin()?;
+    let tenant = ctx.tenants().create(input).await?;
+    ctx.audit()
+        .record(
+            &tenant.id,
+            &caller.actor(),
+            "tenant.created",
+            "tenant",
+            vec![],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(tenant))))
+}
+
+pub async fn list_tenants(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    let (tenants, next) = ctx
+        .tenants()
+        .list(query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(
+        tenants.into_iter().map(|t| json!(t)).collect(),
+        next,
+    )))
+}
+
+pub async fn get_tenant(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    Ok(Json(json!(ctx.tenants().get(&tenant_id).await?)))
+}
+
+pub async fn update_tenant(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+    JsonObject(input): JsonObject,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    let tenant = ctx.tenants().update(&tenant_id, input).await?;
+    ctx.audit()
+        .record(
+            &tenant.id,
+            &caller.actor(),
+            "tenant.updated",
+            "tenant",
+            vec![],
+        )
+        .await?;
+    Ok(Json(json!(tenant)))
+}
+
+pub async fn delete_tenant(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_platform_admin()?;
+    let removed = ctx.tenants().delete(&tenant_id).await?;
+    tracing::info!(%tenant_id, removed, actor = %caller.actor().label(), "tenant deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_integrations(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    ctx.tenants().get(&tenant_id).await?;
+    Ok(Json(ctx.integrations().masked_all(&tenant_id).await?))
+}
+
+pub async fn put_integration(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path((tenant_id, kind)): Path<(String, String)>,
+    JsonObject(input): JsonObject,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    let kind = IntegrationKind::parse(&kind).ok_or_else(|| ApiError::not_found("integration"))?;
+    ctx.tenants().get(&tenant_id).await?;
+    let record = ctx
+        .integrations()
+        .put(&tenant_id, kind, input, &caller.actor())
+        .await?;
+    Ok(Json(record.masked_view()))
+}
+
+pub async fn list_audit(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    ctx.tenants().get(&tenant_id).await?;
+    let (entries, next) = ctx
+        .audit()
+        .list(&tenant_id, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(
+        entries.into_iter().map(|e| json!(e)).collect(),
+        next,
+    )))
+}

@@ -1,0 +1,500 @@
+//! Tenant API keys (seed 004): `hk_` + 32 random bytes, shown once; stored as a SHA-256 hash
+//! with a display prefix, permissions, an optional CIDR allow-list, an optional expiry, a
+//! per-minute rate limit and the time it was last used.
+
+use std::net::IpAddr;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{self, new_id, IdKind};
+use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::validation::Fields;
+
+pub const KEY_PREFIX: &str = "hk_";
+const KEY_BYTES: usize = 32;
+const DISPLAY_PREFIX_LEN: usize = 11;
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i64 = 600;
+/// `lastUsedAt` is refreshed at most this often, to keep a write off most requests.
+const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
+/// Every permission a key can carry (design §3).
+pub const PERMISSIONS: &[&str] = &[
+    "read:webhooks",
+    "write:webhooks",
+    "delete:webhooks",
+    "read:logs",
+    "write:events",
+    "send:messages",
+    "read:events",
+    "read:contacts",
+    "export:contacts",
+    "*",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The first characters of the key, for people to recognise it.
+    pub prefix: String,
+    pub key_hash: String,
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    pub rate_limit_per_minute: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ApiKey {
+    pub fn status(&self, now: chrono::DateTime<chrono::Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.is_expired(now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+
+    pub fn is_expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at
+            .as_deref()
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+            .is_some_and(|e| e <= now)
+    }
+
+    pub fn allows(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == "*" || p == permission)
+    }
+
+    /// No allow-list allows every address.
+    pub fn allows_ip(&self, ip: IpAddr) -> bool {
+        self.allowed_ips.is_empty()
+            || self
+                .allowed_ips
+                .iter()
+                .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
+                .any(|net| net.contains(&ip))
+    }
+
+    /// The API's view: everything but the hash.
+    pub fn view(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("serialises");
+        let obj = v.as_object_mut().expect("object");
+        obj.remove("keyHash");
+        obj.remove("tenantId");
+        obj.insert("status".into(), self.status(chrono::Utc::now()).into());
+        v
+    }
+}
+
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn generate_key() -> String {
+    let mut bytes = [0u8; KEY_BYTES];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{KEY_PREFIX}{}", B64.encode(bytes))
+}
+
+/// A key as created or regenerated: the only time its full value exists outside the caller.
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub plaintext: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyRejection {
+    #[error("invalid API key")]
+    Unknown,
+    #[error("API key has been revoked")]
+    Revoked,
+    #[error("API key expired")]
+    Expired,
+    #[error("API key is not allowed from this address")]
+    AddressNotAllowed,
+}
+
+#[derive(Clone)]
+pub struct ApiKeyService {
+    table: Table,
+}
+
+fn read_permissions(f: &mut Fields) -> Option<Vec<String>> {
+    let perms = f.string_list("permissions", PERMISSIONS.len(), 32)?;
+    let mut ok = true;
+    for (i, p) in perms.iter().enumerate() {
+        if !PERMISSIONS.contains(&p.as_str()) {
+            f.error(
+                &format!("permissions[{i}]"),
+                format!("unknown permission; one of {}", PERMISSIONS.join(", ")),
+            );
+            ok = false;
+        }
+    }
+    if perms.is_empty() {
+        f.error("permissions", "must name at least one permission");
+        ok = false;
+    }
+    ok.then(|| {
+        let mut p = perms;
+        p.sort();
+        p.dedup();
+        p
+    })
+}
+
+fn read_cidrs(f: &mut Fields) -> Option<Vec<String>> {
+    let list = f.string_list("allowedIps", 100, 64)?;
+    let mut out = Vec::new();
+    for (i, c) in list.iter().enumerate() {
+        let parsed = c
+            .parse::<ipnet::IpNet>()
+            .ok()
+            .or_else(|| c.parse::<IpAddr>().ok().map(ipnet::IpNet::from));
+        match parsed {
+            Some(net) => out.push(net.trunc().to_string()),
+            None => f.error(
+                &format!("allowedIps[{i}]"),
+                "must be an IP address or CIDR block",
+            ),
+        }
+    }
+    Some(out)
+}
+
+fn read_expiry(f: &mut Fields) -> Option<Option<String>> {
+    if !f.present("expiresAt") {
+        return None;
+    }
+    let raw = f.string("expiresAt", 40)?;
+    match chrono::DateTime::parse_from_rfc3339(&raw) {
+        Ok(t) if t > chrono::Utc::now() => {
+            Some(Some(crate::time::rfc3339(t.with_timezone(&chrono::Utc))))
+        }
+        Ok(_) => {
+            f.error("expiresAt", "must be in the future");
+            None
+        }
+        Err(_) => {
+            f.error(
+                "expiresAt",
+                "must be an RFC 3339 timestamp such as 2027-01-01T00:00:00Z",
+            );
+            None
+        }
+    }
+}
+
+impl ApiKeyService {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    fn item(&self, key: &ApiKey) -> ServiceResult<crate::store::Item> {
+        let mut item = to_item(&keys::api_key(&key.tenant_id, &key.id), key)?;
+        item.insert(
+            keys::GSI1_PK.into(),
+            AttributeValue::S(keys::api_key_hash_partition(&key.key_hash)),
+        );
+        item.insert(keys::GSI1_SK.into(), AttributeValue::S("APIKEY".into()));
+        Ok(item)
+    }
+
+    pub async fn create(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<IssuedKey> {
+        let name = input.required_string("name", 100);
+        let description = input.string("description", 500).filter(|d| !d.is_empty());
+        if !input.present("permissions") {
+            input.error("permissions", "is required");
+        }
+        let permissions = read_permissions(&mut input);
+        let allowed_ips = read_cidrs(&mut input);
+        let expires_at = read_expiry(&mut input).flatten();
+        let rate = input.integer("rateLimitPerMinute", 1, 100_000);
+        input.finish()?;
+
+        let plaintext = generate_key();
+        let now = crate::time::now_rfc3339();
+        let key = ApiKey {
+            id: new_id(IdKind::ApiKey),
+            tenant_id: tenant_id.into(),
+            name: name.expect("validated"),
+            description,
+            prefix: plaintext[..DISPLAY_PREFIX_LEN].to_string(),
+            key_hash: hash_key(&plaintext),
+            permissions: permissions.expect("validated"),
+            allowed_ips: allowed_ips.unwrap_or_default(),
+            expires_at,
+            rate_limit_per_minute: rate.unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            last_used_at: None,
+            revoked_at: None,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.table.put_new(self.item(&key)?).await?;
+        Ok(IssuedKey { key, plaintext })
+    }
+
+    pub async fn get(&self, tenant_id: &str, key_id: &str) -> ServiceResult<ApiKey> {
+        if !ids::is_valid(IdKind::ApiKey, key_id) {
+            return Err(ServiceError::NotFound("API key"));
+        }
+        let item = self
+            .table
+            .get(&keys::api_key(tenant_id, key_id))
+            .await?
+            .ok_or(ServiceError::NotFound("API key"))?;
+        Ok(from_item(item)?)
+    }
+
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<ApiKey>, Option<String>)> {
+        let page = self
+            .table
+            .query(
+                Query::new(Index::Primary, keys::tenant_partition(tenant_id))
+                    .prefix(keys::API_KEY_PREFIX)
+                    .newest_first()
+                    .page(limit, cursor),
+            )
+            .await?;
+        let list = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<ApiKey>, _>>()?;
+        Ok((list, page.next_cursor))
+    }
+
+    /// A new secret for the same key: the old value stops working at once.
+    pub async fn regenerate(&self, tenant_id: &str, key_id: &str) -> ServiceResult<IssuedKey> {
+        let current = self.get(tenant_id, key_id).await?;
+        if current.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(
+                "a revoked API key cannot be regenerated".into(),
+            ));
+        }
+        let plaintext = generate_key();
+        let mut next = current.clone();
+        next.prefix = plaintext[..DISPLAY_PREFIX_LEN].to_string();
+        next.key_hash = hash_key(&plaintext);
+        next.updated_at = crate::time::now_rfc3339();
+        next.last_used_at = None;
+        self.table
+            .put_if(self.item(&next)?, "keyHash", &current.key_hash)
+            .await?;
+        Ok(IssuedKey {
+            key: next,
+            plaintext,
+        })
+    }
+
+    /// Revokes: the key stays listed as revoked, and is refused with that reason.
+    pub async fn revoke(&self, tenant_id: &str, key_id: &str) -> ServiceResult<ApiKey> {
+        let current = self.get(tenant_id, key_id).await?;
+        if current.revoked_at.is_some() {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        let now = crate::time::now_rfc3339();
+        next.revoked_at = Some(now.clone());
+        next.updated_at = now;
+        self.table
+            .put_if(self.item(&next)?, "keyHash", &current.key_hash)
+            .await?;
+        Ok(next)
+    }
+
+    /// Resolves a presented key: known, not revoked, not expired, allowed from `ip`.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        ip: Option<IpAddr>,
+    ) -> ServiceResult<Result<ApiKey, KeyRejection>> {
+        if !presented.starts_with(KEY_PREFIX) || presented.len() > 128 {
+            return Ok(Err(KeyRejection::Unknown));
+        }
+        let page = self
+            .table
+            .query(
+                Query::new(
+                    Index::Gsi1,
+                    keys::api_key_hash_partition(&hash_key(presented)),
+                )
+                .page(Some(1), None),
+            )
+            .await?;
+        let Some(item) = page.items.into_iter().next() else {
+            return Ok(Err(KeyRejection::Unknown));
+        };
+        let key: ApiKey = from_item(item)?;
+        let now = chrono::Utc::now();
+        if key.revoked_at.is_some() {
+            return Ok(Err(KeyRejection::Revoked));
+        }
+        if key.is_expired(now) {
+            return Ok(Err(KeyRejection::Expired));
+        }
+        match ip {
+            Some(ip) if key.allows_ip(ip) => {}
+            None if key.allowed_ips.is_empty() => {}
+            _ => return Ok(Err(KeyRejection::AddressNotAllowed)),
+        }
+        self.touch(&key, now).await?;
+        Ok(Ok(key))
+    }
+
+    async fn touch(&self, key: &ApiKey, now: chrono::DateTime<chrono::Utc>) -> ServiceResult<()> {
+        let fresh = key
+            .last_used_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| {
+                (now - t.with_timezone(&chrono::Utc)).num_seconds() < LAST_USED_GRANULARITY_SECS
+            });
+        if fresh {
+            return Ok(());
+        }
+        let k = keys::api_key(&key.tenant_id, &key.id);
+        self.table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .key(keys::PK, AttributeValue::S(k.pk))
+            .key(keys::SK, AttributeValue::S(k.sk))
+            .update_expression("SET lastUsedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", AttributeValue::S(crate::time::rfc3339(now)))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                // A key deleted between lookup and touch is not this request's problem.
+                tracing::debug!(error = %crate::aws::describe_error(&e), "lastUsedAt not updated");
+                Ok(())
+            })
+    }
+}
+
+/// A fixed one-minute window per key, counted atomically in DynamoDB so every Lambda
+/// instance shares it.
+#[derive(Clone)]
+pub struct RateLimiter {
+    table: Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub limit: i64,
+    pub remaining: i64,
+    /// Seconds until the window resets.
+    pub reset_after: u64,
+    pub allowed: bool,
+}
+
+impl RateLimiter {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    pub async fn check(&self, key: &ApiKey) -> ServiceResult<RateDecision> {
+        let now = chrono::Utc::now().timestamp();
+        let minute = now / 60;
+        let count = self
+            .table
+            .increment(
+                &keys::rate_window(&key.tenant_id, &key.id, minute),
+                "hits",
+                1,
+                Some(now + 180),
+            )
+            .await?;
+        let limit = key.rate_limit_per_minute;
+        Ok(RateDecision {
+            limit,
+            remaining: (limit - count).max(0),
+            reset_after: (60 - now % 60) as u64,
+            allowed: count <= limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(perms: &[&str], ips: &[&str]) -> ApiKey {
+        ApiKey {
+            id: "key_1".into(),
+            tenant_id: "ten_1".into(),
+            name: "k".into(),
+            description: None,
+            prefix: "hk_".into(),
+            key_hash: "h".into(),
+            permissions: perms.iter().map(|s| s.to_string()).collect(),
+            allowed_ips: ips.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
+            rate_limit_per_minute: 1,
+            last_used_at: None,
+            revoked_at: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn permissions_and_wildcard() {
+        assert!(key(&["read:webhooks"], &[]).allows("read:webhooks"));
+        assert!(!key(&["read:webhooks"], &[]).allows("write:webhooks"));
+        assert!(key(&["*"], &[]).allows("send:messages"));
+    }
+
+    #[test]
+    fn ip_allow_list() {
+        let k = key(&["*"], &["10.0.0.0/8", "2001:db8::/32", "203.0.113.7/32"]);
+        assert!(k.allows_ip("10.1.2.3".parse().unwrap()));
+        assert!(k.allows_ip("203.0.113.7".parse().unwrap()));
+        assert!(k.allows_ip("2001:db8::1".parse().unwrap()));
+        assert!(!k.allows_ip("203.0.113.8".parse().unwrap()));
+        assert!(key(&["*"], &[]).allows_ip("198.51.100.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn generated_keys_are_distinct_and_hashed() {
+        let a = generate_key();
+        let b = generate_key();
+        assert!(a.starts_with("hk_") && a.len() == 46);
+        assert_ne!(a, b);
+        assert_eq!(hash_key(&a).len(), 64);
+        assert_ne!(hash_key(&a), hash_key(&b));
+    }
+
+    #[test]
+    fn view_hides_the_hash() {
+        let v = key(&["*"], &[]).view();
+        assert!(v.get("keyHash").is_none());
+        assert_eq!(v["status"], "active");
+    }
+}

@@ -1,0 +1,102 @@
+//! The tenant audit log: who changed what and when, by field name, never values.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+use crate::error::ServiceResult;
+use crate::ids::{new_id, IdKind};
+use crate::store::{from_item, keys, to_item, Index, Query, Table};
+
+/// Who is acting: an admin (by JWT subject) or a tenant API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Admin { sub: String, role: Role },
+    ApiKey { key_id: String },
+    System,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Admin {
+                sub,
+                role: Role::PlatformAdmin,
+            } => format!("platform_admin:{sub}"),
+            Actor::Admin {
+                sub,
+                role: Role::TenantAdmin,
+            } => format!("tenant_admin:{sub}"),
+            Actor::ApiKey { key_id } => format!("api_key:{key_id}"),
+            Actor::System => "system".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub tenant_id: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub fields: Vec<String>,
+    pub at: String,
+}
+
+#[derive(Clone)]
+pub struct AuditLog {
+    table: Table,
+}
+
+impl AuditLog {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    pub async fn record(
+        &self,
+        tenant_id: &str,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        fields: Vec<String>,
+    ) -> ServiceResult<AuditEntry> {
+        let entry = AuditEntry {
+            id: new_id(IdKind::Audit),
+            tenant_id: tenant_id.into(),
+            actor: actor.label(),
+            action: action.into(),
+            target: target.into(),
+            fields,
+            at: crate::time::now_rfc3339(),
+        };
+        self.table
+            .put(to_item(&keys::audit_entry(tenant_id, &entry.id), &entry)?)
+            .await?;
+        Ok(entry)
+    }
+
+    /// Newest first.
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<AuditEntry>, Option<String>)> {
+        let page = self
+            .table
+            .query(
+                Query::new(Index::Primary, keys::audit_partition(tenant_id))
+                    .newest_first()
+                    .page(limit, cursor),
+            )
+            .await?;
+        let entries = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<AuditEntry>, _>>()?;
+        Ok((entries, page.next_cursor))
+    }
+}

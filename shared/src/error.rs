@@ -1,0 +1,43 @@
+//! The service layer's error: what a request can fail with once it reaches a service. Each
+//! function maps it to its protocol once (HTTP status, SQS outcome).
+
+use crate::crypto::CryptoError;
+use crate::store::StoreError;
+use crate::validation::InputError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Unknown id, or another tenant's: callers cannot tell the two apart.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// A precondition that the caller can fix (an integration disabled, say).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("queue: {0}")]
+    Queue(#[from] crate::jobs::QueueError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl ServiceError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ServiceError::Input(InputError::field(field, message))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,236 @@
+//! Tenants: the businesses using the platform. Everything else hangs off a tenant and goes
+//! when it goes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{self, new_id, IdKind};
+use crate::store::{from_item, keys, to_item, Index, Page, Query, Table};
+use crate::validation::Fields;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    pub status: TenantStatus,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const MAX_NAME: usize = 200;
+const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+fn read_status(f: &mut Fields) -> Option<TenantStatus> {
+    match f.string("status", 20)?.as_str() {
+        "active" => Some(TenantStatus::Active),
+        "suspended" => Some(TenantStatus::Suspended),
+        _ => {
+            f.error("status", "must be active or suspended");
+            None
+        }
+    }
+}
+
+fn read_email(f: &mut Fields) -> Option<Option<String>> {
+    if !f.present("contactEmail") {
+        return None;
+    }
+    let email = f.string("contactEmail", 254).filter(|e| !e.is_empty());
+    if let Some(e) = &email {
+        let valid = e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)
+        });
+        if !valid {
+            f.error("contactEmail", "must be an email address");
+            return None;
+        }
+    }
+    Some(email)
+}
+
+fn read_metadata(f: &mut Fields) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match f.raw("metadata")? {
+        serde_json::Value::Object(map) => {
+            if serde_json::to_vec(&map).map_or(0, |v| v.len()) > MAX_METADATA_BYTES {
+                f.error(
+                    "metadata",
+                    format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
+                );
+                return None;
+            }
+            Some(map)
+        }
+        _ => {
+            f.error("metadata", "must be an object");
+            None
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct TenantService {
+    table: Table,
+}
+
+impl TenantService {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    pub async fn create(&self, mut input: Fields) -> ServiceResult<Tenant> {
+        let name = input.required_string("name", MAX_NAME);
+        let email = read_email(&mut input).flatten();
+        let status = read_status(&mut input);
+        let metadata = read_metadata(&mut input);
+        input.finish()?;
+        let now = crate::time::now_rfc3339();
+        let tenant = Tenant {
+            id: new_id(IdKind::Tenant),
+            name: name.expect("validated"),
+            contact_email: email,
+            status: status.unwrap_or(TenantStatus::Active),
+            metadata: metadata.unwrap_or_default(),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.table.put_new(self.item(&tenant)?).await?;
+        Ok(tenant)
+    }
+
+    fn item(&self, tenant: &Tenant) -> ServiceResult<crate::store::Item> {
+        let mut item = to_item(&keys::tenant(&tenant.id), tenant)?;
+        item.insert(
+            keys::GSI1_PK.into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(keys::TENANT_LIST_PARTITION.into()),
+        );
+        item.insert(
+            keys::GSI1_SK.into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(tenant.id.clone()),
+        );
+        Ok(item)
+    }
+
+    /// The tenant, or `NotFound` for unknown and malformed ids alike.
+    pub async fn get(&self, tenant_id: &str) -> ServiceResult<Tenant> {
+        if !ids::is_valid(IdKind::Tenant, tenant_id) {
+            return Err(ServiceError::NotFound("tenant"));
+        }
+        let item = self
+            .table
+            .get(&keys::tenant(tenant_id))
+            .await?
+            .ok_or(ServiceError::NotFound("tenant"))?;
+        Ok(from_item(item)?)
+    }
+
+    pub async fn list(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<Tenant>, Option<String>)> {
+        let Page { items, next_cursor } = self
+            .table
+            .query(
+                Query::new(Index::Gsi1, keys::TENANT_LIST_PARTITION)
+                    .newest_first()
+                    .page(limit, cursor),
+            )
+            .await?;
+        let tenants = items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<Tenant>, _>>()?;
+        Ok((tenants, next_cursor))
+    }
+
+    pub async fn update(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<Tenant> {
+        let current = self.get(tenant_id).await?;
+        let mut next = current.clone();
+        if input.present("name") {
+            if let Some(name) = input.required_string("name", MAX_NAME) {
+                next.name = name;
+            }
+        }
+        if let Some(email) = read_email(&mut input) {
+            next.contact_email = email;
+        }
+        if let Some(status) = read_status(&mut input) {
+            next.status = status;
+        }
+        if let Some(metadata) = read_metadata(&mut input) {
+            next.metadata = metadata;
+        }
+        input.finish()?;
+        next.updated_at = crate::time::now_rfc3339();
+        if next.updated_at == current.updated_at {
+            next.updated_at =
+                crate::time::rfc3339(chrono::Utc::now() + chrono::Duration::milliseconds(1));
+        }
+        self.table
+            .put_if(self.item(&next)?, "updatedAt", &current.updated_at)
+            .await?;
+        Ok(next)
+    }
+
+    /// Erases the tenant and every item it owns. The tenant record goes last, so an
+    /// interrupted delete can be repeated.
+    pub async fn delete(&self, tenant_id: &str) -> ServiceResult<usize> {
+        self.get(tenant_id).await?;
+        let owned = self
+            .table
+            .query(
+                Query::new(Index::Primary, keys::tenant_partition(tenant_id))
+                    .page(Some(1000), None),
+            )
+            .await?;
+        let mut endpoint_ids = Vec::new();
+        let mut cursor = owned.next_cursor;
+        let mut items = owned.items;
+        loop {
+            for item in &items {
+                let sk = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(id) = sk
+                    .strip_prefix(keys::ENDPOINT_PREFIX)
+                    .or_else(|| sk.strip_prefix(keys::WORKFLOW_PREFIX))
+                {
+                    endpoint_ids.push(id.to_string());
+                }
+            }
+            let Some(c) = cursor.take() else { break };
+            let page = self
+                .table
+                .query(
+                    Query::new(Index::Primary, keys::tenant_partition(tenant_id))
+                        .page(Some(1000), Some(&c)),
+                )
+                .await?;
+            items = page.items;
+            cursor = page.next_cursor;
+        }
+        let mut deleted = 0;
+        // The tenant's own partition (with its record) is first in the list: do it last.
+        let mut partitions = keys::tenant_partitions(tenant_id, &endpoint_ids);
+        let own = partitions.remove(0);
+        for partition in partitions {
+            deleted += self.table.delete_partition(&partition).await?;
+        }
+        deleted += self.table.delete_partition(&own).await?;
+        Ok(deleted)
+    }
+}

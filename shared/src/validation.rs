@@ -1,0 +1,351 @@
+//! Reading request bodies field by field, so a 422 lists every bad field at once rather than
+//! the first one serde trips on. Unknown fields are refused the same way everywhere.
+
+use serde_json::{Map, Value};
+
+/// One field's problem, as it appears in an error's `details`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    /// Not JSON, or not the JSON shape at all: 400.
+    #[error("{0}")]
+    Malformed(String),
+    /// JSON, but with bad values: 422 with every field's problem.
+    #[error("{} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+}
+
+impl InputError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        InputError::Invalid(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }])
+    }
+}
+
+/// Parses a body that must be a JSON object.
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, InputError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(InputError::Malformed(
+            "request body is empty; expected a JSON object".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(InputError::Malformed(
+            "request body must be a JSON object".into(),
+        )),
+        Err(e) => Err(InputError::Malformed(format!("malformed JSON: {e}"))),
+    }
+}
+
+/// Takes fields out of an object, collecting every problem.
+pub struct Fields {
+    map: Map<String, Value>,
+    prefix: String,
+    errors: Vec<FieldError>,
+}
+
+impl Fields {
+    pub fn new(map: Map<String, Value>) -> Self {
+        Self {
+            map,
+            prefix: String::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn nested(map: Map<String, Value>, prefix: String) -> Self {
+        Self {
+            map,
+            prefix,
+            errors: Vec::new(),
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    pub fn error(&mut self, name: &str, message: impl Into<String>) {
+        let field = self.path(name);
+        self.errors.push(FieldError {
+            field,
+            message: message.into(),
+        });
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Whether the field was sent at all (null counts as sent).
+    pub fn present(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    fn take(&mut self, name: &str) -> Option<Value> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v),
+        }
+    }
+
+    /// An optional string, trimmed, at most `max` characters.
+    pub fn string(&mut self, name: &str, max: usize) -> Option<String> {
+        match self.take(name)? {
+            Value::String(s) => {
+                let s = s.trim().to_string();
+                if s.chars().count() > max {
+                    self.error(name, format!("must be at most {max} characters"));
+                    None
+                } else {
+                    Some(s)
+                }
+            }
+            _ => {
+                self.error(name, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A string that must be present and non-blank.
+    pub fn required_string(&mut self, name: &str, max: usize) -> Option<String> {
+        let present = self.map.get(name).is_some_and(|v| !v.is_null());
+        match self.string(name, max) {
+            Some(s) if !s.is_empty() => Some(s),
+            Some(_) => {
+                self.error(name, "must not be blank");
+                None
+            }
+            None => {
+                if !present {
+                    self.error(name, "is required");
+                }
+                None
+            }
+        }
+    }
+
+    pub fn bool(&mut self, name: &str) -> Option<bool> {
+        match self.take(name)? {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.error(name, "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// An optional whole number within `min..=max`.
+    pub fn integer(&mut self, name: &str, min: i64, max: i64) -> Option<i64> {
+        match self.take(name)? {
+            Value::Number(n) => match n.as_i64() {
+                Some(v) if (min..=max).contains(&v) => Some(v),
+                _ => {
+                    self.error(name, format!("must be a whole number from {min} to {max}"));
+                    None
+                }
+            },
+            _ => {
+                self.error(name, "must be a number");
+                None
+            }
+        }
+    }
+
+    /// An optional array of strings, each trimmed and at most `max_len` characters.
+    pub fn string_list(
+        &mut self,
+        name: &str,
+        max_items: usize,
+        max_len: usize,
+    ) -> Option<Vec<String>> {
+        match self.take(name)? {
+            Value::Array(items) => {
+                if items.len() > max_items {
+                    self.error(name, format!("must have at most {max_items} items"));
+                    return None;
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    match item {
+                        Value::String(s)
+                            if s.trim().chars().count() <= max_len && !s.trim().is_empty() =>
+                        {
+                            out.push(s.trim().to_string())
+                        }
+                        Value::String(_) => {
+                            self.error(
+                                &format!("{name}[{i}]"),
+                                format!("must be 1 to {max_len} characters"),
+                            );
+                        }
+                        _ => self.error(&format!("{name}[{i}]"), "must be a string"),
+                    }
+                }
+                Some(out)
+            }
+            _ => {
+                self.error(name, "must be an array of strings");
+                None
+            }
+        }
+    }
+
+    /// An optional object of string values (headers, tags, custom fields).
+    pub fn string_map(
+        &mut self,
+        name: &str,
+        max_items: usize,
+        max_len: usize,
+    ) -> Option<Vec<(String, String)>> {
+        match self.take(name)? {
+            Value::Object(map) => {
+                if map.len() > max_items {
+                    self.error(name, format!("must have at most {max_items} entries"));
+                    return None;
+                }
+                let mut out = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    match v {
+                        Value::String(s) if s.chars().count() <= max_len => out.push((k, s)),
+                        Value::String(_) => self.error(
+                            &format!("{name}.{k}"),
+                            format!("must be at most {max_len} characters"),
+                        ),
+                        _ => self.error(&format!("{name}.{k}"), "must be a string"),
+                    }
+                }
+                Some(out)
+            }
+            _ => {
+                self.error(name, "must be an object of strings");
+                None
+            }
+        }
+    }
+
+    /// An optional nested object, read with its own `Fields`; its errors join this one's.
+    pub fn object<T>(&mut self, name: &str, read: impl FnOnce(&mut Fields) -> T) -> Option<T> {
+        match self.take(name)? {
+            Value::Object(map) => {
+                let mut inner = Fields::nested(map, self.path(name));
+                let value = read(&mut inner);
+                inner.reject_unknown();
+                let failed = inner.has_errors();
+                self.errors.append(&mut inner.errors);
+                (!failed).then_some(value)
+            }
+            _ => {
+                self.error(name, "must be an object");
+                None
+            }
+        }
+    }
+
+    /// Any JSON value, as sent.
+    pub fn raw(&mut self, name: &str) -> Option<Value> {
+        self.take(name)
+    }
+
+    fn reject_unknown(&mut self) {
+        let unknown: Vec<String> = self.map.keys().cloned().collect();
+        for name in unknown {
+            self.error(&name, "unknown field");
+        }
+        self.map.clear();
+    }
+
+    /// Ends reading: unknown fields are errors; any error makes the whole input invalid.
+    pub fn finish(mut self) -> Result<(), InputError> {
+        self.reject_unknown();
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(InputError::Invalid(self.errors))
+        }
+    }
+}
+
+/// E.164: `+`, then 8 to 15 digits, the first not 0.
+pub fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: Value) -> Fields {
+        Fields::new(v.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn collects_every_error_and_unknown_fields() {
+        let mut f = fields(json!({"name": 5, "enabled": "yes", "count": 99, "extra": 1}));
+        assert_eq!(f.required_string("name", 10), None);
+        assert_eq!(f.bool("enabled"), None);
+        assert_eq!(f.integer("count", 0, 10), None);
+        assert_eq!(f.required_string("missing", 10), None);
+        let Err(InputError::Invalid(errors)) = f.finish() else {
+            panic!("expected errors")
+        };
+        let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(names, ["name", "enabled", "count", "missing", "extra"]);
+    }
+
+    #[test]
+    fn malformed_bodies() {
+        assert!(matches!(parse_object(b""), Err(InputError::Malformed(_))));
+        assert!(matches!(parse_object(b"{"), Err(InputError::Malformed(_))));
+        assert!(matches!(
+            parse_object(b"[1]"),
+            Err(InputError::Malformed(_))
+        ));
+        assert!(parse_object(br#"{"a":1}"#).is_ok());
+    }
+
+    #[test]
+    fn nested_errors_carry_their_path() {
+        let mut f = fields(json!({"template": {"name": 1, "x": true}}));
+        f.object("template", |t| t.required_string("name", 10));
+        let Err(InputError::Invalid(errors)) = f.finish() else {
+            panic!()
+        };
+        let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(names, ["template.name", "template.x"]);
+    }
+
+    #[test]
+    fn e164() {
+        assert!(is_e164("+15551234567"));
+        assert!(is_e164("+447700900123"));
+        for bad in [
+            "15551234567",
+            "+1555",
+            "+0155512345",
+            "+1 555 123 4567",
+            "+1234567890123456",
+        ] {
+            assert!(!is_e164(bad), "{bad}");
+        }
+    }
+}
