@@ -14,6 +14,8 @@ pub struct AppContext {
     pub table: Table,
     pub queue: Arc<dyn JobQueue>,
     pub cipher: Arc<EnvelopeCipher>,
+    /// The outbound HTTP client, pooled across invocations of a warm container.
+    pub sender: crate::webhooks::sender::Sender,
 }
 
 impl AppContext {
@@ -25,9 +27,11 @@ impl AppContext {
             config.dead_letter_queue_url.clone(),
         );
         let keys = KmsDataKeys::new(clients.kms.clone(), &config.kms_key_id);
+        let policy = crate::webhooks::target::TargetPolicy::from_config(&config);
         Self {
             table,
             queue: Arc::new(queue),
+            sender: crate::webhooks::sender::Sender::new(policy),
             cipher: Arc::new(EnvelopeCipher::new(Arc::new(keys), CachePolicy::default())),
             config: Arc::new(config),
         }
@@ -53,5 +57,41 @@ impl AppContext {
 
     pub fn audit(&self) -> crate::audit::AuditLog {
         crate::audit::AuditLog::new(self.table.clone())
+    }
+}
+
+impl AppContext {
+    pub fn target_policy(&self) -> crate::webhooks::target::TargetPolicy {
+        crate::webhooks::target::TargetPolicy::from_config(&self.config)
+    }
+
+    pub fn endpoints(&self) -> crate::webhooks::endpoint::EndpointService {
+        crate::webhooks::endpoint::EndpointService::new(
+            self.table.clone(),
+            self.cipher.clone(),
+            self.target_policy(),
+        )
+    }
+
+    pub fn events(&self) -> crate::webhooks::events::EventService {
+        crate::webhooks::events::EventService::new(
+            self.table.clone(),
+            self.queue.clone(),
+            self.endpoints(),
+            self.config.log_retention,
+        )
+    }
+
+    pub fn delivery_log(&self) -> crate::webhooks::logs::DeliveryLog {
+        crate::webhooks::logs::DeliveryLog::new(self.table.clone(), self.config.log_retention)
+    }
+
+    pub fn delivery(&self) -> crate::webhooks::delivery::DeliveryService {
+        crate::webhooks::delivery::DeliveryService::new(
+            self.endpoints(),
+            self.delivery_log(),
+            self.events(),
+            self.sender.clone(),
+        )
     }
 }

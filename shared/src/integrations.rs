@@ -439,16 +439,15 @@ impl IntegrationService {
                 .as_deref()
                 .map(SmsProvider::parse)
             {
-                Some(Some(provider)) => {
-                    if next.provider.as_deref() != Some(provider.as_str()) {
-                        // Another provider's credentials must not linger.
-                        next.fields.clear();
-                        next.secrets.clear();
-                        next.masks.clear();
-                        next.provider = Some(provider.as_str().into());
-                        changed.push("provider".into());
-                    }
+                Some(Some(provider)) if next.provider.as_deref() != Some(provider.as_str()) => {
+                    // Another provider's credentials must not linger.
+                    next.fields.clear();
+                    next.secrets.clear();
+                    next.masks.clear();
+                    next.provider = Some(provider.as_str().into());
+                    changed.push("provider".into());
                 }
+                Some(Some(_)) => {}
                 Some(None) => input.error("provider", "must be twilio, vonage or sns"),
                 None => {}
             }

@@ -21,6 +21,7 @@ pub mod telemetry;
 pub mod tenants;
 pub mod time;
 pub mod validation;
+pub mod webhooks;
 
 pub use config::Config;
 pub use context::AppContext;

@@ -21,7 +21,7 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 #[derive(Debug, Clone)]
 pub enum Identity {
     Admin(Claims),
-    Key(ApiKey),
+    Key(Box<ApiKey>),
 }
 
 /// An authenticated caller.
@@ -99,7 +99,7 @@ impl FromRequestParts<AppContext> for Caller {
                 return Err(err);
             }
             return Ok(Caller {
-                identity: Identity::Key(key),
+                identity: Identity::Key(Box::new(key)),
                 requested_tenant,
                 rate: Some(rate),
             });

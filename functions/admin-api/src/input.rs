@@ -47,6 +47,26 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
+/// A JSON object body that may be left out entirely (an empty body).
+pub struct OptionalJsonObject(pub Option<Fields>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "malformed_request", e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonObject(None));
+        }
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let JsonObject(fields) = JsonObject::from_request(request, state).await?;
+        Ok(OptionalJsonObject(Some(fields)))
+    }
+}
+
 /// `limit` (1–1000, default 50) and an opaque `cursor`, plus any other query parameters.
 pub struct ListQuery {
     pub limit: Option<u32>,

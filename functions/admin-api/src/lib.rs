@@ -46,6 +46,21 @@ api_routes! {
     GET "/api/v1/api-keys" => routes::api_keys::list,
     POST "/api/v1/api-keys/{keyId}/regenerate" => routes::api_keys::regenerate,
     DELETE "/api/v1/api-keys/{keyId}" => routes::api_keys::revoke,
+    GET "/api/v1/webhooks/events" => routes::webhooks::catalog,
+    POST "/api/v1/webhooks" => routes::webhooks::create,
+    GET "/api/v1/webhooks" => routes::webhooks::list,
+    GET "/api/v1/webhooks/logs" => routes::webhooks::logs,
+    GET "/api/v1/webhooks/analytics" => routes::webhooks::analytics,
+    POST "/api/v1/webhooks/logs/{logId}/retry" => routes::webhooks::retry_log,
+    GET "/api/v1/webhooks/{webhookId}" => routes::webhooks::get,
+    PATCH "/api/v1/webhooks/{webhookId}" => routes::webhooks::update,
+    DELETE "/api/v1/webhooks/{webhookId}" => routes::webhooks::delete,
+    POST "/api/v1/webhooks/{webhookId}/test" => routes::webhooks::test,
+    POST "/api/v1/webhooks/{webhookId}/rotate-secret" => routes::webhooks::rotate_secret,
+    GET "/api/v1/webhooks/{webhookId}/logs" => routes::webhooks::endpoint_logs,
+    GET "/api/v1/webhooks/{webhookId}/stats" => routes::webhooks::stats,
+    POST "/api/v1/webhooks/{webhookId}/recover" => routes::webhooks::recover,
+    POST "/api/v1/events" => routes::webhooks::publish,
 }
 
 pub fn router(ctx: AppContext) -> Router {

@@ -1,13 +1,21 @@
 //! The delivery worker: SQS batches of up to ten jobs, run concurrently, with partial batch
 //! failures reported. The same processor runs in Lambda and in the local runner's poller.
 
+use std::sync::Arc;
+
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
+use hookhub_shared::webhooks::delivery::DeliverHandler;
+use hookhub_shared::webhooks::DELIVER_JOB;
 use hookhub_shared::AppContext;
 
-/// Every job kind the worker performs. Later kinds (webhook deliveries, workflow calls,
-/// messages) register here; a kind with no handler goes to the dead-letter queue.
-pub fn job_router(_ctx: &AppContext) -> JobRouter {
-    JobRouter::new()
+/// Every job kind the worker performs; a kind with no handler goes to the dead-letter queue.
+pub fn job_router(ctx: &AppContext) -> JobRouter {
+    JobRouter::new().route(
+        DELIVER_JOB,
+        Arc::new(DeliverHandler {
+            service: ctx.delivery(),
+        }),
+    )
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {

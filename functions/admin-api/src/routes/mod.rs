@@ -1,2 +1,3 @@
 pub mod api_keys;
 pub mod platform;
+pub mod webhooks;

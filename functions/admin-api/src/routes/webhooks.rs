@@ -1,0 +1,402 @@
+//! `/api/v1/webhooks` and `/api/v1/events`: endpoints, their secrets, logs, stats and
+//! recovery, the event catalog, and publishing.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use hookhub_shared::webhooks::catalog::{self, EVENT_TYPES};
+use hookhub_shared::webhooks::delivery::DeliveryJob;
+use hookhub_shared::webhooks::logs::LogFilter;
+use hookhub_shared::AppContext;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::input::{page, JsonObject, ListQuery, OptionalJsonObject};
+use crate::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn bad_query(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+}
+
+fn parse_time(
+    name: &str,
+    value: Option<&String>,
+) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| bad_query(format!("{name} must be an RFC 3339 timestamp")))
+        })
+        .transpose()
+}
+
+fn parse_status(value: Option<&String>) -> ApiResult<Option<String>> {
+    match value.map(String::as_str) {
+        None => Ok(None),
+        Some(s @ ("success" | "failed")) => Ok(Some(s.to_string())),
+        Some(_) => Err(bad_query("status must be success or failed")),
+    }
+}
+
+pub async fn catalog(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.tenant(&ctx, "read:webhooks").await?;
+    let data: Vec<Value> = EVENT_TYPES
+        .iter()
+        .map(|e| json!({"type": e.name, "description": e.description, "sample": catalog::sample(e.name)}))
+        .collect();
+    Ok(Json(
+        json!({"data": data, "wildcards": ["*", "<prefix>.*"]}),
+    ))
+}
+
+pub async fn create(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    JsonObject(input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let created = ctx.endpoints().create(&tenant, input).await?;
+    let mut view = created.endpoint.view();
+    view["secret"] = Value::String(created.secret);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+pub async fn list(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:webhooks").await?;
+    let (endpoints, next) = ctx
+        .endpoints()
+        .list(&tenant, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(
+        endpoints.iter().map(|e| e.view()).collect(),
+        next,
+    )))
+}
+
+pub async fn get(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:webhooks").await?;
+    let endpoint = ctx.endpoints().get(&tenant, &id).await?;
+    let stats = ctx.delivery_log().stats(&tenant, &id).await?;
+    let mut view = endpoint.view();
+    view["stats"] = stats.view();
+    Ok(Json(view))
+}
+
+pub async fn update(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(input): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let (endpoint, reenabled) = ctx.endpoints().update(&tenant, &id, input).await?;
+    if reenabled {
+        ctx.delivery_log().reset_failures(&tenant, &id).await?;
+    }
+    Ok(Json(endpoint.view()))
+}
+
+pub async fn delete(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = caller.tenant(&ctx, "delete:webhooks").await?;
+    ctx.endpoints().delete(&tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rotate_secret(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJsonObject(body): OptionalJsonObject,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let input = body.unwrap_or_else(|| hookhub_shared::validation::Fields::new(Default::default()));
+    let rotated = ctx.endpoints().rotate(&tenant, &id, input).await?;
+    let mut view = rotated.endpoint.view();
+    view["secret"] = Value::String(rotated.secret);
+    Ok(Json(view))
+}
+
+pub async fn test(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJsonObject(body): OptionalJsonObject,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let endpoint = ctx.endpoints().get(&tenant, &id).await?;
+    let (event_type, data) = match body {
+        Some(mut f) => {
+            let event_type = f
+                .string("eventType", 100)
+                .unwrap_or_else(|| "webhook.test".into());
+            let data = f.raw("data");
+            f.finish()?;
+            (event_type, data)
+        }
+        None => ("webhook.test".into(), None),
+    };
+    if !catalog::is_known(&event_type) {
+        return Err(ApiError::from(
+            hookhub_shared::validation::InputError::field("eventType", "unknown event type"),
+        ));
+    }
+    let data = data.unwrap_or_else(|| catalog::sample(&event_type));
+    let event = ctx
+        .events()
+        .store_only(&tenant, &event_type, data, "test")
+        .await?;
+    let job = DeliveryJob::for_event(&event, &endpoint.id);
+    let log = ctx.delivery().send_now(&endpoint, &job).await?;
+    Ok(Json(json!({
+        "success": log.success,
+        "statusCode": log.status_code,
+        "responseTimeMs": log.response_time_ms,
+        "responseBody": log.response_body,
+        "error": log.error,
+        "eventId": event.id,
+        "logId": log.id,
+    })))
+}
+
+pub async fn endpoint_logs(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:logs").await?;
+    ctx.endpoints().get(&tenant, &id).await?;
+    let filter = LogFilter {
+        endpoint_id: Some(id),
+        status: parse_status(query.params.get("status"))?,
+        event_type: query.params.get("eventType").cloned(),
+        from: parse_time("from", query.params.get("from"))?,
+        to: parse_time("to", query.params.get("to"))?,
+    };
+    let (logs, next) = ctx
+        .delivery_log()
+        .list(&tenant, &filter, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(logs.iter().map(|l| l.view()).collect(), next)))
+}
+
+pub async fn logs(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:logs").await?;
+    let endpoint_id = query.params.get("webhookId").cloned();
+    if let Some(id) = &endpoint_id {
+        ctx.endpoints().get(&tenant, id).await?;
+    }
+    let filter = LogFilter {
+        endpoint_id,
+        status: parse_status(query.params.get("status"))?,
+        event_type: query.params.get("eventType").cloned(),
+        from: parse_time("from", query.params.get("from"))?,
+        to: parse_time("to", query.params.get("to"))?,
+    };
+    let (logs, next) = ctx
+        .delivery_log()
+        .list(&tenant, &filter, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(logs.iter().map(|l| l.view()).collect(), next)))
+}
+
+pub async fn stats(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:webhooks").await?;
+    let endpoint = ctx.endpoints().get(&tenant, &id).await?;
+    let log = ctx.delivery_log();
+    let stats = log.stats(&tenant, &id).await?;
+    let hours = log
+        .hours(
+            &tenant,
+            &id,
+            chrono::Utc::now() - chrono::Duration::hours(24),
+        )
+        .await?;
+    let mut view = stats.view();
+    view["webhookId"] = json!(endpoint.id);
+    view["isActive"] = json!(endpoint.is_active);
+    view["disabledReason"] = json!(endpoint.disabled_reason);
+    view["last24Hours"] = json!(hours);
+    Ok(Json(view))
+}
+
+/// Re-delivers the event of one logged attempt, as a new delivery.
+pub async fn retry_log(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(log_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let log = ctx.delivery_log().get(&tenant, &log_id).await?;
+    let endpoint = ctx.endpoints().get(&tenant, &log.endpoint_id).await?;
+    let event = ctx.events().get(&tenant, &log.event_id).await?;
+    let job = DeliveryJob::for_event(&event, &endpoint.id);
+    let delivery_id = job.delivery_id.clone();
+    ctx.events().enqueue_all(&[job.into_job(&tenant)]).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"deliveryId": delivery_id, "eventId": event.id, "webhookId": endpoint.id})),
+    ))
+}
+
+/// Re-delivers every event whose delivery to this endpoint failed for good since `since`.
+pub async fn recover(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: ListQuery,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let endpoint = ctx.endpoints().get(&tenant, &id).await?;
+    let since = parse_time("since", query.params.get("since"))?
+        .ok_or_else(|| bad_query("since is required (RFC 3339)"))?;
+    let log = ctx.delivery_log();
+    let filter = LogFilter {
+        endpoint_id: Some(id.clone()),
+        from: Some(since),
+        ..Default::default()
+    };
+    // Per delivery: its event, whether any attempt succeeded, and whether a retry is still
+    // pending (the newest attempt, seen first, says so). Failed for good = neither.
+    let mut by_delivery: BTreeMap<String, (String, bool, bool)> = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (logs, next) = log
+            .list(&tenant, &filter, Some(1000), cursor.as_deref())
+            .await?;
+        for l in logs {
+            let entry = by_delivery.entry(l.delivery_id.clone()).or_insert((
+                l.event_id.clone(),
+                false,
+                l.will_retry,
+            ));
+            entry.1 |= l.success;
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut jobs = Vec::new();
+    let mut events = Vec::new();
+    for (event_id, succeeded, pending) in by_delivery.into_values() {
+        if succeeded || pending || !seen.insert(event_id.clone()) {
+            continue;
+        }
+        match ctx.events().get(&tenant, &event_id).await {
+            Ok(event) => {
+                jobs.push(DeliveryJob::for_event(&event, &endpoint.id).into_job(&tenant));
+                events.push(event_id);
+            }
+            // Past its retention: nothing left to re-deliver.
+            Err(hookhub_shared::error::ServiceError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    ctx.events().enqueue_all(&jobs).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"webhookId": endpoint.id, "since": hookhub_shared::time::rfc3339(since), "recovered": events.len(), "eventIds": events}),
+        ),
+    ))
+}
+
+/// Seed 004's analytics over the tenant's endpoints.
+pub async fn analytics(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:webhooks").await?;
+    let endpoints = ctx.endpoints().all(&tenant).await?;
+    let log = ctx.delivery_log();
+    let stats =
+        futures::future::try_join_all(endpoints.iter().map(|e| log.stats(&tenant, &e.id))).await?;
+    let (mut total, mut ok, mut ms, mut healthy, mut failing) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for (e, s) in endpoints.iter().zip(&stats) {
+        total += s.total_deliveries;
+        ok += s.successful_deliveries;
+        ms += s.total_response_ms;
+        if e.is_active && s.consecutive_failures == 0 {
+            healthy += 1;
+        } else {
+            failing += 1;
+        }
+    }
+    Ok(Json(json!({
+        "totalWebhooks": endpoints.len(),
+        "activeWebhooks": endpoints.iter().filter(|e| e.is_active).count(),
+        "totalDeliveries": total,
+        "successfulDeliveries": ok,
+        "failedDeliveries": total - ok,
+        "successRate": (total > 0).then(|| (ok as f64 * 1000.0 / total as f64).round() / 10.0),
+        "averageResponseTimeMs": (total > 0).then(|| ms / total),
+        "healthyWebhooks": healthy,
+        "failedWebhooks": failing,
+    })))
+}
+
+pub async fn publish(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonObject(mut input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    let event_type = input.required_string("type", 100);
+    let data = input.raw("data");
+    if !matches!(data, None | Some(Value::Object(_))) {
+        input.error("data", "must be an object");
+    }
+    input.finish()?;
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(k.trim().to_string()),
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_header",
+                "Idempotency-Key must be 1 to 200 visible characters",
+            ))
+        }
+    };
+    let published = ctx
+        .events()
+        .publish(
+            &tenant,
+            &event_type.expect("validated"),
+            data.unwrap_or_else(|| json!({})),
+            key.as_deref(),
+            "api",
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"id": published.event_id, "deliveries": published.deliveries, "duplicate": published.duplicate}),
+        ),
+    ))
+}

@@ -1,0 +1,244 @@
+//! The event-type catalog: every type a tenant can subscribe to, with a description and a
+//! realistic sample payload (what `POST /webhooks/{id}/test` sends).
+
+use serde_json::{json, Value};
+
+pub struct EventType {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+const fn t(name: &'static str, description: &'static str) -> EventType {
+    EventType { name, description }
+}
+
+pub const EVENT_TYPES: &[EventType] = &[
+    t(
+        "message.received",
+        "An inbound WhatsApp, Instagram or Messenger message",
+    ),
+    t(
+        "message.sent",
+        "An outbound message was accepted by the provider",
+    ),
+    t(
+        "message.delivered",
+        "An outbound message reached the recipient's device",
+    ),
+    t("message.read", "The recipient read an outbound message"),
+    t(
+        "message.failed",
+        "An outbound message could not be delivered",
+    ),
+    t(
+        "message.reaction",
+        "A reaction was added to or removed from a message",
+    ),
+    t("message.postback", "A button or quick reply was tapped"),
+    t(
+        "message.referral",
+        "A conversation started from an ad, link or shop",
+    ),
+    t(
+        "message.seen",
+        "The recipient saw the conversation (Instagram/Messenger read)",
+    ),
+    t("comment.created", "A comment on a post or reel"),
+    t("live_comment.created", "A comment during a live broadcast"),
+    t(
+        "mention.created",
+        "The account was mentioned in a comment or story",
+    ),
+    t(
+        "meta.unknown",
+        "A Meta webhook item of a kind hookhub does not normalise",
+    ),
+    t("conversation.created", "A conversation was opened"),
+    t("conversation.updated", "A conversation changed"),
+    t(
+        "conversation.assigned",
+        "A conversation was assigned to an agent",
+    ),
+    t(
+        "conversation.resolved",
+        "A conversation was marked resolved",
+    ),
+    t("conversation.closed", "A conversation was closed"),
+    t("contact.created", "A contact was created or first seen"),
+    t("contact.updated", "A contact changed"),
+    t("contact.deleted", "A contact was deleted"),
+    t("campaign.started", "A broadcast campaign started sending"),
+    t("campaign.completed", "A broadcast campaign finished"),
+    t("campaign.failed", "A broadcast campaign failed"),
+    t("flow.started", "A chatbot flow started for a contact"),
+    t("flow.completed", "A chatbot flow finished"),
+    t("flow.failed", "A chatbot flow failed"),
+    t("automation.triggered", "An automation rule fired"),
+    t(
+        "automation.completed",
+        "An automation rule finished its actions",
+    ),
+    t(
+        "template.approved",
+        "A WhatsApp message template was approved",
+    ),
+    t(
+        "template.rejected",
+        "A WhatsApp message template was rejected",
+    ),
+    t("user.created", "A user was created"),
+    t("user.updated", "A user changed"),
+    t("user.deleted", "A user was deleted"),
+    t("booking.created", "A booking was made"),
+    t("booking.updated", "A booking changed"),
+    t("booking.cancelled", "A booking was cancelled"),
+    t("booking.completed", "A booking was completed"),
+    t("qr.scanned", "A QR code was scanned"),
+    t("qr.validated", "A QR code was validated"),
+    t("tag.added", "A tag was added to a contact"),
+    t("tag.removed", "A tag was removed from a contact"),
+    t("customfield.updated", "A custom field value changed"),
+    t("transaction.created", "A transaction was created"),
+    t("transaction.updated", "A transaction changed"),
+    t("transaction.deleted", "A transaction was deleted"),
+    t("property.created", "A property was created"),
+    t("property.updated", "A property changed"),
+    t("property.deleted", "A property was deleted"),
+    t("webhook.test", "A test delivery sent from the API"),
+    t(
+        "endpoint.disabled",
+        "An endpoint was disabled after consecutive failures",
+    ),
+];
+
+pub fn is_known(name: &str) -> bool {
+    EVENT_TYPES.iter().any(|e| e.name == name)
+}
+
+fn is_known_prefix(prefix: &str) -> bool {
+    EVENT_TYPES
+        .iter()
+        .any(|e| e.name.split_once('.').is_some_and(|(p, _)| p == prefix))
+}
+
+/// A subscription pattern: an exact type, `prefix.*`, or `*`.
+pub fn is_valid_pattern(pattern: &str) -> bool {
+    pattern == "*" || is_known(pattern) || pattern.strip_suffix(".*").is_some_and(is_known_prefix)
+}
+
+pub fn matches(pattern: &str, event_type: &str) -> bool {
+    pattern == "*"
+        || pattern == event_type
+        || pattern
+            .strip_suffix(".*")
+            .is_some_and(|prefix| event_type.split_once('.').is_some_and(|(p, _)| p == prefix))
+}
+
+pub fn subscribed(patterns: &[String], event_type: &str) -> bool {
+    patterns.iter().any(|p| matches(p, event_type))
+}
+
+/// A realistic sample of `data` for the type.
+pub fn sample(name: &str) -> Value {
+    let (resource, action) = name.split_once('.').unwrap_or((name, ""));
+    let contact = json!({
+        "id": "con_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "name": "Sheena Nelson", "phone": "+16505551234",
+        "email": "sheena@example.com", "tags": ["vip"], "customFields": {"favorite_drink": "Cappuccino"}
+    });
+    match resource {
+        "message" => json!({
+            "message": {
+                "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+                "channel": "whatsapp", "direction": if action == "received" { "inbound" } else { "outbound" },
+                "from": "+16505551234", "to": "+15550783881", "type": "text",
+                "text": "Does it come in another color?", "status": action,
+                "timestamp": "2026-11-22T10:30:00.000Z"
+            },
+            "contact": contact
+        }),
+        "comment" | "live_comment" | "mention" => json!({
+            "comment": {"id": "17865799348089039", "mediaId": "17895695668004550", "text": "Love this!",
+                        "from": {"id": "17841405309211844", "username": "sheena.nelson"}},
+            "channel": "instagram"
+        }),
+        "meta" => {
+            json!({"object": "instagram", "field": "story_insights", "raw": {"media_id": "17887498072083520"}})
+        }
+        "conversation" => {
+            json!({"conversation": {"id": "cnv_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "channel": "whatsapp",
+                                  "status": action, "assignee": "agent@example.com"}, "contact": contact})
+        }
+        "contact" | "user" => {
+            json!({ resource: contact, "changes": if action == "updated" { json!(["email"]) } else { json!([]) } })
+        }
+        "campaign" => {
+            json!({"campaign": {"id": "cmp_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "name": "Black Friday", "status": action,
+                              "recipients": 1200, "sent": 1187, "failed": 13}})
+        }
+        "flow" => {
+            json!({"flow": {"id": "flw_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "name": "Welcome", "status": action}, "contact": contact})
+        }
+        "automation" => {
+            json!({"automation": {"id": "aut_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "name": "Tag buyers", "trigger": "message.received"}})
+        }
+        "template" => {
+            json!({"template": {"name": "order_update", "language": "en_US", "category": "UTILITY", "status": action}})
+        }
+        "booking" => {
+            json!({"booking": {"id": "bkg_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "startsAt": "2026-12-01T18:00:00Z",
+                             "partySize": 4, "status": action}, "contact": contact})
+        }
+        "qr" => {
+            json!({"qrCode": {"id": "qr_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "code": "FK-7731"}, "contact": contact, "scannedBy": "staff@example.com"})
+        }
+        "tag" => {
+            json!({"contact": contact, "tag": {"name": "vip", "appliedAt": "2026-11-22T09:00:00.000Z"}})
+        }
+        "customfield" => {
+            json!({"contact": contact, "field": {"name": "loyalty_points", "oldValue": "140", "newValue": "150"}})
+        }
+        "transaction" => {
+            json!({"transaction": {"id": "trx_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "amount": 4250, "currency": "USD", "status": "closed"}})
+        }
+        "property" => {
+            json!({"property": {"id": "prp_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "address": "1 Main St", "price": 525000}})
+        }
+        "webhook" => {
+            json!({"message": "This is a test delivery from hookhub", "triggeredBy": "api"})
+        }
+        "endpoint" => {
+            json!({"endpoint": {"id": "wh_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "url": "https://example.com/hooks"},
+                              "reason": "10 consecutive failed delivery attempts", "consecutiveFailures": 10})
+        }
+        _ => json!({}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(is_valid_pattern("*"));
+        assert!(is_valid_pattern("message.*"));
+        assert!(is_valid_pattern("booking.created"));
+        assert!(!is_valid_pattern("nope.*"));
+        assert!(!is_valid_pattern("message.exploded"));
+        assert!(!is_valid_pattern("message*"));
+        assert!(matches("message.*", "message.read"));
+        assert!(!matches("message.*", "messages.read"));
+        assert!(!matches("message.*", "comment.created"));
+        assert!(matches("*", "webhook.test"));
+    }
+
+    #[test]
+    fn every_type_has_a_non_empty_sample() {
+        for e in EVENT_TYPES {
+            let s = sample(e.name);
+            assert!(s.as_object().is_some_and(|o| !o.is_empty()), "{}", e.name);
+        }
+        let names: std::collections::HashSet<_> = EVENT_TYPES.iter().map(|e| e.name).collect();
+        assert_eq!(names.len(), EVENT_TYPES.len(), "no duplicates");
+    }
+}

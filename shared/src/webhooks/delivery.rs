@@ -1,0 +1,386 @@
+//! One delivery attempt of one event to one endpoint, and what follows from it: the attempt
+//! logged, counters updated, a retry scheduled or not, and the endpoint disabled after ten
+//! consecutive failed attempts (emitting `endpoint.disabled`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::endpoint::{Endpoint, EndpointService};
+use super::events::{EventService, StoredEvent};
+use super::logs::{AttemptLog, DeliveryLog};
+use super::sender::{SendResult, Sender};
+use super::DELIVER_JOB;
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{new_id, IdKind};
+use crate::jobs::{Job, JobError, JobHandler, Outcome};
+use crate::signing::{body_hmac, standard_webhooks};
+
+/// Consecutive failed attempts after which an endpoint is disabled.
+pub const AUTO_DISABLE_AFTER: u64 = 10;
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// The payload of a `webhook.deliver` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryJob {
+    pub endpoint_id: String,
+    pub delivery_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_timestamp: String,
+    pub data: Value,
+}
+
+impl DeliveryJob {
+    pub fn for_event(event: &StoredEvent, endpoint_id: &str) -> Self {
+        Self {
+            endpoint_id: endpoint_id.into(),
+            delivery_id: new_id(IdKind::Delivery),
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            event_timestamp: event.created_at.clone(),
+            data: event.data.clone(),
+        }
+    }
+
+    pub fn into_job(self, tenant_id: &str) -> Job {
+        Job::new(
+            DELIVER_JOB,
+            tenant_id,
+            serde_json::to_value(self).expect("serialises"),
+        )
+    }
+}
+
+/// Whether a failed attempt is worth repeating (design §5).
+fn retryable(result: &SendResult) -> bool {
+    match result.status {
+        None => true, // network error or timeout
+        Some(s) => s == 408 || s == 429 || s >= 500,
+    }
+}
+
+/// `retryDelay` doubling per attempt, with ±25 % jitter so retries of many deliveries
+/// spread out; a receiver's `Retry-After` wins when it asks for longer.
+pub fn backoff(retry_delay_secs: i64, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let base = Duration::from_secs(retry_delay_secs.max(1) as u64)
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(MAX_BACKOFF);
+    let jitter = rand::thread_rng().gen_range(0.75..1.25);
+    let with_jitter = base.mul_f64(jitter).max(Duration::from_secs(1));
+    match retry_after {
+        Some(asked) if asked > with_jitter => asked,
+        _ => with_jitter,
+    }
+}
+
+/// What the receiver gets.
+pub fn request_body(tenant_id: &str, job: &DeliveryJob) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": job.event_id,
+        "event": job.event_type,
+        "timestamp": job.event_timestamp,
+        "tenantId": tenant_id,
+        "data": job.data,
+    }))
+    .expect("serialises")
+}
+
+/// The signed headers of design §5, plus the endpoint's own.
+pub fn request_headers(
+    endpoint: &Endpoint,
+    secrets: &[standard_webhooks::SigningSecret],
+    job: &DeliveryJob,
+    body: &[u8],
+    bearer: Option<&str>,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &endpoint.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    let timestamp = chrono::Utc::now().timestamp();
+    let set = |headers: &mut HeaderMap, name: &'static str, value: &str| {
+        headers.insert(
+            name,
+            HeaderValue::from_str(value).expect("header-safe value"),
+        );
+    };
+    set(&mut headers, "content-type", "application/json");
+    set(&mut headers, standard_webhooks::ID_HEADER, &job.event_id);
+    set(
+        &mut headers,
+        standard_webhooks::TIMESTAMP_HEADER,
+        &timestamp.to_string(),
+    );
+    set(
+        &mut headers,
+        standard_webhooks::SIGNATURE_HEADER,
+        &standard_webhooks::signature_header(secrets, &job.event_id, timestamp, body),
+    );
+    if let Some(newest) = secrets.first() {
+        set(
+            &mut headers,
+            "x-webhook-signature",
+            &body_hmac::sign(newest.expose(), body),
+        );
+    }
+    set(&mut headers, "x-webhook-event", &job.event_type);
+    if let Some(token) = bearer {
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            headers.insert(http::header::AUTHORIZATION, v);
+        }
+    }
+    headers
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    pub log: AttemptLog,
+    pub next: Outcome,
+}
+
+#[derive(Clone)]
+pub struct DeliveryService {
+    endpoints: EndpointService,
+    log: DeliveryLog,
+    events: EventService,
+    sender: Sender,
+}
+
+impl DeliveryService {
+    pub fn new(
+        endpoints: EndpointService,
+        log: DeliveryLog,
+        events: EventService,
+        sender: Sender,
+    ) -> Self {
+        Self {
+            endpoints,
+            log,
+            events,
+            sender,
+        }
+    }
+
+    /// Sends once, logs it, counts it, and decides what comes next.
+    pub async fn attempt(
+        &self,
+        tenant_id: &str,
+        job: &DeliveryJob,
+        attempt: u32,
+    ) -> ServiceResult<Option<Attempted>> {
+        let endpoint = match self.endpoints.get(tenant_id, &job.endpoint_id).await {
+            Ok(e) => e,
+            // Deleted since the event was published: nothing to deliver to.
+            Err(ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !endpoint.is_active {
+            return Ok(None);
+        }
+        let secrets = self.endpoints.signing_secrets(&endpoint).await?;
+        let body = request_body(tenant_id, job);
+        let headers = request_headers(&endpoint, &secrets, job, &body, None);
+        let result = self
+            .sender
+            .post(
+                &endpoint.url,
+                headers,
+                body,
+                Duration::from_millis(endpoint.timeout_ms as u64),
+            )
+            .await;
+        self.record(&endpoint, job, attempt, result).await.map(Some)
+    }
+
+    /// A test delivery: sent now whatever the endpoint's state, logged and counted, never
+    /// retried.
+    pub async fn send_now(
+        &self,
+        endpoint: &Endpoint,
+        job: &DeliveryJob,
+    ) -> ServiceResult<AttemptLog> {
+        let secrets = self.endpoints.signing_secrets(endpoint).await?;
+        let body = request_body(&endpoint.tenant_id, job);
+        let headers = request_headers(endpoint, &secrets, job, &body, None);
+        let result = self
+            .sender
+            .post(
+                &endpoint.url,
+                headers,
+                body,
+                Duration::from_millis(endpoint.timeout_ms as u64),
+            )
+            .await;
+        let once = Endpoint {
+            retry_attempts: 0,
+            ..endpoint.clone()
+        };
+        Ok(self.record(&once, job, 1, result).await?.log)
+    }
+
+    async fn record(
+        &self,
+        endpoint: &Endpoint,
+        job: &DeliveryJob,
+        attempt: u32,
+        result: SendResult,
+    ) -> ServiceResult<Attempted> {
+        let success = result.success();
+        let gone = result.status == Some(410);
+        let may_retry = !success
+            && !gone
+            && retryable(&result)
+            && i64::from(attempt) <= endpoint.retry_attempts;
+        let wait = may_retry.then(|| backoff(endpoint.retry_delay, attempt, result.retry_after));
+        let error = match (&result.error, result.status) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(s)) if !success => Some(format!("receiver answered {s}")),
+            _ => None,
+        };
+        let log = AttemptLog {
+            id: new_id(IdKind::Delivery),
+            tenant_id: endpoint.tenant_id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            delivery_id: job.delivery_id.clone(),
+            event_id: job.event_id.clone(),
+            event_type: job.event_type.clone(),
+            attempt,
+            success,
+            status: if success { "success" } else { "failed" }.into(),
+            status_code: result.status,
+            response_time_ms: result.elapsed_ms,
+            response_body: result.body.clone(),
+            error,
+            will_retry: may_retry,
+            next_attempt_at: wait.map(|w| {
+                crate::time::rfc3339(
+                    chrono::Utc::now() + chrono::Duration::from_std(w).unwrap_or_default(),
+                )
+            }),
+            url: endpoint.url.clone(),
+            created_at: crate::time::now_rfc3339(),
+        };
+        let consecutive = self.log.record(&log).await?;
+
+        if gone {
+            self.disable(endpoint, "the receiver answered 410 Gone", consecutive)
+                .await?;
+        } else if !success && consecutive >= AUTO_DISABLE_AFTER {
+            self.disable(
+                endpoint,
+                &format!("{consecutive} consecutive failed delivery attempts"),
+                consecutive,
+            )
+            .await?;
+        }
+        let next = match (success, wait) {
+            (true, _) => Outcome::Done,
+            (false, Some(w)) => Outcome::RetryAfter(w),
+            (false, None) => Outcome::GiveUp(log.error.clone().unwrap_or_else(|| "failed".into())),
+        };
+        Ok(Attempted { log, next })
+    }
+
+    async fn disable(
+        &self,
+        endpoint: &Endpoint,
+        reason: &str,
+        consecutive: u64,
+    ) -> ServiceResult<()> {
+        if self.endpoints.disable(endpoint, reason).await? {
+            tracing::warn!(endpoint_id = %endpoint.id, %reason, "endpoint disabled");
+            self.events
+                .publish(
+                    &endpoint.tenant_id,
+                    "endpoint.disabled",
+                    serde_json::json!({
+                        "endpoint": {"id": endpoint.id, "name": endpoint.name, "url": endpoint.url},
+                        "reason": reason,
+                        "consecutiveFailures": consecutive,
+                    }),
+                    None,
+                    "system",
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The worker's handler for `webhook.deliver` jobs.
+pub struct DeliverHandler {
+    pub service: DeliveryService,
+}
+
+#[async_trait]
+impl JobHandler for DeliverHandler {
+    async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
+        let delivery: DeliveryJob = match serde_json::from_value(job.payload.clone()) {
+            Ok(d) => d,
+            Err(e) => return Ok(Outcome::GiveUp(format!("malformed delivery job: {e}"))),
+        };
+        match self
+            .service
+            .attempt(&job.tenant_id, &delivery, job.attempt)
+            .await
+        {
+            Ok(Some(attempted)) => Ok(attempted.next),
+            Ok(None) => Ok(Outcome::GiveUp("endpoint deleted or disabled".into())),
+            // The outcome could not be recorded: leave the job for SQS to redeliver.
+            Err(e) => Err(JobError::new(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_honours_retry_after() {
+        for attempt in 1..=5u32 {
+            let expected = 2f64.powi(attempt as i32 - 1);
+            let d = backoff(1, attempt, None).as_secs_f64();
+            assert!(
+                d >= (expected * 0.75).max(1.0) - 1e-9 && d <= expected * 1.25 + 1e-9,
+                "attempt {attempt}: {d}"
+            );
+        }
+        assert_eq!(
+            backoff(1, 1, Some(Duration::from_secs(30))),
+            Duration::from_secs(30)
+        );
+        assert!(backoff(1, 40, None) <= MAX_BACKOFF.mul_f64(1.25));
+    }
+
+    #[test]
+    fn retry_rules() {
+        let r = |status: Option<u16>| SendResult {
+            status,
+            elapsed_ms: 1,
+            body: None,
+            error: None,
+            retry_after: None,
+            timed_out: false,
+        };
+        for s in [None, Some(408), Some(429), Some(500), Some(503)] {
+            assert!(retryable(&r(s)), "{s:?}");
+        }
+        for s in [Some(400), Some(401), Some(404), Some(301), Some(410)] {
+            assert!(!retryable(&r(s)), "{s:?}");
+        }
+    }
+}

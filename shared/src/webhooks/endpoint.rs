@@ -1,0 +1,476 @@
+//! Tenant endpoints (`/api/v1/webhooks`): where events are delivered, which ones, and how.
+
+use serde::{Deserialize, Serialize};
+
+use super::catalog;
+use super::target::{check_registration, TargetError, TargetPolicy};
+use crate::crypto::{EnvelopeCipher, SecretContext};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{self, new_id, IdKind};
+use crate::masking::mask;
+use crate::signing::standard_webhooks::SigningSecret;
+use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::validation::Fields;
+
+pub const DEFAULT_RETRY_ATTEMPTS: i64 = 3;
+pub const DEFAULT_RETRY_DELAY_SECS: i64 = 1;
+pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
+pub const DEFAULT_GRACE_HOURS: i64 = 24;
+const SECRET_FIELD: &str = "endpointSigningSecret";
+
+/// Headers an endpoint's custom headers may not set: the ones hookhub signs or owns.
+const RESERVED_HEADERS: &[&str] = &[
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-webhook-signature",
+    "x-webhook-event",
+    "user-agent",
+    "content-type",
+    "content-length",
+    "host",
+    "authorization",
+    "transfer-encoding",
+    "connection",
+];
+
+/// A signing secret as stored: sealed, with its mask, and an expiry once rotated out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSecret {
+    pub sealed: String,
+    pub mask: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+impl StoredSecret {
+    pub fn is_live(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at
+            .as_deref()
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+            .is_none_or(|e| e > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub is_active: bool,
+    pub retry_attempts: i64,
+    /// Seconds before the first retry; each further retry doubles it.
+    pub retry_delay: i64,
+    pub timeout_ms: i64,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Newest first; during a rotation the previous one keeps signing until it expires.
+    pub secrets: Vec<StoredSecret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Endpoint {
+    /// The API's view: secrets as masks only.
+    pub fn view(&self) -> serde_json::Value {
+        let now = chrono::Utc::now();
+        let mut v = serde_json::to_value(self).expect("serialises");
+        let obj = v.as_object_mut().expect("object");
+        obj.remove("tenantId");
+        obj.insert(
+            "secrets".into(),
+            serde_json::Value::Array(
+                self.secrets
+                    .iter()
+                    .filter(|s| s.is_live(now))
+                    .map(|s| serde_json::json!({"secret": s.mask, "createdAt": s.created_at, "expiresAt": s.expires_at}))
+                    .collect(),
+            ),
+        );
+        v
+    }
+
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        catalog::subscribed(&self.events, event_type)
+    }
+}
+
+fn secret_context(tenant_id: &str) -> ServiceResult<SecretContext> {
+    Ok(SecretContext::new(tenant_id, SECRET_FIELD)?)
+}
+
+fn target_message(e: TargetError) -> String {
+    match e {
+        TargetError::Private(_) => {
+            "must not point at a private, loopback, link-local or metadata address".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The fields shared by create and update; `None` where the input left a field out.
+#[derive(Default)]
+struct EndpointInput {
+    name: Option<String>,
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    description: Option<Option<String>>,
+    is_active: Option<bool>,
+    retry_attempts: Option<i64>,
+    retry_delay: Option<i64>,
+    timeout_ms: Option<i64>,
+    headers: Option<std::collections::BTreeMap<String, String>>,
+}
+
+async fn read_input(f: &mut Fields, policy: TargetPolicy, creating: bool) -> EndpointInput {
+    let mut input = EndpointInput {
+        name: if creating || f.present("name") {
+            f.required_string("name", 200)
+        } else {
+            None
+        },
+        ..Default::default()
+    };
+    if creating || f.present("url") {
+        if let Some(url) = f.required_string("url", 2048) {
+            match check_registration(&url, policy).await {
+                Ok(_) => input.url = Some(url),
+                Err(e) => f.error("url", target_message(e)),
+            }
+        }
+    }
+    if creating && !f.present("events") {
+        f.error(
+            "events",
+            "is required: event types, prefix.* patterns, or *",
+        );
+    }
+    if let Some(events) = f.string_list("events", 100, 100) {
+        let mut ok = true;
+        for (i, e) in events.iter().enumerate() {
+            if !catalog::is_valid_pattern(e) {
+                f.error(
+                    &format!("events[{i}]"),
+                    format!("unknown event type {e:?}; see GET /api/v1/webhooks/events"),
+                );
+                ok = false;
+            }
+        }
+        if events.is_empty() {
+            f.error("events", "must name at least one event type");
+            ok = false;
+        }
+        if ok {
+            let mut events = events;
+            events.sort();
+            events.dedup();
+            input.events = Some(events);
+        }
+    }
+    if f.present("description") {
+        input.description = Some(f.string("description", 500).filter(|d| !d.is_empty()));
+    }
+    input.is_active = f.bool("isActive");
+    input.retry_attempts = f.integer("retryAttempts", 0, 10);
+    input.retry_delay = f.integer("retryDelay", 1, 3600);
+    input.timeout_ms = f.integer("timeoutMs", 1000, 30_000);
+    if let Some(headers) = f.string_map("headers", 20, 1024) {
+        let mut out = std::collections::BTreeMap::new();
+        for (name, value) in headers {
+            let lower = name.to_ascii_lowercase();
+            if RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("webhook-") {
+                f.error(
+                    &format!("headers.{name}"),
+                    "is set by hookhub and cannot be overridden",
+                );
+            } else if http::HeaderName::from_bytes(lower.as_bytes()).is_err()
+                || http::HeaderValue::from_str(&value).is_err()
+            {
+                f.error(&format!("headers.{name}"), "is not a valid HTTP header");
+            } else {
+                out.insert(lower, value);
+            }
+        }
+        input.headers = Some(out);
+    }
+    input
+}
+
+#[derive(Clone)]
+pub struct EndpointService {
+    table: Table,
+    cipher: std::sync::Arc<EnvelopeCipher>,
+    policy: TargetPolicy,
+}
+
+/// An endpoint as created or rotated, with the secret its owner sees once.
+pub struct WithSecret {
+    pub endpoint: Endpoint,
+    pub secret: String,
+}
+
+impl EndpointService {
+    pub fn new(table: Table, cipher: std::sync::Arc<EnvelopeCipher>, policy: TargetPolicy) -> Self {
+        Self {
+            table,
+            cipher,
+            policy,
+        }
+    }
+
+    async fn seal(&self, tenant_id: &str, secret: &SigningSecret) -> ServiceResult<StoredSecret> {
+        Ok(StoredSecret {
+            sealed: self
+                .cipher
+                .seal(&secret_context(tenant_id)?, secret.expose())
+                .await?,
+            mask: mask(secret.expose()),
+            created_at: crate::time::now_rfc3339(),
+            expires_at: None,
+        })
+    }
+
+    fn read_secret(f: &mut Fields) -> Option<SigningSecret> {
+        let raw = f.string("secret", 200).filter(|s| !s.is_empty())?;
+        match SigningSecret::parse(&raw) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                f.error("secret", e.to_string());
+                None
+            }
+        }
+    }
+
+    pub async fn create(&self, tenant_id: &str, mut f: Fields) -> ServiceResult<WithSecret> {
+        let input = read_input(&mut f, self.policy, true).await;
+        let given = Self::read_secret(&mut f);
+        f.finish()?;
+        let secret = given.unwrap_or_else(SigningSecret::generate);
+        let now = crate::time::now_rfc3339();
+        let endpoint = Endpoint {
+            id: new_id(IdKind::Endpoint),
+            tenant_id: tenant_id.into(),
+            name: input.name.expect("validated"),
+            url: input.url.expect("validated"),
+            events: input.events.expect("validated"),
+            description: input.description.flatten(),
+            is_active: input.is_active.unwrap_or(true),
+            retry_attempts: input.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS),
+            retry_delay: input.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY_SECS),
+            timeout_ms: input.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            headers: input.headers.unwrap_or_default(),
+            secrets: vec![self.seal(tenant_id, &secret).await?],
+            disabled_reason: None,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.table
+            .put_new(to_item(
+                &keys::endpoint(tenant_id, &endpoint.id),
+                &endpoint,
+            )?)
+            .await?;
+        Ok(WithSecret {
+            endpoint,
+            secret: secret.expose().to_string(),
+        })
+    }
+
+    pub async fn get(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<Endpoint> {
+        if !ids::is_valid(IdKind::Endpoint, endpoint_id) {
+            return Err(ServiceError::NotFound("webhook"));
+        }
+        let item = self
+            .table
+            .get(&keys::endpoint(tenant_id, endpoint_id))
+            .await?
+            .ok_or(ServiceError::NotFound("webhook"))?;
+        Ok(from_item(item)?)
+    }
+
+    /// One page of the tenant's endpoints, newest first.
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<Endpoint>, Option<String>)> {
+        let page = self
+            .table
+            .query(
+                Query::new(Index::Primary, keys::tenant_partition(tenant_id))
+                    .prefix(keys::ENDPOINT_PREFIX)
+                    .newest_first()
+                    .page(limit, cursor),
+            )
+            .await?;
+        let list = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<Endpoint>, _>>()?;
+        Ok((list, page.next_cursor))
+    }
+
+    /// Every endpoint of the tenant (fan-out, analytics).
+    pub async fn all(&self, tenant_id: &str) -> ServiceResult<Vec<Endpoint>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (mut page, next) = self.list(tenant_id, Some(1000), cursor.as_deref()).await?;
+            out.append(&mut page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn replace(&self, current: &Endpoint, mut next: Endpoint) -> ServiceResult<Endpoint> {
+        next.updated_at = crate::time::now_rfc3339();
+        if next.updated_at == current.updated_at {
+            next.updated_at =
+                crate::time::rfc3339(chrono::Utc::now() + chrono::Duration::milliseconds(1));
+        }
+        self.table
+            .put_if(
+                to_item(&keys::endpoint(&next.tenant_id, &next.id), &next)?,
+                "updatedAt",
+                &current.updated_at,
+            )
+            .await?;
+        Ok(next)
+    }
+
+    /// PATCH: re-enabling an endpoint clears its consecutive-failure count.
+    pub async fn update(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        mut f: Fields,
+    ) -> ServiceResult<(Endpoint, bool)> {
+        let current = self.get(tenant_id, endpoint_id).await?;
+        let input = read_input(&mut f, self.policy, false).await;
+        f.finish()?;
+        let mut next = current.clone();
+        if let Some(v) = input.name {
+            next.name = v;
+        }
+        if let Some(v) = input.url {
+            next.url = v;
+        }
+        if let Some(v) = input.events {
+            next.events = v;
+        }
+        if let Some(v) = input.description {
+            next.description = v;
+        }
+        if let Some(v) = input.retry_attempts {
+            next.retry_attempts = v;
+        }
+        if let Some(v) = input.retry_delay {
+            next.retry_delay = v;
+        }
+        if let Some(v) = input.timeout_ms {
+            next.timeout_ms = v;
+        }
+        if let Some(v) = input.headers {
+            next.headers = v;
+        }
+        let reenabled = input.is_active == Some(true) && !current.is_active;
+        if let Some(v) = input.is_active {
+            next.is_active = v;
+            if v {
+                next.disabled_reason = None;
+            }
+        }
+        Ok((self.replace(&current, next).await?, reenabled))
+    }
+
+    pub async fn delete(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<()> {
+        self.get(tenant_id, endpoint_id).await?;
+        self.table
+            .delete(&keys::endpoint(tenant_id, endpoint_id))
+            .await?;
+        self.table
+            .delete_partition(&keys::endpoint_partition(tenant_id, endpoint_id))
+            .await?;
+        Ok(())
+    }
+
+    /// A new secret signs from now on; the previous ones keep signing for the grace period.
+    pub async fn rotate(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        mut f: Fields,
+    ) -> ServiceResult<WithSecret> {
+        let current = self.get(tenant_id, endpoint_id).await?;
+        let given = Self::read_secret(&mut f);
+        let grace = f
+            .integer("gracePeriodHours", 0, 168)
+            .unwrap_or(DEFAULT_GRACE_HOURS);
+        f.finish()?;
+        let secret = given.unwrap_or_else(SigningSecret::generate);
+        let now = chrono::Utc::now();
+        let until = crate::time::rfc3339(now + chrono::Duration::hours(grace));
+        let mut next = current.clone();
+        next.secrets.retain(|s| s.is_live(now));
+        for old in &mut next.secrets {
+            let sooner = old
+                .expires_at
+                .as_deref()
+                .is_some_and(|e| e < until.as_str());
+            if !sooner {
+                old.expires_at = Some(until.clone());
+            }
+        }
+        next.secrets.insert(0, self.seal(tenant_id, &secret).await?);
+        let endpoint = self.replace(&current, next).await?;
+        Ok(WithSecret {
+            endpoint,
+            secret: secret.expose().to_string(),
+        })
+    }
+
+    /// Marks an endpoint disabled; `false` when it already was (another worker got there).
+    pub async fn disable(&self, endpoint: &Endpoint, reason: &str) -> ServiceResult<bool> {
+        let current = self.get(&endpoint.tenant_id, &endpoint.id).await?;
+        if !current.is_active {
+            return Ok(false);
+        }
+        let mut next = current.clone();
+        next.is_active = false;
+        next.disabled_reason = Some(reason.into());
+        match self.replace(&current, next).await {
+            Ok(_) => Ok(true),
+            Err(ServiceError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The live signing secrets, opened for signing; never for responses.
+    pub async fn signing_secrets(&self, endpoint: &Endpoint) -> ServiceResult<Vec<SigningSecret>> {
+        let now = chrono::Utc::now();
+        let context = secret_context(&endpoint.tenant_id)?;
+        let mut out = Vec::new();
+        for stored in endpoint.secrets.iter().filter(|s| s.is_live(now)) {
+            let text = self.cipher.open(&context, &stored.sealed).await?;
+            out.push(
+                SigningSecret::parse(&text).map_err(|e| {
+                    ServiceError::Conflict(format!("stored secret unreadable: {e}"))
+                })?,
+            );
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,292 @@
+//! Publishing: an event is stored, then one delivery job per matching active endpoint is
+//! enqueued, in SQS batches of ten. An `Idempotency-Key` makes a repeat return the first
+//! result without new deliveries. Events made inside hookhub (Meta ingress, message status,
+//! endpoint.disabled) take the same path.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::catalog;
+use super::delivery::DeliveryJob;
+use super::endpoint::EndpointService;
+use super::DELIVER_JOB;
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{self, new_id, IdKind};
+use crate::jobs::{Job, JobQueue};
+use crate::store::{from_item, keys, to_item, Index, Query, Table};
+
+/// Largest `data` an event may carry, so every delivery job fits one SQS message.
+pub const MAX_EVENT_DATA_BYTES: usize = 200 * 1024;
+const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    pub id: String,
+    pub tenant_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub data: Value,
+    pub source: String,
+    pub deliveries: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub event_id: String,
+    pub deliveries: u32,
+    /// A repeat of an earlier publish with the same Idempotency-Key.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdempotencyRecord {
+    event_id: String,
+    #[serde(default)]
+    deliveries: Option<u32>,
+}
+
+#[derive(Clone)]
+pub struct EventService {
+    table: Table,
+    queue: std::sync::Arc<dyn JobQueue>,
+    endpoints: EndpointService,
+    retention: Duration,
+}
+
+impl EventService {
+    pub fn new(
+        table: Table,
+        queue: std::sync::Arc<dyn JobQueue>,
+        endpoints: EndpointService,
+        retention: Duration,
+    ) -> Self {
+        Self {
+            table,
+            queue,
+            endpoints,
+            retention,
+        }
+    }
+
+    pub fn validate(event_type: &str, data: &Value) -> ServiceResult<()> {
+        if !catalog::is_known(event_type) {
+            return Err(ServiceError::invalid(
+                "type",
+                format!("unknown event type {event_type:?}; see GET /api/v1/webhooks/events"),
+            ));
+        }
+        if serde_json::to_vec(data).map_or(0, |v| v.len()) > MAX_EVENT_DATA_BYTES {
+            return Err(ServiceError::invalid(
+                "data",
+                format!("must be at most {MAX_EVENT_DATA_BYTES} bytes of JSON"),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn publish(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        data: Value,
+        idempotency_key: Option<&str>,
+        source: &str,
+    ) -> ServiceResult<Published> {
+        Self::validate(event_type, &data)?;
+        let event_id = new_id(IdKind::Event);
+        if let Some(key) = idempotency_key {
+            let record_key = keys::idempotency(tenant_id, "events", key);
+            let mut item = to_item(
+                &record_key,
+                &IdempotencyRecord {
+                    event_id: event_id.clone(),
+                    deliveries: None,
+                },
+            )?;
+            item.insert(
+                keys::TTL.into(),
+                AttributeValue::N(crate::time::ttl_after(IDEMPOTENCY_WINDOW).to_string()),
+            );
+            match self.table.put_new(item).await {
+                Ok(()) => {}
+                Err(crate::store::StoreError::Conflict(_)) => {
+                    let first: IdempotencyRecord =
+                        from_item(self.table.get(&record_key).await?.ok_or_else(|| {
+                            ServiceError::Conflict("idempotency record vanished; retry".into())
+                        })?)?;
+                    return Ok(Published {
+                        event_id: first.event_id,
+                        deliveries: first.deliveries.unwrap_or(0),
+                        duplicate: true,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let published = self
+                .store_and_fan_out(tenant_id, &event_id, event_type, data, source)
+                .await?;
+            let mut done = to_item(
+                &record_key,
+                &IdempotencyRecord {
+                    event_id: event_id.clone(),
+                    deliveries: Some(published.deliveries),
+                },
+            )?;
+            done.insert(
+                keys::TTL.into(),
+                AttributeValue::N(crate::time::ttl_after(IDEMPOTENCY_WINDOW).to_string()),
+            );
+            self.table.put(done).await?;
+            return Ok(published);
+        }
+        self.store_and_fan_out(tenant_id, &event_id, event_type, data, source)
+            .await
+    }
+
+    async fn store_and_fan_out(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        event_type: &str,
+        data: Value,
+        source: &str,
+    ) -> ServiceResult<Published> {
+        let targets: Vec<_> = self
+            .endpoints
+            .all(tenant_id)
+            .await?
+            .into_iter()
+            .filter(|e| e.is_active && e.subscribes_to(event_type))
+            .collect();
+        let event = StoredEvent {
+            id: event_id.into(),
+            tenant_id: tenant_id.into(),
+            event_type: event_type.into(),
+            data,
+            source: source.into(),
+            deliveries: targets.len() as u32,
+            created_at: crate::time::now_rfc3339(),
+        };
+        self.store(&event).await?;
+        let jobs: Vec<Job> = targets
+            .iter()
+            .map(|endpoint| DeliveryJob::for_event(&event, &endpoint.id).into_job(tenant_id))
+            .collect();
+        self.enqueue_all(&jobs).await?;
+        Ok(Published {
+            event_id: event.id,
+            deliveries: jobs.len() as u32,
+            duplicate: false,
+        })
+    }
+
+    /// Stores an event without fanning it out (a test delivery's event, say), so that its
+    /// deliveries can be retried later like any other.
+    pub async fn store_only(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        data: Value,
+        source: &str,
+    ) -> ServiceResult<StoredEvent> {
+        Self::validate(event_type, &data)?;
+        let event = StoredEvent {
+            id: new_id(IdKind::Event),
+            tenant_id: tenant_id.into(),
+            event_type: event_type.into(),
+            data,
+            source: source.into(),
+            deliveries: 1,
+            created_at: crate::time::now_rfc3339(),
+        };
+        self.store(&event).await?;
+        Ok(event)
+    }
+
+    async fn store(&self, event: &StoredEvent) -> ServiceResult<()> {
+        let mut item = to_item(
+            &crate::store::Key {
+                pk: keys::events_partition(&event.tenant_id),
+                sk: event.id.clone(),
+            },
+            event,
+        )?;
+        item.insert(
+            keys::GSI1_PK.into(),
+            AttributeValue::S(format!(
+                "T#{}#EVENTTYPE#{}",
+                event.tenant_id, event.event_type
+            )),
+        );
+        item.insert(keys::GSI1_SK.into(), AttributeValue::S(event.id.clone()));
+        item.insert(
+            keys::TTL.into(),
+            AttributeValue::N(crate::time::ttl_after(self.retention).to_string()),
+        );
+        self.table.put_new(item).await?;
+        Ok(())
+    }
+
+    /// Batches of ten, several batches in flight at once.
+    pub async fn enqueue_all(&self, jobs: &[Job]) -> ServiceResult<()> {
+        let batches = jobs
+            .chunks(10)
+            .map(|chunk| self.queue.enqueue(chunk, Duration::ZERO));
+        for result in futures::future::join_all(batches).await {
+            result?;
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, tenant_id: &str, event_id: &str) -> ServiceResult<StoredEvent> {
+        if !ids::is_valid(IdKind::Event, event_id) {
+            return Err(ServiceError::NotFound("event"));
+        }
+        let key = crate::store::Key {
+            pk: keys::events_partition(tenant_id),
+            sk: event_id.into(),
+        };
+        let item = self
+            .table
+            .get(&key)
+            .await?
+            .ok_or(ServiceError::NotFound("event"))?;
+        Ok(from_item(item)?)
+    }
+
+    /// Events newest first, optionally of one type.
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        event_type: Option<&str>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<StoredEvent>, Option<String>)> {
+        let query = match event_type {
+            Some(t) => Query::new(Index::Gsi1, format!("T#{tenant_id}#EVENTTYPE#{t}")),
+            None => Query::new(Index::Primary, keys::events_partition(tenant_id)),
+        };
+        let page = self
+            .table
+            .query(query.newest_first().page(limit, cursor))
+            .await?;
+        let list = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<StoredEvent>, _>>()?;
+        Ok((list, page.next_cursor))
+    }
+
+    pub fn delivery_job(job: &Job) -> Option<DeliveryJob> {
+        (job.kind == DELIVER_JOB)
+            .then(|| serde_json::from_value(job.payload.clone()).ok())
+            .flatten()
+    }
+}

@@ -1,0 +1,13 @@
+//! Outbound webhooks: the event catalog, tenant endpoints, publishing with fan-out, and the
+//! delivery engine with its attempt logs and counters.
+
+pub mod catalog;
+pub mod delivery;
+pub mod endpoint;
+pub mod events;
+pub mod logs;
+pub mod sender;
+pub mod target;
+
+/// The job kind of one delivery of one event to one endpoint.
+pub const DELIVER_JOB: &str = "webhook.deliver";
