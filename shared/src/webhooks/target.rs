@@ -126,16 +126,28 @@ pub async fn check_registration(raw: &str, policy: TargetPolicy) -> Result<Url, 
         return Ok(url);
     }
     if let Some(url::Host::Domain(host)) = url.host() {
-        let port = url.port_or_known_default().unwrap_or(443);
-        if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
-            for addr in addrs {
-                if !is_public(addr.ip()) {
-                    return Err(TargetError::Private(addr.ip()));
-                }
+        check_resolved(host, url.port_or_known_default().unwrap_or(443), policy).await?;
+    }
+    Ok(url)
+}
+
+/// Resolves `host` and refuses it if any address is not public (unless allowed).
+pub async fn check_resolved(
+    host: &str,
+    port: u16,
+    policy: TargetPolicy,
+) -> Result<(), TargetError> {
+    if policy.allow_private {
+        return Ok(());
+    }
+    if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
+        for addr in addrs {
+            if !is_public(addr.ip()) {
+                return Err(TargetError::Private(addr.ip()));
             }
         }
     }
-    Ok(url)
+    Ok(())
 }
 
 /// The resolver outbound HTTP connects through: system DNS, then every address checked.

@@ -1,0 +1,635 @@
+//! The delivery engine end to end: publish through the runner's HTTP API, the poller feeds
+//! the worker from the emulator's queue, real receivers answer.
+
+mod support;
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use support::{Behaviour, Receiver, Stack};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn verify_independently(secret: &str, r: &support::Received) {
+    let wh =
+        standardwebhooks::Webhook::new(secret).expect("secret accepted by the reference library");
+    wh.verify(&r.body, &r.headers)
+        .expect("Standard Webhooks signature verifies");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&r.body);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(r.headers["x-webhook-signature"], expected.as_str());
+}
+
+#[tokio::test]
+async fn delivered_signed_with_the_documented_shape_and_logged() {
+    let stack = Stack::start("e2e-ok").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let (endpoint, secret) = stack
+        .endpoint(
+            &tenant,
+            &receiver.url,
+            json!({"headers": {"x-team": "crm"}}),
+        )
+        .await;
+    let published = stack
+        .publish(&tenant, "contact.created", json!({"contact": {"id": "c1"}}))
+        .await;
+    assert_eq!(published["deliveries"], 1);
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 1 })
+        .await;
+
+    let got = &receiver.all()[0];
+    verify_independently(&secret, got);
+    let body: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(body["id"], published["id"]);
+    assert_eq!(body["event"], "contact.created");
+    assert_eq!(body["tenantId"], tenant.as_str());
+    assert_eq!(body["data"]["contact"]["id"], "c1");
+    assert!(body["timestamp"].is_string());
+    assert_eq!(got.headers["webhook-id"], published["id"].as_str().unwrap());
+    assert_eq!(got.headers["x-webhook-event"], "contact.created");
+    assert_eq!(got.headers["x-team"], "crm");
+    assert!(got.headers["user-agent"]
+        .to_str()
+        .unwrap()
+        .starts_with("hookhub/"));
+
+    stack
+        .eventually(WAIT, || async {
+            !stack.logs(&tenant, &endpoint).await.is_empty()
+        })
+        .await;
+    let logs = stack.logs(&tenant, &endpoint).await;
+    assert_eq!(logs[0]["success"], true);
+    assert_eq!(logs[0]["statusCode"], 200);
+    assert_eq!(logs[0]["attempt"], 1);
+    assert_eq!(logs[0]["responseBody"], "ok");
+    let (_, stats) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{endpoint}/stats"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(stats["totalDeliveries"], 1);
+    assert_eq!(stats["successRate"], 100.0);
+    let (_, analytics) = stack
+        .call(
+            "GET",
+            "/api/v1/webhooks/analytics",
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(analytics["totalWebhooks"], 1);
+    assert_eq!(analytics["totalDeliveries"], 1);
+}
+
+#[tokio::test]
+async fn retries_500_then_succeeds_with_backoff() {
+    let stack = Stack::start("e2e-500").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::FailFirst(2)).await;
+    let (endpoint, secret) = stack
+        .endpoint(
+            &tenant,
+            &receiver.url,
+            json!({"retryAttempts": 3, "retryDelay": 1}),
+        )
+        .await;
+    stack.publish(&tenant, "booking.created", json!({})).await;
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 3 })
+        .await;
+    let all = receiver.all();
+    for r in &all {
+        verify_independently(&secret, r);
+        assert_eq!(
+            r.headers["webhook-id"], all[0].headers["webhook-id"],
+            "same id on every attempt"
+        );
+    }
+    let gap1 = all[1].at - all[0].at;
+    let gap2 = all[2].at - all[1].at;
+    assert!(
+        gap1 >= Duration::from_millis(700),
+        "first retry waited {gap1:?}"
+    );
+    assert!(
+        gap2 >= Duration::from_millis(1400),
+        "second retry waited {gap2:?}"
+    );
+    stack
+        .eventually(WAIT, || async {
+            stack.logs(&tenant, &endpoint).await.len() >= 3
+        })
+        .await;
+    let logs = stack.logs(&tenant, &endpoint).await;
+    let attempts: Vec<(u64, bool, bool)> = logs
+        .iter()
+        .rev()
+        .map(|l| {
+            (
+                l["attempt"].as_u64().unwrap(),
+                l["success"].as_bool().unwrap(),
+                l["willRetry"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [(1, false, true), (2, false, true), (3, true, false)]
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.count(), 3, "no delivery after success");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_other_4xx_are_final() {
+    let stack = Stack::start("e2e-429").await;
+    let tenant = stack.tenant().await;
+    let limited = Receiver::start(Behaviour::RateLimitedOnce(3)).await;
+    let bad = Receiver::start(Behaviour::BadRequest).await;
+    stack
+        .endpoint(&tenant, &limited.url, json!({"retryDelay": 1}))
+        .await;
+    let (bad_id, _) = stack
+        .endpoint(&tenant, &bad.url, json!({"retryAttempts": 5}))
+        .await;
+    stack.publish(&tenant, "tag.added", json!({})).await;
+    stack
+        .eventually(WAIT, || async { limited.count() >= 2 })
+        .await;
+    let all = limited.all();
+    let gap = all[1].at - all[0].at;
+    assert!(
+        gap >= Duration::from_millis(2800),
+        "Retry-After: 3 honoured, waited {gap:?}"
+    );
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(bad.count(), 1, "400 is never retried");
+    let logs = stack.logs(&tenant, &bad_id).await;
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0]["statusCode"], 400);
+    assert_eq!(logs[0]["willRetry"], false);
+}
+
+#[tokio::test]
+async fn gone_disables_and_redirects_are_not_followed_and_timeouts_retry() {
+    let stack = Stack::start("e2e-410").await;
+    let tenant = stack.tenant().await;
+    let gone = Receiver::start(Behaviour::Gone).await;
+    let moved = Receiver::start(Behaviour::Redirect).await;
+    let slow = Receiver::start(Behaviour::Hang).await;
+    let (gone_id, _) = stack
+        .endpoint(&tenant, &gone.url, json!({"events": ["qr.*"]}))
+        .await;
+    let (moved_id, _) = stack
+        .endpoint(&tenant, &moved.url, json!({"events": ["qr.*"]}))
+        .await;
+    let (slow_id, _) = stack
+        .endpoint(
+            &tenant,
+            &slow.url,
+            json!({"events": ["qr.*"], "timeoutMs": 1000, "retryAttempts": 1}),
+        )
+        .await;
+    stack.publish(&tenant, "qr.scanned", json!({})).await;
+
+    stack.eventually(WAIT, || async { slow.count() >= 2 }).await;
+    let (_, g) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{gone_id}"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(g["isActive"], false, "410 disables the endpoint");
+    assert!(g["disabledReason"].as_str().unwrap().contains("410"));
+    assert_eq!(gone.count(), 1);
+
+    let moved_logs = stack.logs(&tenant, &moved_id).await;
+    assert_eq!(moved_logs.len(), 1);
+    assert_eq!(moved_logs[0]["statusCode"], 301);
+    assert_eq!(moved_logs[0]["success"], false);
+    assert_eq!(moved.count(), 1);
+
+    stack
+        .eventually(WAIT, || async {
+            stack.logs(&tenant, &slow_id).await.len() >= 2
+        })
+        .await;
+    let slow_logs = stack.logs(&tenant, &slow_id).await;
+    assert!(
+        slow_logs
+            .iter()
+            .all(|l| l["error"].as_str().unwrap().contains("timed out")),
+        "{slow_logs:?}"
+    );
+    assert!(slow_logs
+        .iter()
+        .all(|l| l["responseTimeMs"].as_u64().unwrap() < 5000));
+}
+
+#[tokio::test]
+async fn fan_out_with_wildcards_and_idempotent_publish() {
+    let stack = Stack::start("e2e-fanout").await;
+    let tenant = stack.tenant().await;
+    let all = Receiver::start(Behaviour::Ok).await;
+    let messages = Receiver::start(Behaviour::Ok).await;
+    let exact = Receiver::start(Behaviour::Ok).await;
+    let other = Receiver::start(Behaviour::Ok).await;
+    let paused = Receiver::start(Behaviour::Ok).await;
+    stack
+        .endpoint(&tenant, &all.url, json!({"events": ["*"]}))
+        .await;
+    stack
+        .endpoint(&tenant, &messages.url, json!({"events": ["message.*"]}))
+        .await;
+    stack
+        .endpoint(
+            &tenant,
+            &exact.url,
+            json!({"events": ["message.read", "booking.created"]}),
+        )
+        .await;
+    stack
+        .endpoint(&tenant, &other.url, json!({"events": ["contact.*"]}))
+        .await;
+    stack
+        .endpoint(
+            &tenant,
+            &paused.url,
+            json!({"events": ["*"], "isActive": false}),
+        )
+        .await;
+
+    let req = |key: &str| {
+        stack
+            .http
+            .post(format!("{}/api/v1/events", stack.base))
+            .bearer_auth(&stack.admin)
+            .header("x-tenant-id", &tenant)
+            .header("idempotency-key", key)
+            .json(&json!({"type": "message.read", "data": {"n": 1}}))
+    };
+    let first: serde_json::Value = req("order-42").send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["deliveries"], 3);
+    assert_eq!(first["duplicate"], false);
+    let again: serde_json::Value = req("order-42").send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["deliveries"], 3);
+
+    stack
+        .eventually(WAIT, || async {
+            all.count() + messages.count() + exact.count() >= 3
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        (all.count(), messages.count(), exact.count()),
+        (1, 1, 1),
+        "the repeat made no new deliveries"
+    );
+    assert_eq!(other.count(), 0);
+    assert_eq!(paused.count(), 0);
+
+    let (s, body) = stack
+        .call(
+            "POST",
+            "/api/v1/events",
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"type": "message.exploded"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+}
+
+#[tokio::test]
+async fn auto_disable_after_ten_failures_emits_endpoint_disabled_and_recover_redelivers_the_failed()
+{
+    let stack = Stack::start("e2e-disable").await;
+    let tenant = stack.tenant().await;
+    let flaky = Receiver::start(Behaviour::AlwaysFail).await;
+    let watcher = Receiver::start(Behaviour::Ok).await;
+    let (flaky_id, _) = stack
+        .endpoint(
+            &tenant,
+            &flaky.url,
+            json!({"events": ["booking.*"], "retryAttempts": 0}),
+        )
+        .await;
+    stack
+        .endpoint(
+            &tenant,
+            &watcher.url,
+            json!({"events": ["endpoint.disabled"]}),
+        )
+        .await;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let mut event_ids = Vec::new();
+    for i in 0..10 {
+        let p = stack
+            .publish(&tenant, "booking.created", json!({"n": i}))
+            .await;
+        event_ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    stack
+        .eventually(WAIT, || async { watcher.count() >= 1 })
+        .await;
+    let notice: serde_json::Value = serde_json::from_slice(&watcher.all()[0].body).unwrap();
+    assert_eq!(notice["event"], "endpoint.disabled");
+    assert_eq!(notice["data"]["endpoint"]["id"], flaky_id.as_str());
+    assert_eq!(notice["data"]["consecutiveFailures"], 10);
+    let (_, e) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{flaky_id}"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(e["isActive"], false);
+    assert_eq!(e["stats"]["consecutiveFailures"], 10);
+
+    // Disabled: new events skip it.
+    stack
+        .publish(&tenant, "booking.created", json!({"n": 99}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(flaky.count(), 10);
+
+    // Re-enabling resets the count; recovery re-delivers exactly the ten failed events.
+    let (s, e) = stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/webhooks/{flaky_id}"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"isActive": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let (_, st) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{flaky_id}/stats"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(st["consecutiveFailures"], 0);
+    let (s, rec) = stack
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/webhooks/{flaky_id}/recover?since={}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{rec}");
+    assert_eq!(rec["recovered"], 10);
+    let mut recovered: Vec<String> = rec["eventIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    recovered.sort();
+    event_ids.sort();
+    assert_eq!(recovered, event_ids);
+    stack
+        .eventually(WAIT, || async { flaky.count() >= 20 })
+        .await;
+    let redelivered: std::collections::HashSet<String> = flaky.all()[10..]
+        .iter()
+        .map(|r| r.headers["webhook-id"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(redelivered.len(), 10);
+}
+
+#[tokio::test]
+async fn rotation_grace_period_signs_with_both_secrets() {
+    let stack = Stack::start("e2e-rotate").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let (endpoint, old_secret) = stack.endpoint(&tenant, &receiver.url, json!({})).await;
+    let (s, rotated) = stack
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/{endpoint}/rotate-secret"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, old_secret);
+    assert_eq!(rotated["secrets"].as_array().unwrap().len(), 2);
+    stack.publish(&tenant, "user.created", json!({})).await;
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 1 })
+        .await;
+    let got = &receiver.all()[0];
+    for secret in [&old_secret, &new_secret] {
+        standardwebhooks::Webhook::new(secret)
+            .unwrap()
+            .verify(&got.body, &got.headers)
+            .expect("each live secret verifies");
+    }
+    verify_independently(&new_secret, got);
+
+    // A rotation with no grace retires the previous secret at once.
+    let (_, again) = stack
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/{endpoint}/rotate-secret"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"gracePeriodHours": 0})),
+        )
+        .await;
+    let newest = again["secret"].as_str().unwrap().to_string();
+    stack.publish(&tenant, "user.updated", json!({})).await;
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 2 })
+        .await;
+    let got = &receiver.all()[1];
+    standardwebhooks::Webhook::new(&newest)
+        .unwrap()
+        .verify(&got.body, &got.headers)
+        .unwrap();
+    assert!(standardwebhooks::Webhook::new(&new_secret)
+        .unwrap()
+        .verify(&got.body, &got.headers)
+        .is_err());
+}
+
+#[tokio::test]
+async fn test_endpoint_and_manual_retry_of_a_log() {
+    let stack = Stack::start("e2e-test").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::FailFirst(1)).await;
+    let (endpoint, secret) = stack
+        .endpoint(&tenant, &receiver.url, json!({"retryAttempts": 0}))
+        .await;
+    let (s, result) = stack
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/{endpoint}/test"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"eventType": "message.received"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{result}");
+    assert_eq!(result["success"], false);
+    assert_eq!(result["statusCode"], 500);
+    let got = &receiver.all()[0];
+    verify_independently(&secret, got);
+    let body: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(body["event"], "message.received");
+    assert!(
+        body["data"]["message"].is_object(),
+        "the catalog's sample payload"
+    );
+
+    let log_id = result["logId"].as_str().unwrap();
+    let (s, retry) = stack
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/logs/{log_id}/retry"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{retry}");
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 2 })
+        .await;
+    let again: serde_json::Value = serde_json::from_slice(&receiver.all()[1].body).unwrap();
+    assert_eq!(again["id"], body["id"]);
+    stack
+        .eventually(WAIT, || async {
+            let (_, l) = stack
+                .call(
+                    "GET",
+                    "/api/v1/webhooks/logs?status=success",
+                    &stack.admin,
+                    Some(&tenant),
+                    None,
+                )
+                .await;
+            l["data"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    let (_, mine) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/logs?webhookId={endpoint}&status=success"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(mine["data"].as_array().unwrap().len(), 1);
+    let (_, failed) = stack
+        .call(
+            "GET",
+            "/api/v1/webhooks/logs?status=failed",
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(failed["data"].as_array().unwrap().len(), 1);
+    let (s, _) = stack
+        .call(
+            "GET",
+            "/api/v1/webhooks/logs?status=maybe",
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn ssrf_targets_are_refused_when_private_targets_are_not_allowed() {
+    use hookhub_shared::webhooks::target::{check_registration, TargetPolicy};
+    let strict = TargetPolicy {
+        allow_private: false,
+        allow_http: false,
+    };
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.5/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/hook",
+        "https://localhost/hook",
+        "https://localhost.localdomain.test.localhost/hook",
+    ] {
+        assert!(
+            check_registration(url, strict).await.is_err(),
+            "{url} must be refused"
+        );
+    }
+    // A name (not a literal) that resolves to loopback is refused after resolution, both at
+    // registration and by the resolver every delivery connects through.
+    assert!(matches!(
+        hookhub_shared::webhooks::target::check_resolved("localhost", 443, strict).await,
+        Err(hookhub_shared::webhooks::target::TargetError::Private(ip)) if ip.is_loopback()
+    ));
+    use reqwest::dns::Resolve;
+    let resolver = hookhub_shared::webhooks::target::GuardedResolver {
+        allow_private: false,
+    };
+    let refused = resolver.resolve("localhost".parse().unwrap()).await;
+    assert!(
+        refused.is_err(),
+        "the resolver hands out no loopback address"
+    );
+    let permissive = hookhub_shared::webhooks::target::GuardedResolver {
+        allow_private: true,
+    };
+    assert!(permissive
+        .resolve("localhost".parse().unwrap())
+        .await
+        .is_ok());
+
+    // And a send to a blocked literal never reaches the receiver.
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let sender = hookhub_shared::webhooks::sender::Sender::new(strict);
+    let result = sender
+        .post(
+            &receiver.url.replace("http://", "https://"),
+            Default::default(),
+            b"{}".to_vec(),
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(receiver.count(), 0);
+    assert!(result.error.unwrap().contains("blocked"));
+}

@@ -1,0 +1,267 @@
+//! An end-to-end harness: the local runner on a loopback port over an isolated emulator
+//! stack, its queue poller running the real worker, and real HTTP receivers.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hookhub_local::{app, QueuePoller};
+use hookhub_shared::auth::{mint_for, Role};
+use hookhub_shared::local_stack::TestStack;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+pub struct Stack {
+    pub stack: TestStack,
+    pub base: String,
+    pub admin: String,
+    pub http: reqwest::Client,
+    _stop: watch::Sender<bool>,
+}
+
+impl Stack {
+    /// The runner serving HTTP, and the poller feeding the real worker.
+    pub async fn start(label: &str) -> Self {
+        let stack = TestStack::new(label).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = app(stack.ctx.clone());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let processor = Arc::new(delivery_worker::processor(&stack.ctx));
+        let poller = QueuePoller::new(stack.clients.sqs.clone(), &stack.stack.queue_url, processor)
+            .with_wait(Duration::from_secs(1));
+        tokio::spawn(async move { poller.run(stop_rx).await });
+        let admin = mint_for(
+            stack.ctx.config.jwt_secret().unwrap(),
+            "root",
+            Role::PlatformAdmin,
+            None,
+            1,
+        );
+        Self {
+            stack,
+            base: format!("http://{addr}"),
+            admin,
+            http: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        tenant: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(t) = tenant {
+            req = req.header("x-tenant-id", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn tenant(&self) -> String {
+        let (s, body) = self
+            .call(
+                "POST",
+                "/api/platform/tenants",
+                &self.admin,
+                None,
+                Some(json!({"name": "Acme"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Registers an endpoint; returns (id, secret).
+    pub async fn endpoint(&self, tenant: &str, url: &str, extra: Value) -> (String, String) {
+        let mut body = json!({"name": "receiver", "url": url, "events": ["*"]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, reply) = self
+            .call(
+                "POST",
+                "/api/v1/webhooks",
+                &self.admin,
+                Some(tenant),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 201, "{reply}");
+        (
+            reply["id"].as_str().unwrap().into(),
+            reply["secret"].as_str().unwrap().into(),
+        )
+    }
+
+    pub async fn publish(&self, tenant: &str, event_type: &str, data: Value) -> Value {
+        let (s, reply) = self
+            .call(
+                "POST",
+                "/api/v1/events",
+                &self.admin,
+                Some(tenant),
+                Some(json!({"type": event_type, "data": data})),
+            )
+            .await;
+        assert_eq!(s, 202, "{reply}");
+        reply
+    }
+
+    pub async fn logs(&self, tenant: &str, endpoint: &str) -> Vec<Value> {
+        let (s, reply) = self
+            .call(
+                "GET",
+                &format!("/api/v1/webhooks/{endpoint}/logs?limit=1000"),
+                &self.admin,
+                Some(tenant),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{reply}");
+        reply["data"].as_array().unwrap().clone()
+    }
+
+    /// Polls `check` until it holds, for at most `within`.
+    pub async fn eventually<F, Fut>(&self, within: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("condition not met within {within:?}");
+    }
+}
+
+/// How a receiver answers.
+#[derive(Clone)]
+pub enum Behaviour {
+    Ok,
+    /// 500 for the first n requests, then 200.
+    FailFirst(usize),
+    AlwaysFail,
+    /// 429 with Retry-After: n seconds once, then 200.
+    RateLimitedOnce(u64),
+    Gone,
+    /// Never answers within any sane timeout.
+    Hang,
+    Redirect,
+    BadRequest,
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub async fn start(behaviour: Behaviour) -> Self {
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = (behaviour, received.clone());
+        let router = axum::Router::new()
+            .route("/hook", post(receive))
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self {
+            url: format!("http://{addr}/hook"),
+            received,
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    pub fn all(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn receive(
+    State((behaviour, received)): State<(Behaviour, Arc<Mutex<Vec<Received>>>)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let n = {
+        let mut r = received.lock().unwrap();
+        r.push(Received {
+            headers,
+            body,
+            at: Instant::now(),
+        });
+        r.len()
+    };
+    match behaviour {
+        Behaviour::Ok => (StatusCode::OK, "ok").into_response(),
+        Behaviour::FailFirst(k) if n <= k => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response()
+        }
+        Behaviour::FailFirst(_) => (StatusCode::OK, "recovered").into_response(),
+        Behaviour::AlwaysFail => (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
+        Behaviour::RateLimitedOnce(secs) if n == 1 => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            "slow down",
+        )
+            .into_response(),
+        Behaviour::RateLimitedOnce(_) => (StatusCode::OK, "ok").into_response(),
+        Behaviour::Gone => (StatusCode::GONE, "gone").into_response(),
+        Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            (StatusCode::OK, "late").into_response()
+        }
+        Behaviour::Redirect => (
+            StatusCode::MOVED_PERMANENTLY,
+            [("location", "http://127.0.0.1:9/elsewhere")],
+            "moved",
+        )
+            .into_response(),
+        Behaviour::BadRequest => (StatusCode::BAD_REQUEST, "{\"error\":\"bad\"}").into_response(),
+    }
+}
