@@ -271,21 +271,15 @@ impl ApiKeyService {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<ApiKey>, Option<String>)> {
-        let page = self
+        Ok(self
             .table
-            .query(
+            .query_records::<ApiKey>(
                 Query::new(Index::Primary, keys::tenant_partition(tenant_id))
                     .prefix(keys::API_KEY_PREFIX)
                     .newest_first()
                     .page(limit, cursor),
             )
-            .await?;
-        let list = page
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<ApiKey>, _>>()?;
-        Ok((list, page.next_cursor))
+            .await?)
     }
 
     /// A new secret for the same key: the old value stops working at once.

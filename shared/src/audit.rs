@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Role;
 use crate::error::ServiceResult;
 use crate::ids::{new_id, IdKind};
-use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::store::{keys, to_item, Index, Query, Table};
 
 /// Who is acting: an admin (by JWT subject) or a tenant API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,19 +84,13 @@ impl AuditLog {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<AuditEntry>, Option<String>)> {
-        let page = self
+        Ok(self
             .table
-            .query(
+            .query_records::<AuditEntry>(
                 Query::new(Index::Primary, keys::audit_partition(tenant_id))
                     .newest_first()
                     .page(limit, cursor),
             )
-            .await?;
-        let entries = page
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<AuditEntry>, _>>()?;
-        Ok((entries, page.next_cursor))
+            .await?)
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
-use crate::store::{from_item, keys, to_item, Index, Page, Query, Table};
+use crate::store::{from_item, keys, to_item, Index, Query, Table};
 use crate::validation::Fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,19 +140,14 @@ impl TenantService {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<Tenant>, Option<String>)> {
-        let Page { items, next_cursor } = self
+        Ok(self
             .table
-            .query(
+            .query_records::<Tenant>(
                 Query::new(Index::Gsi1, keys::TENANT_LIST_PARTITION)
                     .newest_first()
                     .page(limit, cursor),
             )
-            .await?;
-        let tenants = items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<Tenant>, _>>()?;
-        Ok((tenants, next_cursor))
+            .await?)
     }
 
     pub async fn update(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<Tenant> {

@@ -299,6 +299,20 @@ impl Table {
             .map_err(unavailable)
     }
 
+    /// A page of records of one type, with the cursor to the next.
+    pub async fn query_records<T: DeserializeOwned>(
+        &self,
+        query: Query<'_>,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let page = self.query(query).await?;
+        let records = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<T>, _>>()?;
+        Ok((records, page.next_cursor))
+    }
+
     pub async fn query(&self, query: Query<'_>) -> Result<Page, StoreError> {
         let limit = query
             .limit

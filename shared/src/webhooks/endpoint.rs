@@ -304,21 +304,15 @@ impl EndpointService {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<Endpoint>, Option<String>)> {
-        let page = self
+        Ok(self
             .table
-            .query(
+            .query_records::<Endpoint>(
                 Query::new(Index::Primary, keys::tenant_partition(tenant_id))
                     .prefix(keys::ENDPOINT_PREFIX)
                     .newest_first()
                     .page(limit, cursor),
             )
-            .await?;
-        let list = page
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<Endpoint>, _>>()?;
-        Ok((list, page.next_cursor))
+            .await?)
     }
 
     /// Every endpoint of the tenant (fan-out, analytics).

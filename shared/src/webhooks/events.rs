@@ -272,16 +272,10 @@ impl EventService {
             Some(t) => Query::new(Index::Gsi1, format!("T#{tenant_id}#EVENTTYPE#{t}")),
             None => Query::new(Index::Primary, keys::events_partition(tenant_id)),
         };
-        let page = self
+        Ok(self
             .table
-            .query(query.newest_first().page(limit, cursor))
-            .await?;
-        let list = page
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<StoredEvent>, _>>()?;
-        Ok((list, page.next_cursor))
+            .query_records::<StoredEvent>(query.newest_first().page(limit, cursor))
+            .await?)
     }
 
     pub fn delivery_job(job: &Job) -> Option<DeliveryJob> {
