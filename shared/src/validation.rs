@@ -268,6 +268,11 @@ impl Fields {
         self.map.clear();
     }
 
+    /// Everything not yet taken, as sent: for bodies that are free-form payloads.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.map
+    }
+
     /// Ends reading: unknown fields are errors; any error makes the whole input invalid.
     pub fn finish(mut self) -> Result<(), InputError> {
         self.reject_unknown();

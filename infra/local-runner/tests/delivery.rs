@@ -80,6 +80,8 @@ async fn delivered_signed_with_the_documented_shape_and_logged() {
         .await;
     assert_eq!(stats["totalDeliveries"], 1);
     assert_eq!(stats["successRate"], 100.0);
+    assert_eq!(stats["last24Hours"][0]["total"], 1, "{stats}");
+    assert_eq!(stats["last24Hours"][0]["successful"], 1);
     let (_, analytics) = stack
         .call(
             "GET",

@@ -9,12 +9,14 @@
 //! | integration          | `T#{t}`                    | `INTEGRATION#{kind}`        |                                       |                                        |
 //! | audit entry          | `T#{t}#AUDIT`              | `{audId}`                   |                                       |                                        |
 //! | endpoint             | `T#{t}`                    | `ENDPOINT#{whId}`           |                                       |                                        |
-//! | workflow webhook     | `T#{t}`                    | `WORKFLOW#{wfId}`           | `T#{t}#WFNAME` / `{workflowName}`     |                                        |
+//! | workflow webhook     | `T#{t}`                    | `WORKFLOW#{wfId}`           |                                       |                                        |
+//! | workflow name claim  | `T#{t}`                    | `WFNAME#{workflowName}`     |                                       |                                        |
 //! | API key              | `T#{t}`                    | `APIKEY#{keyId}`            | `APIKEYHASH#{sha256}` / `APIKEY`      |                                        |
 //! | rate window          | `T#{t}#RATE`               | `{keyId}#{minute}` (TTL)    |                                       |                                        |
 //! | idempotency record   | `T#{t}#IDEM`               | `{scope}#{key}` (TTL)       |                                       |                                        |
 //! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
 //! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#ATTEMPTS` / `{delId}`          | `T#{t}#ATTEMPTS#{status}` / `{delId}`  |
+//! |   (to a workflow)    | `T#{t}#EP#{wfId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#WFATTEMPTS` / `{delId}`        | `T#{t}#WFATTEMPTS#{status}` / `{delId}`|
 //! | endpoint counters    | `T#{t}#EP#{whId}`          | `STATS`                     |                                       |                                        |
 //! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
 //! | Meta event           | `T#{t}#META`               | `{mevId}`                   | `T#{t}#METATYPE#{type}` / `{mevId}`   | `T#{t}#METASTATUS#{status}` / `{mevId}`|
@@ -98,11 +100,22 @@ pub fn integration(tenant_id: &str, kind: &str) -> Key {
 
 pub const ENDPOINT_PREFIX: &str = "ENDPOINT#";
 
+/// Endpoints and n8n workflow webhooks share one shape; the id's prefix says which.
 pub fn endpoint(tenant_id: &str, endpoint_id: &str) -> Key {
+    let prefix = if endpoint_id.starts_with("wf_") {
+        WORKFLOW_PREFIX
+    } else {
+        ENDPOINT_PREFIX
+    };
     Key::new(
         tenant_partition(tenant_id),
-        format!("{ENDPOINT_PREFIX}{endpoint_id}"),
+        format!("{prefix}{endpoint_id}"),
     )
+}
+
+/// The claim that makes a workflow name unique within a tenant.
+pub fn workflow_name(tenant_id: &str, name: &str) -> Key {
+    Key::new(tenant_partition(tenant_id), format!("WFNAME#{name}"))
 }
 
 pub fn api_key(tenant_id: &str, key_id: &str) -> Key {

@@ -109,6 +109,10 @@ pub const EVENT_TYPES: &[EventType] = &[
         "endpoint.disabled",
         "An endpoint was disabled after consecutive failures",
     ),
+    t(
+        "workflow.call",
+        "A direct call of an n8n workflow webhook (by id, by name, or broadcast)",
+    ),
 ];
 
 pub fn is_known(name: &str) -> bool {
@@ -205,6 +209,9 @@ pub fn sample(name: &str) -> Value {
         }
         "webhook" => {
             json!({"message": "This is a test delivery from hookhub", "triggeredBy": "api"})
+        }
+        "workflow" => {
+            json!({"name": "Jane Smith", "email": "jane@example.com", "message": "Hello!"})
         }
         "endpoint" => {
             json!({"endpoint": {"id": "wh_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "url": "https://example.com/hooks"},

@@ -10,7 +10,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::endpoint::{Endpoint, EndpointService};
+use super::endpoint::{Endpoint, EndpointKind, EndpointService};
 use super::events::{EventService, StoredEvent};
 use super::logs::{AttemptLog, DeliveryLog};
 use super::sender::{SendResult, Sender};
@@ -181,7 +181,10 @@ impl DeliveryService {
         job: &DeliveryJob,
         attempt: u32,
     ) -> ServiceResult<Option<Attempted>> {
-        let endpoint = match self.endpoints.get(tenant_id, &job.endpoint_id).await {
+        let endpoints = self
+            .endpoints
+            .with_kind(EndpointKind::of_id(&job.endpoint_id));
+        let endpoint = match endpoints.get(tenant_id, &job.endpoint_id).await {
             Ok(e) => e,
             // Deleted since the event was published: nothing to deliver to.
             Err(ServiceError::NotFound(_)) => return Ok(None),
@@ -190,19 +193,22 @@ impl DeliveryService {
         if !endpoint.is_active {
             return Ok(None);
         }
-        let secrets = self.endpoints.signing_secrets(&endpoint).await?;
-        let body = request_body(tenant_id, job);
-        let headers = request_headers(&endpoint, &secrets, job, &body, None);
-        let result = self
-            .sender
-            .post(
-                &endpoint.url,
-                headers,
-                body,
-                Duration::from_millis(endpoint.timeout_ms as u64),
-            )
-            .await;
+        let result = self.send(&endpoint, job).await?;
         self.record(&endpoint, job, attempt, result).await.map(Some)
+    }
+
+    /// Signs with every live secret (and a workflow's bearer token) and sends once.
+    async fn send(&self, endpoint: &Endpoint, job: &DeliveryJob) -> ServiceResult<SendResult> {
+        let secrets = self.endpoints.signing_secrets(endpoint).await?;
+        let token = self.endpoints.auth_token(endpoint).await?;
+        let body = request_body(&endpoint.tenant_id, job);
+        let bearer = token.as_deref().map(String::as_str);
+        let headers = request_headers(endpoint, &secrets, job, &body, bearer);
+        let timeout = Duration::from_millis(endpoint.timeout_ms as u64);
+        Ok(self
+            .sender
+            .post(&endpoint.url, headers, body, timeout)
+            .await)
     }
 
     /// A test delivery: sent now whatever the endpoint's state, logged and counted, never
@@ -212,18 +218,7 @@ impl DeliveryService {
         endpoint: &Endpoint,
         job: &DeliveryJob,
     ) -> ServiceResult<AttemptLog> {
-        let secrets = self.endpoints.signing_secrets(endpoint).await?;
-        let body = request_body(&endpoint.tenant_id, job);
-        let headers = request_headers(endpoint, &secrets, job, &body, None);
-        let result = self
-            .sender
-            .post(
-                &endpoint.url,
-                headers,
-                body,
-                Duration::from_millis(endpoint.timeout_ms as u64),
-            )
-            .await;
+        let result = self.send(endpoint, job).await?;
         let once = Endpoint {
             retry_attempts: 0,
             ..endpoint.clone()

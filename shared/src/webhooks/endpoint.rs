@@ -17,6 +17,7 @@ pub const DEFAULT_RETRY_DELAY_SECS: i64 = 1;
 pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 pub const DEFAULT_GRACE_HOURS: i64 = 24;
 const SECRET_FIELD: &str = "endpointSigningSecret";
+const TOKEN_FIELD: &str = "workflowAuthToken";
 
 /// Headers an endpoint's custom headers may not set: the ones hookhub signs or owns.
 const RESERVED_HEADERS: &[&str] = &[
@@ -54,6 +55,61 @@ impl StoredSecret {
     }
 }
 
+/// Tenant endpoints (`/api/v1/webhooks`) and n8n workflow webhooks (seed 000, platform
+/// admins) are delivered to by the same engine; they differ in who manages them and in a
+/// workflow's unique name and optional bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointKind {
+    Endpoint,
+    Workflow,
+}
+
+impl EndpointKind {
+    pub fn of_id(id: &str) -> Self {
+        if id.starts_with("wf_") {
+            Self::Workflow
+        } else {
+            Self::Endpoint
+        }
+    }
+
+    fn id_kind(self) -> IdKind {
+        match self {
+            Self::Endpoint => IdKind::Endpoint,
+            Self::Workflow => IdKind::Workflow,
+        }
+    }
+
+    fn sort_prefix(self) -> &'static str {
+        match self {
+            Self::Endpoint => keys::ENDPOINT_PREFIX,
+            Self::Workflow => keys::WORKFLOW_PREFIX,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Endpoint => "webhook",
+            Self::Workflow => "workflow webhook",
+        }
+    }
+
+    /// Request field names: seed 000 calls a workflow's name and URL differently.
+    fn name_field(self) -> &'static str {
+        match self {
+            Self::Endpoint => "name",
+            Self::Workflow => "workflowName",
+        }
+    }
+
+    fn url_field(self) -> &'static str {
+        match self {
+            Self::Endpoint => "url",
+            Self::Workflow => "webhookUrl",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
@@ -75,6 +131,9 @@ pub struct Endpoint {
     pub secrets: Vec<StoredSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// Workflows: sent as `Authorization: Bearer`, sealed like the signing secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<StoredSecret>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -95,6 +154,22 @@ impl Endpoint {
                     .map(|s| serde_json::json!({"secret": s.mask, "createdAt": s.created_at, "expiresAt": s.expires_at}))
                     .collect(),
             ),
+        );
+        v
+    }
+
+    /// A workflow webhook as seed 000 shows it.
+    pub fn workflow_view(&self) -> serde_json::Value {
+        let mut v = self.view();
+        let obj = v.as_object_mut().expect("object");
+        obj.insert("workflowName".into(), self.name.clone().into());
+        obj.insert("webhookUrl".into(), self.url.clone().into());
+        obj.remove("name");
+        obj.remove("url");
+        obj.remove("authToken");
+        obj.insert(
+            "authToken".into(),
+            self.auth_token.as_ref().map(|t| t.mask.clone()).into(),
         );
         v
     }
@@ -131,24 +206,42 @@ struct EndpointInput {
     headers: Option<std::collections::BTreeMap<String, String>>,
 }
 
-async fn read_input(f: &mut Fields, policy: TargetPolicy, creating: bool) -> EndpointInput {
-    let mut input = EndpointInput {
-        name: if creating || f.present("name") {
-            f.required_string("name", 200)
-        } else {
-            None
-        },
-        ..Default::default()
-    };
-    if creating || f.present("url") {
-        if let Some(url) = f.required_string("url", 2048) {
+async fn read_input(
+    f: &mut Fields,
+    policy: TargetPolicy,
+    creating: bool,
+    kind: EndpointKind,
+) -> EndpointInput {
+    let name_field = kind.name_field();
+    let url_field = kind.url_field();
+    let mut input = EndpointInput::default();
+    if creating {
+        input.name = f.required_string(name_field, 100);
+    } else if kind == EndpointKind::Endpoint && f.present(name_field) {
+        input.name = f.required_string(name_field, 200);
+    } else if f.present(name_field) {
+        f.error(
+            name_field,
+            "cannot be changed; delete and recreate the workflow webhook",
+        );
+    }
+    if let (EndpointKind::Workflow, Some(name)) = (kind, &input.name) {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            f.error(name_field, "may contain letters, digits, _, - and . only");
+        }
+    }
+    if creating || f.present(url_field) {
+        if let Some(url) = f.required_string(url_field, 2048) {
             match check_registration(&url, policy).await {
                 Ok(_) => input.url = Some(url),
-                Err(e) => f.error("url", target_message(e)),
+                Err(e) => f.error(url_field, target_message(e)),
             }
         }
     }
-    if creating && !f.present("events") {
+    if creating && kind == EndpointKind::Endpoint && !f.present("events") {
         f.error(
             "events",
             "is required: event types, prefix.* patterns, or *",
@@ -165,7 +258,7 @@ async fn read_input(f: &mut Fields, policy: TargetPolicy, creating: bool) -> End
                 ok = false;
             }
         }
-        if events.is_empty() {
+        if events.is_empty() && kind == EndpointKind::Endpoint {
             f.error("events", "must name at least one event type");
             ok = false;
         }
@@ -210,6 +303,7 @@ pub struct EndpointService {
     table: Table,
     cipher: std::sync::Arc<EnvelopeCipher>,
     policy: TargetPolicy,
+    kind: EndpointKind,
 }
 
 /// An endpoint as created or rotated, with the secret its owner sees once.
@@ -224,7 +318,71 @@ impl EndpointService {
             table,
             cipher,
             policy,
+            kind: EndpointKind::Endpoint,
         }
+    }
+
+    /// The same service for the other kind of delivery target.
+    pub fn with_kind(&self, kind: EndpointKind) -> Self {
+        Self {
+            kind,
+            ..self.clone()
+        }
+    }
+
+    fn read_token(f: &mut Fields) -> Option<String> {
+        f.string("authToken", 4096).filter(|t| !t.is_empty())
+    }
+
+    async fn seal_token(&self, tenant_id: &str, token: &str) -> ServiceResult<StoredSecret> {
+        Ok(StoredSecret {
+            sealed: self
+                .cipher
+                .seal(&SecretContext::new(tenant_id, TOKEN_FIELD)?, token)
+                .await?,
+            mask: mask(token),
+            created_at: crate::time::now_rfc3339(),
+            expires_at: None,
+        })
+    }
+
+    /// A workflow's bearer token, opened for a call.
+    pub async fn auth_token(
+        &self,
+        endpoint: &Endpoint,
+    ) -> ServiceResult<Option<zeroize::Zeroizing<String>>> {
+        match &endpoint.auth_token {
+            Some(t) => Ok(Some(
+                self.cipher
+                    .open(
+                        &SecretContext::new(&endpoint.tenant_id, TOKEN_FIELD)?,
+                        &t.sealed,
+                    )
+                    .await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// A workflow by its unique name.
+    pub async fn by_name(&self, tenant_id: &str, name: &str) -> ServiceResult<Endpoint> {
+        let claim = self
+            .table
+            .get(&keys::workflow_name(tenant_id, name))
+            .await?
+            .ok_or(ServiceError::NotFound("workflow webhook"))?;
+        let id = claim
+            .get("workflowId")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| {
+                ServiceError::Store(crate::store::StoreError::Corrupt(
+                    "workflow name claim without id".into(),
+                ))
+            })?;
+        self.with_kind(EndpointKind::Workflow)
+            .get(tenant_id, &id)
+            .await
     }
 
     async fn seal(&self, tenant_id: &str, secret: &SigningSecret) -> ServiceResult<StoredSecret> {
@@ -251,17 +409,25 @@ impl EndpointService {
     }
 
     pub async fn create(&self, tenant_id: &str, mut f: Fields) -> ServiceResult<WithSecret> {
-        let input = read_input(&mut f, self.policy, true).await;
+        let input = read_input(&mut f, self.policy, true, self.kind).await;
         let given = Self::read_secret(&mut f);
+        let token = match self.kind {
+            EndpointKind::Workflow => Self::read_token(&mut f),
+            EndpointKind::Endpoint => None,
+        };
         f.finish()?;
+        let auth_token = match &token {
+            Some(t) => Some(self.seal_token(tenant_id, t).await?),
+            None => None,
+        };
         let secret = given.unwrap_or_else(SigningSecret::generate);
         let now = crate::time::now_rfc3339();
         let endpoint = Endpoint {
-            id: new_id(IdKind::Endpoint),
+            id: new_id(self.kind.id_kind()),
             tenant_id: tenant_id.into(),
             name: input.name.expect("validated"),
             url: input.url.expect("validated"),
-            events: input.events.expect("validated"),
+            events: input.events.unwrap_or_default(),
             description: input.description.flatten(),
             is_active: input.is_active.unwrap_or(true),
             retry_attempts: input.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS),
@@ -270,9 +436,33 @@ impl EndpointService {
             headers: input.headers.unwrap_or_default(),
             secrets: vec![self.seal(tenant_id, &secret).await?],
             disabled_reason: None,
+            auth_token,
             created_at: now.clone(),
             updated_at: now,
         };
+        if self.kind == EndpointKind::Workflow {
+            let claim = keys::workflow_name(tenant_id, &endpoint.name);
+            let mut item = crate::store::Item::new();
+            item.insert(
+                keys::PK.into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(claim.pk),
+            );
+            item.insert(
+                keys::SK.into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(claim.sk),
+            );
+            item.insert(
+                "workflowId".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(endpoint.id.clone()),
+            );
+            self.table.put_new(item).await.map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => ServiceError::Conflict(format!(
+                    "a workflow webhook named {:?} already exists",
+                    endpoint.name
+                )),
+                other => other.into(),
+            })?;
+        }
         self.table
             .put_new(to_item(
                 &keys::endpoint(tenant_id, &endpoint.id),
@@ -286,14 +476,14 @@ impl EndpointService {
     }
 
     pub async fn get(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<Endpoint> {
-        if !ids::is_valid(IdKind::Endpoint, endpoint_id) {
-            return Err(ServiceError::NotFound("webhook"));
+        if !ids::is_valid(self.kind.id_kind(), endpoint_id) {
+            return Err(ServiceError::NotFound(self.kind.noun()));
         }
         let item = self
             .table
             .get(&keys::endpoint(tenant_id, endpoint_id))
             .await?
-            .ok_or(ServiceError::NotFound("webhook"))?;
+            .ok_or(ServiceError::NotFound(self.kind.noun()))?;
         Ok(from_item(item)?)
     }
 
@@ -308,7 +498,7 @@ impl EndpointService {
             .table
             .query_records::<Endpoint>(
                 Query::new(Index::Primary, keys::tenant_partition(tenant_id))
-                    .prefix(keys::ENDPOINT_PREFIX)
+                    .prefix(self.kind.sort_prefix())
                     .newest_first()
                     .page(limit, cursor),
             )
@@ -353,9 +543,17 @@ impl EndpointService {
         mut f: Fields,
     ) -> ServiceResult<(Endpoint, bool)> {
         let current = self.get(tenant_id, endpoint_id).await?;
-        let input = read_input(&mut f, self.policy, false).await;
+        let input = read_input(&mut f, self.policy, false, self.kind).await;
+        // A blank token keeps the stored one, as with every secret.
+        let token = match self.kind {
+            EndpointKind::Workflow => Self::read_token(&mut f),
+            EndpointKind::Endpoint => None,
+        };
         f.finish()?;
         let mut next = current.clone();
+        if let Some(t) = token {
+            next.auth_token = Some(self.seal_token(tenant_id, &t).await?);
+        }
         if let Some(v) = input.name {
             next.name = v;
         }
@@ -391,10 +589,15 @@ impl EndpointService {
     }
 
     pub async fn delete(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<()> {
-        self.get(tenant_id, endpoint_id).await?;
+        let endpoint = self.get(tenant_id, endpoint_id).await?;
         self.table
             .delete(&keys::endpoint(tenant_id, endpoint_id))
             .await?;
+        if self.kind == EndpointKind::Workflow {
+            self.table
+                .delete(&keys::workflow_name(tenant_id, &endpoint.name))
+                .await?;
+        }
         self.table
             .delete_partition(&keys::endpoint_partition(tenant_id, endpoint_id))
             .await?;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::catalog;
 use super::delivery::DeliveryJob;
-use super::endpoint::EndpointService;
+use super::endpoint::{EndpointKind, EndpointService};
 use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
@@ -157,11 +157,12 @@ impl EventService {
         data: Value,
         source: &str,
     ) -> ServiceResult<Published> {
-        let targets: Vec<_> = self
-            .endpoints
-            .all(tenant_id)
-            .await?
+        let workflows = self.endpoints.with_kind(EndpointKind::Workflow);
+        let (endpoints, workflows) =
+            tokio::join!(self.endpoints.all(tenant_id), workflows.all(tenant_id));
+        let targets: Vec<_> = endpoints?
             .into_iter()
+            .chain(workflows?)
             .filter(|e| e.is_active && e.subscribes_to(event_type))
             .collect();
         let event = StoredEvent {

@@ -58,6 +58,15 @@ impl AttemptLog {
     }
 }
 
+/// The tenant-wide attempt index: tenant endpoints and n8n workflows are listed apart.
+fn attempts_partition(tenant_id: &str, endpoint_id: &str) -> String {
+    if endpoint_id.starts_with("wf_") {
+        format!("T#{tenant_id}#WFATTEMPTS")
+    } else {
+        format!("T#{tenant_id}#ATTEMPTS")
+    }
+}
+
 fn stats_key(tenant_id: &str, endpoint_id: &str) -> Key {
     Key {
         pk: keys::endpoint_partition(tenant_id, endpoint_id),
@@ -128,6 +137,8 @@ pub struct HourCounters {
 #[derive(Debug, Default, Clone)]
 pub struct LogFilter {
     pub endpoint_id: Option<String>,
+    /// Without an endpoint: list n8n workflow calls instead of tenant endpoint deliveries.
+    pub workflows: bool,
     pub status: Option<String>,
     pub event_type: Option<String>,
     pub from: Option<chrono::DateTime<chrono::Utc>>,
@@ -167,23 +178,26 @@ impl DeliveryLog {
             sk: format!("{ATTEMPT_PREFIX}{}", log.id),
         };
         let mut item = to_item(&key, log)?;
-        item.insert(
-            keys::GSI1_PK.into(),
-            AttributeValue::S(format!("T#{}#ATTEMPTS", log.tenant_id)),
-        );
+        let index = attempts_partition(&log.tenant_id, &log.endpoint_id);
+        item.insert(keys::GSI1_PK.into(), AttributeValue::S(index.clone()));
         item.insert(keys::GSI1_SK.into(), AttributeValue::S(log.id.clone()));
         item.insert(
             keys::GSI2_PK.into(),
-            AttributeValue::S(format!("T#{}#ATTEMPTS#{}", log.tenant_id, log.status)),
+            AttributeValue::S(format!("{index}#{}", log.status)),
         );
         item.insert(keys::GSI2_SK.into(), AttributeValue::S(log.id.clone()));
         item.insert(
             keys::TTL.into(),
             AttributeValue::N(crate::time::ttl_after(self.retention).to_string()),
         );
-        let (stored, counted, _) =
+        let (stored, counted, hourly) =
             tokio::join!(self.table.put(item), self.count(log), self.count_hour(log),);
         stored?;
+        // The hourly series feeds dashboards only; a lost increment is not worth a redelivery
+        // that would count the attempt twice everywhere else.
+        if let Err(e) = hourly {
+            tracing::warn!(error = %e, endpoint_id = %log.endpoint_id, "hourly counter not updated");
+        }
         counted
     }
 
@@ -245,7 +259,11 @@ impl DeliveryLog {
             .table_name(self.table.name())
             .key(keys::PK, AttributeValue::S(key.pk))
             .key(keys::SK, AttributeValue::S(key.sk))
-            .update_expression(format!("ADD total :one, {outcome} :one, responseMs :ms SET #hour = :hour, #ttl = if_not_exists(#ttl, :ttl)"))
+            // Attribute names as placeholders: several are DynamoDB reserved words.
+            .update_expression("ADD #total :one, #outcome :one, #ms :ms SET #hour = :hour, #ttl = if_not_exists(#ttl, :ttl)")
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_names("#outcome", outcome)
+            .expression_attribute_names("#ms", "responseMs")
             .expression_attribute_names("#hour", "hour")
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -321,20 +339,23 @@ impl DeliveryLog {
         if !ids::is_valid(IdKind::Delivery, log_id) {
             return Err(ServiceError::NotFound("log entry"));
         }
-        let page = self
-            .table
-            .query(
-                Query::new(Index::Gsi1, format!("T#{tenant_id}#ATTEMPTS"))
-                    .between(log_id, log_id)
-                    .page(Some(1), None),
-            )
-            .await?;
-        let item = page
-            .items
-            .into_iter()
-            .next()
-            .ok_or(ServiceError::NotFound("log entry"))?;
-        Ok(from_item(item)?)
+        for index in [
+            attempts_partition(tenant_id, ""),
+            attempts_partition(tenant_id, "wf_"),
+        ] {
+            let page = self
+                .table
+                .query(
+                    Query::new(Index::Gsi1, index)
+                        .between(log_id, log_id)
+                        .page(Some(1), None),
+                )
+                .await?;
+            if let Some(item) = page.items.into_iter().next() {
+                return Ok(from_item(item)?);
+            }
+        }
+        Err(ServiceError::NotFound("log entry"))
     }
 
     /// Newest first, filtered. One endpoint's logs come from its partition; the tenant's from
@@ -346,19 +367,14 @@ impl DeliveryLog {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<AttemptLog>, Option<String>)> {
+        let index = attempts_partition(tenant_id, if filter.workflows { "wf_" } else { "" });
         let (query, sort_prefix) = match (&filter.endpoint_id, &filter.status) {
             (Some(e), _) => (
                 Query::new(Index::Primary, keys::endpoint_partition(tenant_id, e)),
                 ATTEMPT_PREFIX,
             ),
-            (None, Some(s)) => (
-                Query::new(Index::Gsi2, format!("T#{tenant_id}#ATTEMPTS#{s}")),
-                "",
-            ),
-            (None, None) => (
-                Query::new(Index::Gsi1, format!("T#{tenant_id}#ATTEMPTS")),
-                "",
-            ),
+            (None, Some(s)) => (Query::new(Index::Gsi2, format!("{index}#{s}")), ""),
+            (None, None) => (Query::new(Index::Gsi1, index), ""),
         };
         let from = filter
             .from

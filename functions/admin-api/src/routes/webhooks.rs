@@ -189,6 +189,7 @@ pub async fn endpoint_logs(
         event_type: query.params.get("eventType").cloned(),
         from: parse_time("from", query.params.get("from"))?,
         to: parse_time("to", query.params.get("to"))?,
+        workflows: false,
     };
     let (logs, next) = ctx
         .delivery_log()
@@ -213,6 +214,7 @@ pub async fn logs(
         event_type: query.params.get("eventType").cloned(),
         from: parse_time("from", query.params.get("from"))?,
         to: parse_time("to", query.params.get("to"))?,
+        workflows: false,
     };
     let (logs, next) = ctx
         .delivery_log()
