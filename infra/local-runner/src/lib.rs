@@ -19,6 +19,34 @@ pub fn app(ctx: AppContext) -> Router {
 pub const DEFAULT_PORT: u16 = 3000;
 pub const DEFAULT_EMULATOR_PORT: u16 = 4566;
 
+/// Starts `count` pollers over the delivery queue, each feeding the worker's batch
+/// processor, as several concurrent Lambda invocations would. They stop when `stop` turns
+/// true.
+pub fn spawn_pollers(
+    ctx: &AppContext,
+    sqs: &aws_sdk_sqs::Client,
+    count: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let processor = std::sync::Arc::new(delivery_worker::processor(ctx));
+    (0..count.max(1))
+        .map(|_| {
+            let poller = QueuePoller::new(
+                sqs.clone(),
+                ctx.config.delivery_queue_url.clone(),
+                processor.clone(),
+            );
+            let stop = stop.clone();
+            tokio::spawn(async move { poller.run(stop).await })
+        })
+        .collect()
+}
+
+/// `HOOKHUB_POLLERS` or 2: concurrent batches the local worker runs.
+pub fn pollers() -> usize {
+    env_port("HOOKHUB_POLLERS", 2).into()
+}
+
 /// `HOOKHUB_PORT` or 3000.
 pub fn port() -> u16 {
     env_port("HOOKHUB_PORT", DEFAULT_PORT)

@@ -3,15 +3,16 @@
 //! - `dev` (default): provision the development stack on the emulator, then `serve` it.
 //! - `serve`: run the admin API and Meta ingress on 127.0.0.1:$HOOKHUB_PORT (3000) and poll
 //!   the delivery queue, with the configuration from the environment.
+//! - `worker`: only the delivery worker's pollers ($HOOKHUB_POLLERS, 2), configured from the
+//!   environment.
 //! - `provision`: create or update the development stack and print its variables.
 //! - `token --role platform_admin|tenant_admin [--tenant ID] [--hours N]`: mint a development
 //!   JWT with the configured (or development) secret.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use hookhub_local::{app, emulator_endpoint, port, QueuePoller};
+use hookhub_local::{app, emulator_endpoint, pollers, port, spawn_pollers};
 use hookhub_shared::auth::{mint_for, Role};
 use hookhub_shared::aws::AwsClients;
 use hookhub_shared::local_stack::{provision, wait_until_reachable, QueueSettings, StackNames};
@@ -27,6 +28,7 @@ async fn main() {
     let result = match args.first().map(String::as_str) {
         None | Some("dev") => dev().await,
         Some("serve") => serve_from_env().await,
+        Some("worker") => worker_from_env().await,
         Some("provision") => provision_dev().await.map(|stack| {
             for (name, value) in stack.env_vars() {
                 println!("{name}={value}");
@@ -71,11 +73,39 @@ async fn dev() -> Result<(), Error> {
 
 async fn serve_from_env() -> Result<(), Error> {
     let config = Config::from_env()?;
-    let clients = match std::env::var("AWS_ENDPOINT_URL") {
+    serve(config, clients_from_env().await).await
+}
+
+async fn clients_from_env() -> AwsClients {
+    match std::env::var("AWS_ENDPOINT_URL") {
         Ok(_) => AwsClients::from_env().await,
         Err(_) => AwsClients::for_endpoint(&emulator_endpoint()).await,
-    };
-    serve(config, clients).await
+    }
+}
+
+/// Only the delivery worker: pollers over the queue, no HTTP. Its own process, so its
+/// memory can be measured apart (the load tool does).
+async fn worker_from_env() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    let clients = clients_from_env().await;
+    let ctx = AppContext::new(config, &clients);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks = spawn_pollers(&ctx, &clients.sqs, pollers(), stop_rx);
+    eprintln!(
+        "hookhub worker polling {} with {} pollers",
+        ctx.config.delivery_queue_url,
+        pollers()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
 }
 
 async fn serve(config: Config, clients: AwsClients) -> Result<(), Error> {
@@ -90,22 +120,13 @@ async fn serve(config: Config, clients: AwsClients) -> Result<(), Error> {
         24,
     );
     let ctx = AppContext::new(config, &clients);
-    let processor = Arc::new(delivery_worker::processor(&ctx));
-    let poller = QueuePoller::new(
-        clients.sqs.clone(),
-        ctx.config.delivery_queue_url.clone(),
-        processor,
-    );
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let poller_task = tokio::spawn({
-        let stop_rx = stop_rx.clone();
-        async move { poller.run(stop_rx).await }
-    });
+    let poller_tasks = spawn_pollers(&ctx, &clients.sqs, pollers(), stop_rx.clone());
 
     println!("hookhub local runner listening on http://{addr}");
     println!("platform-admin token (24 h):\n  {token}");
@@ -125,7 +146,9 @@ async fn serve(config: Config, clients: AwsClients) -> Result<(), Error> {
     })
     .await?;
     let _ = stop_tx.send(true);
-    let _ = poller_task.await;
+    for task in poller_tasks {
+        let _ = task.await;
+    }
     println!("hookhub local runner stopped");
     Ok(())
 }

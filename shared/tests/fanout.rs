@@ -1,0 +1,86 @@
+//! Fan-out enqueues in SQS batches of ten, not one call per endpoint.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hookhub_shared::jobs::{Job, JobQueue, QueueError, SqsJobQueue};
+use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::validation::Fields;
+use hookhub_shared::webhooks::events::EventService;
+use serde_json::json;
+
+/// Counts the calls that reach SQS.
+struct CountingQueue {
+    inner: SqsJobQueue,
+    calls: AtomicUsize,
+    jobs: AtomicUsize,
+}
+
+#[async_trait]
+impl JobQueue for CountingQueue {
+    async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.jobs.fetch_add(jobs.len(), Ordering::SeqCst);
+        self.inner.enqueue(jobs, delay).await
+    }
+    async fn dead_letter(&self, body: &str, reason: &str) -> Result<(), QueueError> {
+        self.inner.dead_letter(body, reason).await
+    }
+    async fn ping(&self) -> Result<(), QueueError> {
+        self.inner.ping().await
+    }
+}
+
+#[tokio::test]
+async fn one_event_to_100_endpoints_is_ten_batch_calls() {
+    let stack = TestStack::new("fanout").await;
+    let ctx = &stack.ctx;
+    let tenant = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
+    let endpoints = ctx.endpoints();
+    for i in 0..100 {
+        let input = json!({"name": format!("e{i}"), "url": format!("http://127.0.0.1:9/{i}"), "events": ["*"]});
+        endpoints
+            .create(tenant, Fields::new(input.as_object().unwrap().clone()))
+            .await
+            .unwrap();
+    }
+    let queue = Arc::new(CountingQueue {
+        inner: SqsJobQueue::new(stack.clients.sqs.clone(), &stack.stack.queue_url, None),
+        calls: AtomicUsize::new(0),
+        jobs: AtomicUsize::new(0),
+    });
+    let events = EventService::new(
+        ctx.table.clone(),
+        queue.clone(),
+        endpoints,
+        ctx.config.log_retention,
+    );
+    let published = events
+        .publish(tenant, "contact.created", json!({}), None, "api")
+        .await
+        .unwrap();
+    assert_eq!(published.deliveries, 100);
+    assert_eq!(queue.jobs.load(Ordering::SeqCst), 100);
+    assert_eq!(
+        queue.calls.load(Ordering::SeqCst),
+        10,
+        "SendMessageBatch calls of ten"
+    );
+
+    let depth = stack
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&stack.stack.queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let n: usize = depth.attributes().unwrap()
+        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
+        .parse()
+        .unwrap();
+    assert_eq!(n, 100);
+}
