@@ -261,3 +261,52 @@ async fn workflows_are_called_by_id_name_broadcast_and_subscription_with_their_t
         .await;
     assert_eq!(s, 201, "the name is free again after deletion: {again}");
 }
+
+#[tokio::test]
+async fn a_failing_workflow_is_disabled_after_ten_failed_calls() {
+    let stack = Stack::start("e2e-wf-off").await;
+    let tenant = stack.tenant().await;
+    let down = Receiver::start(Behaviour::AlwaysFail).await;
+    let base = format!("/api/platform/tenants/{tenant}/webhooks");
+    let (s, created) = stack
+        .call(
+            "POST",
+            &base,
+            &stack.admin,
+            None,
+            Some(json!({"workflowName": "flaky", "webhookUrl": down.url, "retryAttempts": 0})),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    for _ in 0..10 {
+        let (s, _) = stack
+            .call(
+                "POST",
+                &format!("{base}/by-name/flaky/call"),
+                &stack.admin,
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, 202);
+    }
+    stack
+        .eventually(WAIT, || async { down.count() >= 10 })
+        .await;
+    stack
+        .eventually(WAIT, || async {
+            let (_, list) = stack.call("GET", &base, &stack.admin, None, None).await;
+            list["data"][0]["isActive"] == false
+        })
+        .await;
+    let (s, body) = stack
+        .call(
+            "POST",
+            &format!("{base}/by-name/flaky/call"),
+            &stack.admin,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "a disabled workflow is not called: {body}");
+}

@@ -295,7 +295,8 @@ impl DeliveryService {
         reason: &str,
         consecutive: u64,
     ) -> ServiceResult<()> {
-        if self.endpoints.disable(endpoint, reason).await? {
+        let endpoints = self.endpoints.with_kind(EndpointKind::of_id(&endpoint.id));
+        if endpoints.disable(endpoint, reason).await? {
             tracing::warn!(endpoint_id = %endpoint.id, %reason, "endpoint disabled");
             self.events
                 .publish(
