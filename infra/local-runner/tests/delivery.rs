@@ -635,3 +635,88 @@ async fn ssrf_targets_are_refused_when_private_targets_are_not_allowed() {
     assert_eq!(receiver.count(), 0);
     assert!(result.error.unwrap().contains("blocked"));
 }
+
+#[tokio::test]
+async fn deliveries_abandoned_by_a_disable_are_logged_and_recovered() {
+    let stack = Stack::start("e2e-abandon").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::AlwaysFail).await;
+    let (id, _) = stack
+        .endpoint(
+            &tenant,
+            &receiver.url,
+            json!({"retryAttempts": 3, "retryDelay": 3}),
+        )
+        .await;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        events.push(
+            stack.publish(&tenant, "user.created", json!({})).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // First attempts fail and schedule retries; the endpoint is disabled before they are due.
+    stack
+        .eventually(WAIT, || async { stack.logs(&tenant, &id).await.len() >= 3 })
+        .await;
+    let (s, _) = stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/webhooks/{id}"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"isActive": false})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    stack
+        .eventually(WAIT, || async { stack.logs(&tenant, &id).await.len() >= 6 })
+        .await;
+    let logs = stack.logs(&tenant, &id).await;
+    let not_sent = logs
+        .iter()
+        .filter(|l| {
+            l["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("not sent"))
+        })
+        .count();
+    assert_eq!(not_sent, 3, "{logs:?}");
+    assert_eq!(receiver.count(), 3, "nothing sent while disabled");
+
+    stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/webhooks/{id}"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"isActive": true})),
+        )
+        .await;
+    let (s, rec) = stack
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/webhooks/{id}/recover?since={}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{rec}");
+    assert_eq!(rec["recovered"], 3, "{rec}");
+    let mut recovered: Vec<String> = rec["eventIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    recovered.sort();
+    events.sort();
+    assert_eq!(recovered, events);
+}

@@ -191,6 +191,27 @@ impl DeliveryService {
             Err(e) => return Err(e),
         };
         if !endpoint.is_active {
+            self.log
+                .record_not_sent(&AttemptLog {
+                    id: new_id(IdKind::Delivery),
+                    tenant_id: endpoint.tenant_id.clone(),
+                    endpoint_id: endpoint.id.clone(),
+                    delivery_id: job.delivery_id.clone(),
+                    event_id: job.event_id.clone(),
+                    event_type: job.event_type.clone(),
+                    attempt,
+                    success: false,
+                    status: "failed".into(),
+                    status_code: None,
+                    response_time_ms: 0,
+                    response_body: None,
+                    error: Some("not sent: the endpoint is disabled".into()),
+                    will_retry: false,
+                    next_attempt_at: None,
+                    url: endpoint.url.clone(),
+                    created_at: crate::time::now_rfc3339(),
+                })
+                .await?;
             return Ok(None);
         }
         let result = self.send(&endpoint, job).await?;

@@ -173,6 +173,25 @@ impl DeliveryLog {
 
     /// Stores the attempt and updates the counters; returns the consecutive failures after it.
     pub async fn record(&self, log: &AttemptLog) -> ServiceResult<u64> {
+        let item = self.item(log)?;
+        let (stored, counted, hourly) =
+            tokio::join!(self.table.put(item), self.count(log), self.count_hour(log),);
+        stored?;
+        // The hourly series feeds dashboards only; a lost increment is not worth a redelivery
+        // that would count the attempt twice everywhere else.
+        if let Err(e) = hourly {
+            tracing::warn!(error = %e, endpoint_id = %log.endpoint_id, "hourly counter not updated");
+        }
+        counted
+    }
+
+    /// Logs a delivery that was not attempted (its endpoint was disabled meanwhile), so that
+    /// recovery finds it; nothing was sent, so no counter moves.
+    pub async fn record_not_sent(&self, log: &AttemptLog) -> ServiceResult<()> {
+        Ok(self.table.put(self.item(log)?).await?)
+    }
+
+    fn item(&self, log: &AttemptLog) -> ServiceResult<crate::store::Item> {
         let key = Key {
             pk: keys::endpoint_partition(&log.tenant_id, &log.endpoint_id),
             sk: format!("{ATTEMPT_PREFIX}{}", log.id),
@@ -190,15 +209,7 @@ impl DeliveryLog {
             keys::TTL.into(),
             AttributeValue::N(crate::time::ttl_after(self.retention).to_string()),
         );
-        let (stored, counted, hourly) =
-            tokio::join!(self.table.put(item), self.count(log), self.count_hour(log),);
-        stored?;
-        // The hourly series feeds dashboards only; a lost increment is not worth a redelivery
-        // that would count the attempt twice everywhere else.
-        if let Err(e) = hourly {
-            tracing::warn!(error = %e, endpoint_id = %log.endpoint_id, "hourly counter not updated");
-        }
-        counted
+        Ok(item)
     }
 
     async fn count(&self, log: &AttemptLog) -> ServiceResult<u64> {
