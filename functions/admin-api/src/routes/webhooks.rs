@@ -175,38 +175,16 @@ pub async fn test(
     })))
 }
 
-pub async fn endpoint_logs(
-    State(ctx): State<AppContext>,
-    caller: Caller,
-    Path(id): Path<String>,
-    query: ListQuery,
+/// One page of attempts, of one endpoint when `endpoint_id` names one (checked to be the
+/// tenant's), with the query's status, eventType, from and to filters.
+async fn list_logs(
+    ctx: &AppContext,
+    tenant: &str,
+    endpoint_id: Option<String>,
+    query: &ListQuery,
 ) -> ApiResult<Json<Value>> {
-    let tenant = caller.tenant(&ctx, "read:logs").await?;
-    ctx.endpoints().get(&tenant, &id).await?;
-    let filter = LogFilter {
-        endpoint_id: Some(id),
-        status: parse_status(query.params.get("status"))?,
-        event_type: query.params.get("eventType").cloned(),
-        from: parse_time("from", query.params.get("from"))?,
-        to: parse_time("to", query.params.get("to"))?,
-        workflows: false,
-    };
-    let (logs, next) = ctx
-        .delivery_log()
-        .list(&tenant, &filter, query.limit, query.cursor.as_deref())
-        .await?;
-    Ok(Json(page(logs.iter().map(|l| l.view()).collect(), next)))
-}
-
-pub async fn logs(
-    State(ctx): State<AppContext>,
-    caller: Caller,
-    query: ListQuery,
-) -> ApiResult<Json<Value>> {
-    let tenant = caller.tenant(&ctx, "read:logs").await?;
-    let endpoint_id = query.params.get("webhookId").cloned();
     if let Some(id) = &endpoint_id {
-        ctx.endpoints().get(&tenant, id).await?;
+        ctx.endpoints().get(tenant, id).await?;
     }
     let filter = LogFilter {
         endpoint_id,
@@ -218,9 +196,29 @@ pub async fn logs(
     };
     let (logs, next) = ctx
         .delivery_log()
-        .list(&tenant, &filter, query.limit, query.cursor.as_deref())
+        .list(tenant, &filter, query.limit, query.cursor.as_deref())
         .await?;
     Ok(Json(page(logs.iter().map(|l| l.view()).collect(), next)))
+}
+
+pub async fn endpoint_logs(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:logs").await?;
+    list_logs(&ctx, &tenant, Some(id), &query).await
+}
+
+pub async fn logs(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:logs").await?;
+    let endpoint_id = query.params.get("webhookId").cloned();
+    list_logs(&ctx, &tenant, endpoint_id, &query).await
 }
 
 pub async fn stats(

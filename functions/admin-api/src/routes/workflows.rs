@@ -119,18 +119,6 @@ async fn call_each(
     ))
 }
 
-fn require_active(workflow: &Endpoint) -> ApiResult<()> {
-    if workflow.is_active {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "failed_precondition",
-            format!("workflow webhook {} is disabled", workflow.name),
-        ))
-    }
-}
-
 pub async fn call(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -138,9 +126,7 @@ pub async fn call(
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let service = workflows(&ctx, &caller, &tenant).await?;
-    let workflow = service.get(&tenant, &id).await?;
-    require_active(&workflow)?;
-    call_each(&ctx, &tenant, &[workflow], body).await
+    call_one(&ctx, &tenant, service.get(&tenant, &id).await?, body).await
 }
 
 pub async fn call_by_name(
@@ -150,9 +136,24 @@ pub async fn call_by_name(
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let service = workflows(&ctx, &caller, &tenant).await?;
-    let workflow = service.by_name(&tenant, &name).await?;
-    require_active(&workflow)?;
-    call_each(&ctx, &tenant, &[workflow], body).await
+    call_one(&ctx, &tenant, service.by_name(&tenant, &name).await?, body).await
+}
+
+/// An explicit call of a disabled workflow is refused rather than silently dropped.
+async fn call_one(
+    ctx: &AppContext,
+    tenant: &str,
+    workflow: Endpoint,
+    body: Option<hookhub_shared::validation::Fields>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !workflow.is_active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "failed_precondition",
+            format!("workflow webhook {} is disabled", workflow.name),
+        ));
+    }
+    call_each(ctx, tenant, &[workflow], body).await
 }
 
 pub async fn broadcast(
