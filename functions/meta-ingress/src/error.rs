@@ -16,6 +16,12 @@ pub enum IngressError {
     Unavailable(String),
 }
 
+impl From<hookhub_shared::error::ServiceError> for IngressError {
+    fn from(err: hookhub_shared::error::ServiceError) -> Self {
+        IngressError::Unavailable(err.to_string())
+    }
+}
+
 impl From<StoreError> for IngressError {
     fn from(err: StoreError) -> Self {
         IngressError::Unavailable(err.to_string())

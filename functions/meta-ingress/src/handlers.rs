@@ -2,8 +2,10 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
 use hookhub_shared::ids::{self, IdKind};
+use hookhub_shared::integrations::IntegrationKind;
+use hookhub_shared::signing::constant_time_eq;
 use hookhub_shared::signing::meta;
 use hookhub_shared::store::keys;
 use hookhub_shared::AppContext;
@@ -22,21 +24,38 @@ async fn require_tenant(ctx: &AppContext, tenant_id: &str) -> Result<(), Ingress
     }
 }
 
-/// Meta's subscription handshake. Until a WhatsApp or Instagram integration with a verify
-/// token is configured for the tenant, there is nothing a token could match: 403.
+/// Meta's subscription handshake: `hub.mode=subscribe` and a `hub.verify_token` equal to
+/// the tenant's enabled WhatsApp or Instagram verify token (compared in constant time) get
+/// `hub.challenge` back as text/plain; anything else is 403.
 pub async fn verify_subscription(
     State(ctx): State<AppContext>,
     Path(tenant_id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<String, IngressError> {
+) -> Result<([(header::HeaderName, &'static str); 1], String), IngressError> {
     require_tenant(&ctx, &tenant_id).await?;
-    let subscribing = params.get("hub.mode").map(String::as_str) == Some("subscribe");
-    let token_offered = params.contains_key("hub.verify_token");
-    tracing::info!(
-        subscribing,
-        token_offered,
-        "verification refused: no verify token configured"
-    );
+    let (Some("subscribe"), Some(offered), Some(challenge)) = (
+        params.get("hub.mode").map(String::as_str),
+        params.get("hub.verify_token"),
+        params.get("hub.challenge"),
+    ) else {
+        return Err(IngressError::VerificationFailed);
+    };
+    let integrations = ctx.integrations();
+    for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
+        let Some(record) = integrations.get(&tenant_id, kind).await? else {
+            continue;
+        };
+        if !record.enabled {
+            continue;
+        }
+        let token = integrations
+            .open_secret(&tenant_id, kind, &record, "webhookVerifyToken")
+            .await?;
+        if token.is_some_and(|t| constant_time_eq(t.as_bytes(), offered.as_bytes())) {
+            tracing::info!(%tenant_id, integration = kind.as_str(), "Meta subscription verified");
+            return Ok(([(header::CONTENT_TYPE, "text/plain")], challenge.clone()));
+        }
+    }
     Err(IngressError::VerificationFailed)
 }
 

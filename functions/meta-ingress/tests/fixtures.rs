@@ -59,3 +59,66 @@ async fn tenant_without_meta_integration_refuses_verification_and_events() {
         401
     );
 }
+
+async fn invoke(stack: &TestStack, fixture: &str) -> (http::StatusCode, http::HeaderMap, Vec<u8>) {
+    let request =
+        lambda_http::request::from_str(fixture).expect("fixture is an API Gateway v2 event");
+    let (parts, body) = request.into_parts();
+    let request = http::Request::from_parts(parts, Body::from(body.to_vec()));
+    let response = meta_ingress::router(stack.ctx.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, headers, bytes.to_vec())
+}
+
+async fn configure_whatsapp(stack: &TestStack, enabled: bool, token: &str) {
+    let input = serde_json::json!({
+        "enabled": enabled, "phoneNumberId": "106540352242922", "accessToken": "EAATestAccessToken123456789",
+        "webhookVerifyToken": token, "appSecret": "app-secret-0123456789abcdef"
+    });
+    stack
+        .ctx
+        .integrations()
+        .put(
+            FIXTURE_TENANT,
+            hookhub_shared::integrations::IntegrationKind::Whatsapp,
+            hookhub_shared::validation::Fields::new(input.as_object().unwrap().clone()),
+            &hookhub_shared::audit::Actor::System,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn verification_echoes_the_challenge_for_the_configured_token_only() {
+    let stack = TestStack::new("fx-meta-verify").await;
+    create_tenant(&stack).await;
+    let fixture = include_str!("../events/verify.json");
+
+    configure_whatsapp(&stack, true, "meatyhamhock").await;
+    let (status, headers, body) = invoke(&stack, fixture).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, b"1158201444", "the challenge, byte for byte");
+    assert_eq!(headers["content-type"], "text/plain");
+
+    let wrong = fixture.replace("meatyhamhock", "meatyhamhocks");
+    assert_eq!(invoke(&stack, &wrong).await.0, 403);
+    let not_subscribe = fixture
+        .replace("\"subscribe\"", "\"unsubscribe\"")
+        .replace("hub.mode=subscribe", "hub.mode=unsubscribe");
+    assert_eq!(invoke(&stack, &not_subscribe).await.0, 403);
+
+    configure_whatsapp(&stack, false, "").await;
+    assert_eq!(
+        invoke(&stack, fixture).await.0,
+        403,
+        "a disabled integration verifies nothing"
+    );
+}
