@@ -14,6 +14,10 @@ pub enum IngressError {
     /// Meta retries on 5xx, which is what we want while a dependency is down.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A verified batch that this deployment cannot store and process yet: 503, so Meta
+    /// keeps it and retries (for up to 7 days) instead of it being lost.
+    #[error("event processing is not available")]
+    NotProcessing,
 }
 
 impl From<hookhub_shared::error::ServiceError> for IngressError {
@@ -43,6 +47,11 @@ impl IntoResponse for IngressError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_signature",
                 "X-Hub-Signature-256 is missing or does not match",
+            ),
+            IngressError::NotProcessing => error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_processing",
+                "signature verified; event processing is not available yet, retry later",
             ),
             IngressError::Unavailable(reason) => {
                 tracing::error!(%reason, "ingress storage unavailable");

@@ -59,8 +59,10 @@ pub async fn verify_subscription(
     Err(IngressError::VerificationFailed)
 }
 
-/// A signed event batch. Without a configured app secret no signature can verify: 401, and
-/// nothing is stored.
+/// A signed event batch: `X-Hub-Signature-256` checked over the raw bytes with the app
+/// secret of the tenant's enabled WhatsApp or Instagram integration, in constant time;
+/// missing, malformed or wrong → 401 and nothing stored. A verified batch is answered 503
+/// until event storage and processing land, so that Meta retries rather than drops it.
 pub async fn receive(
     State(ctx): State<AppContext>,
     Path(tenant_id): Path<String>,
@@ -69,10 +71,25 @@ pub async fn receive(
 ) -> Result<&'static str, IngressError> {
     require_tenant(&ctx, &tenant_id).await?;
     let signature = headers.get(meta::HEADER).and_then(|v| v.to_str().ok());
-    tracing::info!(
-        bytes = body.len(),
-        signed = signature.is_some(),
-        "event batch refused: no app secret configured"
-    );
+    let integrations = ctx.integrations();
+    for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
+        let Some(record) = integrations.get(&tenant_id, kind).await? else {
+            continue;
+        };
+        if !record.enabled {
+            continue;
+        }
+        let Some(secret) = integrations
+            .open_secret(&tenant_id, kind, &record, "appSecret")
+            .await?
+        else {
+            continue;
+        };
+        if meta::verify(&secret, &body, signature).is_ok() {
+            tracing::warn!(%tenant_id, bytes = body.len(), "verified Meta batch deferred: processing not available");
+            return Err(IngressError::NotProcessing);
+        }
+    }
+    tracing::info!(%tenant_id, bytes = body.len(), signed = signature.is_some(), "Meta batch refused: signature");
     Err(IngressError::BadSignature)
 }

@@ -122,3 +122,37 @@ async fn verification_echoes_the_challenge_for_the_configured_token_only() {
         "a disabled integration verifies nothing"
     );
 }
+
+#[tokio::test]
+async fn signatures_are_checked_over_the_raw_bytes_with_the_app_secret() {
+    let stack = TestStack::new("fx-meta-sig").await;
+    create_tenant(&stack).await;
+    configure_whatsapp(&stack, true, "meatyhamhock").await;
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../events/whatsapp-message.json")).unwrap();
+    let body = event["body"].as_str().unwrap().to_string();
+    let good =
+        hookhub_shared::signing::body_hmac::sign("app-secret-0123456789abcdef", body.as_bytes());
+
+    // The fixture's all-zero signature is refused.
+    assert_eq!(invoke(&stack, &event.to_string()).await.0, 401);
+    // The right signature verifies; until processing lands the batch is deferred with a 503
+    // so that Meta retries it instead of dropping it.
+    event["headers"]["x-hub-signature-256"] = serde_json::json!(good);
+    let (status, _, reply) = invoke(&stack, &event.to_string()).await;
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&reply));
+    // One changed byte, or another secret, fails.
+    event["body"] = serde_json::json!(body.replacen("color", "colour", 1));
+    assert_eq!(invoke(&stack, &event.to_string()).await.0, 401);
+    event["body"] = serde_json::json!(body);
+    event["headers"]["x-hub-signature-256"] = serde_json::json!(
+        hookhub_shared::signing::body_hmac::sign("another-secret", body.as_bytes())
+    );
+    assert_eq!(invoke(&stack, &event.to_string()).await.0, 401);
+    event["headers"]["x-hub-signature-256"] = serde_json::json!(good.to_uppercase());
+    assert_eq!(
+        invoke(&stack, &event.to_string()).await.0,
+        401,
+        "uppercase hex is malformed"
+    );
+}
