@@ -168,11 +168,7 @@ impl TenantService {
             next.metadata = metadata;
         }
         input.finish()?;
-        next.updated_at = crate::time::now_rfc3339();
-        if next.updated_at == current.updated_at {
-            next.updated_at =
-                crate::time::rfc3339(chrono::Utc::now() + chrono::Duration::milliseconds(1));
-        }
+        next.updated_at = crate::time::next_version(&current.updated_at);
         self.table
             .put_if(self.item(&next)?, "updatedAt", &current.updated_at)
             .await?;

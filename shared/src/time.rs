@@ -18,3 +18,14 @@ pub fn now_rfc3339() -> String {
 pub fn ttl_after(retention: std::time::Duration) -> i64 {
     now().timestamp() + retention.as_secs() as i64
 }
+
+/// A version stamp for an item last stamped `previous`: now, made distinct from `previous`
+/// when both fall in the same millisecond, so optimistic concurrency checks on it hold.
+pub fn next_version(previous: &str) -> String {
+    let now = now_rfc3339();
+    if now == previous {
+        rfc3339(self::now() + chrono::Duration::milliseconds(1))
+    } else {
+        now
+    }
+}

@@ -520,11 +520,7 @@ impl EndpointService {
     }
 
     async fn replace(&self, current: &Endpoint, mut next: Endpoint) -> ServiceResult<Endpoint> {
-        next.updated_at = crate::time::now_rfc3339();
-        if next.updated_at == current.updated_at {
-            next.updated_at =
-                crate::time::rfc3339(chrono::Utc::now() + chrono::Duration::milliseconds(1));
-        }
+        next.updated_at = crate::time::next_version(&current.updated_at);
         self.table
             .put_if(
                 to_item(&keys::endpoint(&next.tenant_id, &next.id), &next)?,
