@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod jobs;
 pub mod local_stack;
 pub mod masking;
+pub mod meta;
 pub mod signing;
 pub mod store;
 pub mod telemetry;

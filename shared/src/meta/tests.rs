@@ -1,0 +1,258 @@
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::normalize::{split, Channel, UNKNOWN};
+use super::samples::{cases, SampleParams};
+
+fn params() -> SampleParams {
+    SampleParams {
+        account_id: "17841400008460056".into(),
+        sender_id: "16505551234".into(),
+        sender_username: "sheena.nelson".into(),
+    }
+}
+
+#[test]
+fn every_sample_case_becomes_one_item_of_its_type() {
+    let mut ids = HashSet::new();
+    for case in cases(&params(), "R1", 1_732_000_000) {
+        let body = serde_json::to_vec(&case.body).unwrap();
+        let items = split(&body).unwrap();
+        assert_eq!(items.len(), 1, "{}", case.name);
+        let item = &items[0];
+        assert_eq!(item.event_type, case.expected_type, "{}", case.name);
+        assert_eq!(item.channel, case.channel, "{}", case.name);
+        assert!(
+            ids.insert(item.natural_id.clone()),
+            "{} repeats an id",
+            case.name
+        );
+        let raw_text = std::str::from_utf8(&body).unwrap();
+        assert!(
+            raw_text.contains(item.raw),
+            "{}: raw is a slice of the body",
+            case.name
+        );
+        assert!(item.occurred_at.is_some(), "{}", case.name);
+    }
+    let again: Vec<String> = cases(&params(), "R2", 1_732_000_000)
+        .iter()
+        .map(|c| {
+            split(&serde_json::to_vec(&c.body).unwrap()).unwrap()[0]
+                .natural_id
+                .clone()
+        })
+        .collect();
+    assert!(
+        again.iter().all(|id| !ids.contains(id)),
+        "a new run gives new ids"
+    );
+}
+
+/// Shaped like the text-message example in the WhatsApp Cloud API webhook reference, with
+/// Meta's \u escapes left as received.
+const WHATSAPP_TEXT: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Caf\u00e9 \ud83d\ude00 does it come in another color?"}}]},"field":"messages"}]}]}"#;
+
+#[test]
+fn whatsapp_text_message_is_normalised_with_its_contact() {
+    let items = split(WHATSAPP_TEXT.as_bytes()).unwrap();
+    assert_eq!(items.len(), 1);
+    let item = &items[0];
+    assert_eq!(item.event_type, "message.received");
+    assert_eq!(
+        item.natural_id,
+        "wa:wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
+    );
+    assert_eq!(item.account_id.as_deref(), Some("102290129340398"));
+    assert_eq!(item.occurred_at, Some(1_749_416_383_000));
+    assert!(
+        item.raw.contains(r"Caf\u00e9 \ud83d\ude00"),
+        "raw keeps Meta's escapes"
+    );
+    assert_eq!(
+        item.data["message"]["text"],
+        "Café 😀 does it come in another color?"
+    );
+    assert_eq!(item.data["message"]["from"], "16505551234");
+    assert_eq!(item.data["message"]["to"], "15550783881");
+    assert_eq!(item.data["phoneNumberId"], "106540352242922");
+    assert_eq!(item.data["occurredAt"], "2025-06-08T20:59:43.000Z");
+    let contact = item.contact.as_ref().unwrap();
+    assert_eq!(contact.channel, Channel::Whatsapp);
+    assert_eq!(contact.external_id, "16505551234");
+    assert_eq!(contact.name.as_deref(), Some("Sheena Nelson"));
+}
+
+#[test]
+fn whatsapp_statuses_become_typed_events_keyed_by_id_and_status() {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+    "messaging_product": "whatsapp",
+    "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+    "statuses": [
+        {"id": "wamid.OUT1", "status": "sent", "timestamp": "1749416383", "recipient_id": "16505551234"},
+        {"id": "wamid.OUT1", "status": "delivered", "timestamp": "1749416384", "recipient_id": "16505551234"},
+        {"id": "wamid.OUT1", "status": "read", "timestamp": "1749416385", "recipient_id": "16505551234"},
+        {"id": "wamid.OUT2", "status": "failed", "timestamp": "1749416386", "recipient_id": "16505551234",
+         "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
+                     "error_data": {"details": "Message Undeliverable."}}]},
+        {"id": "wamid.OUT3", "status": "deleted", "timestamp": "1749416387", "recipient_id": "16505551234"}
+    ]}}]}]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let items = split(&bytes).unwrap();
+    let types: Vec<_> = items.iter().map(|i| i.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "message.sent",
+            "message.delivered",
+            "message.read",
+            "message.failed",
+            UNKNOWN
+        ]
+    );
+    assert_eq!(items[1].natural_id, "wa:wamid.OUT1:delivered");
+    let failed = &items[3];
+    assert_eq!(failed.data["error"]["code"], "131026");
+    assert_eq!(failed.data["error"]["details"], "Message Undeliverable.");
+    let report = failed.status_report.as_ref().unwrap();
+    assert_eq!(report.provider_message_id, "wamid.OUT2");
+    assert_eq!(report.status, "failed");
+    assert_eq!(report.error_code.as_deref(), Some("131026"));
+    assert!(
+        items[0].contact.is_none(),
+        "a status is not an inbound contact"
+    );
+}
+
+#[test]
+fn whatsapp_message_types_keep_their_content() {
+    let message = |kind: &str, content: serde_json::Value| {
+        let mut m = json!({"from": "16505551234", "id": format!("wamid.{kind}"), "timestamp": "1749416383", "type": kind});
+        m[kind] = content;
+        m
+    };
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+    "messaging_product": "whatsapp",
+    "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1"},
+    "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}],
+    "messages": [
+        message("image", json!({"caption": "size?", "mime_type": "image/jpeg", "id": "111"})),
+        message("document", json!({"filename": "invoice.pdf", "mime_type": "application/pdf", "id": "112"})),
+        message("audio", json!({"mime_type": "audio/ogg; codecs=opus", "id": "113", "voice": true})),
+        message("location", json!({"latitude": 38.9, "longitude": -77.0, "name": "Shop"})),
+        message("contacts", json!([{"name": {"formatted_name": "Ann"}, "phones": [{"phone": "+1 555"}]}])),
+        message("button", json!({"text": "Yes", "payload": "YES"})),
+        message("interactive", json!({"type": "list_reply", "list_reply": {"id": "r1", "title": "Row 1"}})),
+        message("reaction", json!({"message_id": "wamid.OUT", "emoji": "👍"})),
+        message("sticker", json!({"mime_type": "image/webp", "id": "114", "animated": false})),
+        message("unsupported", json!(null)),
+    ]}}]}]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let items = split(&bytes).unwrap();
+    assert_eq!(items.len(), 10);
+    let text = |i: usize| items[i].data["message"]["text"].clone();
+    assert_eq!(text(0), "size?");
+    assert_eq!(
+        items[1].data["message"]["content"]["filename"],
+        "invoice.pdf"
+    );
+    assert_eq!(items[2].data["message"]["content"]["voice"], true);
+    assert_eq!(text(3), "Shop");
+    assert_eq!(text(5), "Yes");
+    assert_eq!(items[5].event_type, "message.postback");
+    assert_eq!(text(6), "Row 1");
+    assert_eq!(items[7].event_type, "message.reaction");
+    assert_eq!(
+        items[7].data["message"]["content"]["message_id"],
+        "wamid.OUT"
+    );
+    assert_eq!(items[9].event_type, "message.received");
+    assert!(items
+        .iter()
+        .all(|i| i.contact.as_ref().unwrap().name.as_deref() == Some("Sheena")));
+}
+
+#[test]
+fn batches_of_entries_and_changes_are_all_split() {
+    let change = |id: &str| json!({"field": "comments", "value": {"id": id, "text": "hi", "from": {"id": "u1", "username": "ann"}, "media": {"id": "m1"}}});
+    let body = json!({"object": "instagram", "entry": [
+        {"id": "IG1", "time": 1749416383, "changes": [change("c1"), change("c2")]},
+        {"id": "IG1", "time": 1749416384, "changes": [change("c3")],
+         "messaging": [{"sender": {"id": "u2"}, "recipient": {"id": "IG1"}, "timestamp": 1749416384123u64, "message": {"mid": "m-1", "text": "yo"}}]}
+    ]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let items = split(&bytes).unwrap();
+    let ids: Vec<_> = items.iter().map(|i| i.natural_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["ig:comment:c1", "ig:comment:c2", "ig:comment:c3", "ig:m-1"]
+    );
+    assert_eq!(
+        items[0].contact.as_ref().unwrap().username.as_deref(),
+        Some("ann")
+    );
+    assert_eq!(items[3].occurred_at, Some(1_749_416_384_123));
+    assert_eq!(items[3].data["message"]["direction"], "inbound");
+}
+
+#[test]
+fn messenger_page_messaging_is_the_messenger_channel() {
+    let body = br#"{"object":"page","entry":[{"id":"PAGE1","time":1749416383000,"messaging":[{"sender":{"id":"PSID1"},"recipient":{"id":"PAGE1"},"timestamp":1749416383000,"message":{"mid":"m_abc","text":"hello"}}]}]}"#;
+    let items = split(body).unwrap();
+    assert_eq!(items[0].channel, Channel::Messenger);
+    assert_eq!(items[0].natural_id, "fb:m_abc");
+    assert_eq!(items[0].event_type, "message.received");
+}
+
+#[test]
+fn instagram_dashboard_test_changes_carry_messaging_items() {
+    let body = br#"{"object":"instagram","entry":[{"id":"0","time":1749416383,"changes":[{"field":"messages","value":{"sender":{"id":"12334"},"recipient":{"id":"23245"},"timestamp":"1527459824","message":{"mid":"random_mid","text":"random_text"}}}]}]}"#;
+    let items = split(body).unwrap();
+    assert_eq!(items[0].event_type, "message.received");
+    assert_eq!(items[0].natural_id, "ig:random_mid");
+    assert_eq!(items[0].field.as_deref(), Some("messages"));
+}
+
+#[test]
+fn unknown_objects_fields_and_shapes_are_kept_as_meta_unknown() {
+    let cases: [&[u8]; 6] = [
+        br#"{"object":"user","entry":[{"id":"1","time":1,"changes":[{"field":"feed","value":{}}]}]}"#,
+        br#"{"object":"whatsapp_business_account","entry":[{"id":"W","changes":[{"field":"account_update","value":{"event":"VERIFIED_ACCOUNT"}}]}]}"#,
+        br#"{"object":"instagram","entry":[{"id":"I","time":1,"changes":[{"field":"story_insights","value":{"media_id":"1","reach":5}}]}]}"#,
+        br#"{"object":"instagram","entry":[{"id":"I","time":1}]}"#,
+        br#"{"object":"instagram","entry":"not a list"}"#,
+        br#"[1,2,3]"#,
+    ];
+    let mut ids = HashSet::new();
+    for body in cases {
+        let items = split(body).unwrap();
+        assert_eq!(items.len(), 1, "{}", String::from_utf8_lossy(body));
+        assert_eq!(items[0].event_type, UNKNOWN);
+        assert!(items[0].natural_id.contains(":unknown:"));
+        assert!(ids.insert(items[0].natural_id.clone()));
+    }
+    let again = split(cases[1]).unwrap();
+    assert!(
+        ids.contains(&again[0].natural_id),
+        "the same bytes give the same id"
+    );
+}
+
+#[test]
+fn duplicates_inside_one_body_share_a_natural_id() {
+    let m = json!({"sender": {"id": "u"}, "recipient": {"id": "I"}, "timestamp": 1749416383000u64, "message": {"mid": "dup", "text": "x"}});
+    let body =
+        json!({"object": "instagram", "entry": [{"id": "I", "time": 1, "messaging": [m, m]}]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let items = split(&bytes).unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].natural_id, items[1].natural_id);
+}
+
+#[test]
+fn not_json_is_an_error() {
+    assert!(split(b"{\"object\":").is_err());
+    assert!(split(b"\xff\xfe").is_err());
+    assert!(split(b"").is_err());
+}
