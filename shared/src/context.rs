@@ -95,3 +95,40 @@ impl AppContext {
         )
     }
 }
+
+impl AppContext {
+    pub fn meta_events(&self) -> crate::meta::MetaEventStore {
+        crate::meta::MetaEventStore::new(self.table.clone(), self.config.log_retention)
+    }
+
+    pub fn meta_stats(&self) -> crate::meta::MetaStats {
+        crate::meta::MetaStats::new(self.table.clone())
+    }
+
+    pub fn meta_ingest(&self) -> crate::meta::MetaIngest {
+        crate::meta::MetaIngest::new(
+            self.table.clone(),
+            self.queue.clone(),
+            self.integrations(),
+            self.meta_events(),
+        )
+    }
+
+    pub fn meta_processor(&self) -> crate::meta::MetaProcessor {
+        crate::meta::MetaProcessor::new(
+            self.meta_events(),
+            self.events(),
+            self.contacts(),
+            self.messages(),
+            self.meta_stats(),
+        )
+    }
+
+    pub fn contacts(&self) -> crate::contacts::ContactBook {
+        crate::contacts::ContactBook::new(self.table.clone())
+    }
+
+    pub fn messages(&self) -> crate::messages::MessageLog {
+        crate::messages::MessageLog::new(self.table.clone())
+    }
+}

@@ -170,13 +170,62 @@ fn index(name: &str, pk: &str, sk: &str) -> GlobalSecondaryIndex {
         .expect("name, keys and projection are set")
 }
 
+/// A dev table made by an older version gains the indexes added since.
+async fn add_missing_indexes(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    table: &aws_sdk_dynamodb::types::TableDescription,
+) -> Result<(), ProvisionError> {
+    let present: Vec<&str> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    for (index_name, pk, sk) in [
+        (keys::GSI1, keys::GSI1_PK, keys::GSI1_SK),
+        (keys::GSI2, keys::GSI2_PK, keys::GSI2_SK),
+        (keys::GSI3, keys::GSI3_PK, keys::GSI3_SK),
+    ] {
+        if present.contains(&index_name) {
+            continue;
+        }
+        let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name(index_name)
+            .key_schema(key_element(pk, KeyType::Hash))
+            .key_schema(key_element(sk, KeyType::Range))
+            .projection(
+                aws_sdk_dynamodb::types::Projection::builder()
+                    .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("name, keys and projection are set");
+        client
+            .update_table()
+            .table_name(name)
+            .attribute_definitions(attribute(pk))
+            .attribute_definitions(attribute(sk))
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(create)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(failed("table index"))?;
+    }
+    Ok(())
+}
+
 async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), ProvisionError> {
-    let exists = match client.describe_table().table_name(name).send().await {
-        Ok(_) => true,
-        Err(SdkError::ServiceError(_)) => false,
+    let existing = match client.describe_table().table_name(name).send().await {
+        Ok(out) => out.table,
+        Err(SdkError::ServiceError(_)) => None,
         Err(e) => return Err(failed("table")(e)),
     };
-    if !exists {
+    if let Some(table) = &existing {
+        add_missing_indexes(client, name, table).await?;
+    } else {
         client
             .create_table()
             .table_name(name)
@@ -189,6 +238,8 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(
                     keys::GSI1_SK,
                     keys::GSI2_PK,
                     keys::GSI2_SK,
+                    keys::GSI3_PK,
+                    keys::GSI3_SK,
                 ]
                 .into_iter()
                 .map(attribute)
@@ -198,6 +249,7 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(
             .key_schema(key_element(keys::SK, KeyType::Range))
             .global_secondary_indexes(index(keys::GSI1, keys::GSI1_PK, keys::GSI1_SK))
             .global_secondary_indexes(index(keys::GSI2, keys::GSI2_PK, keys::GSI2_SK))
+            .global_secondary_indexes(index(keys::GSI3, keys::GSI3_PK, keys::GSI3_SK))
             .send()
             .await
             .map_err(failed("table"))?;

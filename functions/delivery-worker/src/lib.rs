@@ -4,18 +4,21 @@
 use std::sync::Arc;
 
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
+use hookhub_shared::meta::PROCESS_JOB;
 use hookhub_shared::webhooks::delivery::DeliverHandler;
 use hookhub_shared::webhooks::DELIVER_JOB;
 use hookhub_shared::AppContext;
 
 /// Every job kind the worker performs; a kind with no handler goes to the dead-letter queue.
 pub fn job_router(ctx: &AppContext) -> JobRouter {
-    JobRouter::new().route(
-        DELIVER_JOB,
-        Arc::new(DeliverHandler {
-            service: ctx.delivery(),
-        }),
-    )
+    JobRouter::new()
+        .route(
+            DELIVER_JOB,
+            Arc::new(DeliverHandler {
+                service: ctx.delivery(),
+            }),
+        )
+        .route(PROCESS_JOB, Arc::new(ctx.meta_processor()))
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {

@@ -1,6 +1,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hookhub_shared::http::error_response;
+use hookhub_shared::meta::IngestError;
 use hookhub_shared::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,10 +15,9 @@ pub enum IngressError {
     /// Meta retries on 5xx, which is what we want while a dependency is down.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
-    /// A verified batch that this deployment cannot store and process yet: 503, so Meta
-    /// keeps it and retries (for up to 7 days) instead of it being lost.
-    #[error("event processing is not available")]
-    NotProcessing,
+    /// A verified body that is not JSON: Meta never sends one, so it will not be retried.
+    #[error("malformed body: {0}")]
+    Malformed(String),
 }
 
 impl From<hookhub_shared::error::ServiceError> for IngressError {
@@ -29,6 +29,17 @@ impl From<hookhub_shared::error::ServiceError> for IngressError {
 impl From<StoreError> for IngressError {
     fn from(err: StoreError) -> Self {
         IngressError::Unavailable(err.to_string())
+    }
+}
+
+impl From<IngestError> for IngressError {
+    fn from(err: IngestError) -> Self {
+        match err {
+            IngestError::UnknownTenant => IngressError::UnknownTenant,
+            IngestError::BadSignature => IngressError::BadSignature,
+            IngestError::Malformed(m) => IngressError::Malformed(m),
+            IngestError::Unavailable(m) => IngressError::Unavailable(m),
+        }
     }
 }
 
@@ -48,11 +59,9 @@ impl IntoResponse for IngressError {
                 "invalid_signature",
                 "X-Hub-Signature-256 is missing or does not match",
             ),
-            IngressError::NotProcessing => error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_processing",
-                "signature verified; event processing is not available yet, retry later",
-            ),
+            IngressError::Malformed(message) => {
+                error_response(StatusCode::BAD_REQUEST, "malformed_body", &message)
+            }
             IngressError::Unavailable(reason) => {
                 tracing::error!(%reason, "ingress storage unavailable");
                 error_response(

@@ -3,12 +3,14 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
+use axum::Json;
 use hookhub_shared::ids::{self, IdKind};
 use hookhub_shared::integrations::IntegrationKind;
 use hookhub_shared::signing::constant_time_eq;
 use hookhub_shared::signing::meta;
 use hookhub_shared::store::keys;
 use hookhub_shared::AppContext;
+use serde_json::{json, Value};
 
 use crate::IngressError;
 
@@ -59,37 +61,35 @@ pub async fn verify_subscription(
     Err(IngressError::VerificationFailed)
 }
 
-/// A signed event batch: `X-Hub-Signature-256` checked over the raw bytes with the app
-/// secret of the tenant's enabled WhatsApp or Instagram integration, in constant time;
-/// missing, malformed or wrong → 401 and nothing stored. A verified batch is answered 503
-/// until event storage and processing land, so that Meta retries rather than drops it.
+/// A signed event batch: verified over the raw bytes, split, each item stored once by its
+/// natural id and enqueued for processing; 200 only when all of that is durable, 503 (Meta
+/// retries) when it is not, 401 with nothing stored when the signature does not verify.
 pub async fn receive(
     State(ctx): State<AppContext>,
     Path(tenant_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<&'static str, IngressError> {
-    require_tenant(&ctx, &tenant_id).await?;
+) -> Result<Json<Value>, IngressError> {
     let signature = headers.get(meta::HEADER).and_then(|v| v.to_str().ok());
-    let integrations = ctx.integrations();
-    for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
-        let Some(record) = integrations.get(&tenant_id, kind).await? else {
-            continue;
-        };
-        if !record.enabled {
-            continue;
-        }
-        let Some(secret) = integrations
-            .open_secret(&tenant_id, kind, &record, "appSecret")
-            .await?
-        else {
-            continue;
-        };
-        if meta::verify(&secret, &body, signature).is_ok() {
-            tracing::warn!(%tenant_id, bytes = body.len(), "verified Meta batch deferred: processing not available");
-            return Err(IngressError::NotProcessing);
-        }
-    }
-    tracing::info!(%tenant_id, bytes = body.len(), signed = signature.is_some(), "Meta batch refused: signature");
-    Err(IngressError::BadSignature)
+    let report = ctx
+        .meta_ingest()
+        .receive(&tenant_id, signature, &body)
+        .await
+        .inspect_err(|e| {
+            tracing::info!(%tenant_id, bytes = body.len(), signed = signature.is_some(), error = %e, "Meta batch refused");
+        })?;
+    tracing::info!(
+        %tenant_id,
+        items = report.items,
+        stored = report.stored,
+        duplicates = report.duplicates,
+        requeued = report.requeued,
+        "Meta batch received"
+    );
+    Ok(Json(json!({
+        "received": report.items,
+        "stored": report.stored,
+        "duplicates": report.duplicates,
+        "requeued": report.requeued,
+    })))
 }

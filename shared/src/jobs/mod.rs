@@ -8,7 +8,7 @@ mod queue;
 
 pub use envelope::{Job, JOB_FORMAT_VERSION};
 pub use processor::{BatchProcessor, JobRouter};
-pub use queue::{JobQueue, QueueError, SqsJobQueue, MAX_SQS_DELAY};
+pub use queue::{enqueue_concurrently, JobQueue, QueueError, SqsJobQueue, MAX_SQS_DELAY};
 
 use async_trait::async_trait;
 use std::time::Duration;

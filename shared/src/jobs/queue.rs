@@ -33,6 +33,17 @@ pub trait JobQueue: Send + Sync {
     async fn ping(&self) -> Result<(), QueueError>;
 }
 
+/// Sends jobs in SQS batches of ten, several batches in flight at once.
+pub async fn enqueue_concurrently(queue: &dyn JobQueue, jobs: &[Job]) -> Result<(), QueueError> {
+    let batches = jobs
+        .chunks(SQS_BATCH)
+        .map(|chunk| queue.enqueue(chunk, Duration::ZERO));
+    for result in futures::future::join_all(batches).await {
+        result?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug)]
 pub struct SqsJobQueue {
     client: aws_sdk_sqs::Client,

@@ -2,10 +2,18 @@
 //! normalised items, storing them once by natural id, processing them through the queue,
 //! and the read side behind `/api/v1/meta`.
 
+pub mod ingest;
 pub mod normalize;
+pub mod process;
 pub mod samples;
+pub mod stats;
+pub mod store;
 
 #[cfg(test)]
 mod tests;
 
+pub use ingest::{IngestError, IngestReport, ItemOutcome, MetaIngest, PROCESS_JOB};
 pub use normalize::{split, Channel, ContactSeen, MetaItem, SplitError, StatusReport};
+pub use process::MetaProcessor;
+pub use stats::MetaStats;
+pub use store::{MetaEvent, MetaEventStore, ProcessingStatus};

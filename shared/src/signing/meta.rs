@@ -34,6 +34,21 @@ mod tests {
         );
     }
 
+    /// The published example of the same `X-Hub-Signature-256` scheme from GitHub's
+    /// "Validating webhook deliveries" documentation.
+    #[test]
+    fn published_example_verifies() {
+        let header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(
+            verify("It's a Secret to Everybody", b"Hello, World!", Some(header)),
+            Ok(())
+        );
+        assert_eq!(
+            verify("It's a Secret to Everybody", b"Hello, World?", Some(header)),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
     #[test]
     fn wrong_secret_and_missing_header_fail() {
         let raw = b"{}";

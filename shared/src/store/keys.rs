@@ -3,6 +3,9 @@
 //! Every partition key starts with `T#{tenantId}` except the platform-wide tenant list and the
 //! API-key-hash lookup, so a query built here can only ever reach one tenant's items.
 //!
+//! A Meta event is stored under its natural Meta id, so the one conditional write that
+//! stores it is also its deduplication.
+//!
 //! | item                 | pk                         | sk                          | gsi1pk / gsi1sk                       | gsi2pk / gsi2sk                        |
 //! |----------------------|----------------------------|-----------------------------|---------------------------------------|----------------------------------------|
 //! | tenant               | `T#{t}`                    | `TENANT`                    | `TENANTS` / `{t}`                     |                                        |
@@ -19,10 +22,12 @@
 //! |   (to a workflow)    | `T#{t}#EP#{wfId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#WFATTEMPTS` / `{delId}`        | `T#{t}#WFATTEMPTS#{status}` / `{delId}`|
 //! | endpoint counters    | `T#{t}#EP#{whId}`          | `STATS`                     |                                       |                                        |
 //! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
-//! | Meta event           | `T#{t}#META`               | `{mevId}`                   | `T#{t}#METATYPE#{type}` / `{mevId}`   | `T#{t}#METASTATUS#{status}` / `{mevId}`|
-//! | Meta dedupe record   | `T#{t}#METAID`             | `{naturalId}` (TTL)         |                                       |                                        |
+//! | Meta event           | `T#{t}#METAID`             | `{naturalId}` (TTL)         | `T#{t}#META` / `{mevId}`              | `T#{t}#METATYPE#{type}` / `{mevId}`    |
+//! |   (status, gsi3)     |                            |                             | gsi3: `T#{t}#METASTATUS#{status}` / `{mevId}`                                  |
+//! | Meta hourly counters | `T#{t}#METASTATS`          | `HOUR#{yyyy-mm-ddThh}` (TTL)|                                       |                                        |
+//! | Meta test suite      | `T#{t}#METASUITES`         | `{tsId}` (TTL)              |                                       |                                        |
 //! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
-//! | contact              | `T#{t}#CONTACTS`           | `{conId}`                   | `T#{t}#CONTACTKEY` / `{channel}#{id}` |                                        |
+//! | contact              | `T#{t}#CONTACTS`           | `{channel}#{externalId}`    | `T#{t}#CONTACTIDS` / `{conId}`        |                                        |
 //! | export audit         | `T#{t}#EXPORTS`            | `{expId}`                   |                                       |                                        |
 
 pub const PK: &str = "pk";
@@ -31,11 +36,14 @@ pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
 pub const GSI2_PK: &str = "gsi2pk";
 pub const GSI2_SK: &str = "gsi2sk";
+pub const GSI3_PK: &str = "gsi3pk";
+pub const GSI3_SK: &str = "gsi3sk";
 /// Epoch seconds after which DynamoDB may delete the item.
 pub const TTL: &str = "ttl";
 
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
+pub const GSI3: &str = "gsi3";
 
 /// Which key a query runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +51,7 @@ pub enum Index {
     Primary,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
@@ -51,6 +60,7 @@ impl Index {
             Index::Primary => None,
             Index::Gsi1 => Some(GSI1),
             Index::Gsi2 => Some(GSI2),
+            Index::Gsi3 => Some(GSI3),
         }
     }
 
@@ -59,6 +69,7 @@ impl Index {
             Index::Primary => PK,
             Index::Gsi1 => GSI1_PK,
             Index::Gsi2 => GSI2_PK,
+            Index::Gsi3 => GSI3_PK,
         }
     }
 
@@ -67,6 +78,7 @@ impl Index {
             Index::Primary => SK,
             Index::Gsi1 => GSI1_SK,
             Index::Gsi2 => GSI2_SK,
+            Index::Gsi3 => GSI3_SK,
         }
     }
 }
@@ -141,8 +153,45 @@ pub fn endpoint_partition(tenant_id: &str, endpoint_id: &str) -> String {
     format!("T#{tenant_id}#EP#{endpoint_id}")
 }
 
-pub fn meta_dedupe(tenant_id: &str, natural_id: &str) -> Key {
+/// A Meta event, keyed by its natural id (wamid, mid, comment id, status id + status).
+pub fn meta_event(tenant_id: &str, natural_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#METAID"), natural_id)
+}
+
+/// gsi1 partition: a tenant's Meta events by id (time order).
+pub fn meta_events_by_id(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#META")
+}
+
+/// gsi2 partition: a tenant's Meta events of one type.
+pub fn meta_events_by_type(tenant_id: &str, event_type: &str) -> String {
+    format!("T#{tenant_id}#METATYPE#{event_type}")
+}
+
+/// gsi3 partition: a tenant's Meta events in one processing status.
+pub fn meta_events_by_status(tenant_id: &str, status: &str) -> String {
+    format!("T#{tenant_id}#METASTATUS#{status}")
+}
+
+pub fn meta_stats_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#METASTATS")
+}
+
+/// `hour` is `yyyy-mm-ddThh` (UTC).
+pub fn meta_stats_hour(tenant_id: &str, hour: &str) -> Key {
+    Key::new(meta_stats_partition(tenant_id), format!("HOUR#{hour}"))
+}
+
+pub fn meta_test_suite(tenant_id: &str, suite_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#METASUITES"), suite_id)
+}
+
+/// A contact, keyed by where it was seen, so that capture is an idempotent upsert.
+pub fn contact(tenant_id: &str, channel: &str, external_id: &str) -> Key {
+    Key::new(
+        format!("T#{tenant_id}#CONTACTS"),
+        format!("{channel}#{external_id}"),
+    )
 }
 
 pub fn rate_window(tenant_id: &str, key_id: &str, minute: i64) -> Key {
@@ -168,6 +217,8 @@ pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String
         "#EVENTS",
         "#META",
         "#METAID",
+        "#METASTATS",
+        "#METASUITES",
         "#MESSAGES",
         "#CONTACTS",
         "#EXPORTS",
@@ -199,7 +250,10 @@ mod tests {
             integration(t, "whatsapp"),
             endpoint(t, "wh_1"),
             api_key(t, "key_1"),
-            meta_dedupe(t, "wamid.X"),
+            meta_event(t, "wa:wamid.X"),
+            meta_stats_hour(t, "2026-11-22T10"),
+            meta_test_suite(t, "ts_1"),
+            contact(t, "whatsapp", "16505551234"),
             idempotency(t, "events", "abc"),
         ] {
             assert!(key.pk.starts_with("T#ten_01"), "{key:?}");
@@ -208,6 +262,9 @@ mod tests {
             audit_partition(t),
             events_partition(t),
             endpoint_partition(t, "wh_1"),
+            meta_events_by_id(t),
+            meta_events_by_type(t, "message.received"),
+            meta_events_by_status(t, "failed"),
         ] {
             assert!(pk.starts_with("T#ten_01#"));
         }

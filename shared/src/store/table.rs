@@ -29,6 +29,9 @@ pub struct Query<'a> {
     pub newest_first: bool,
     pub limit: Option<u32>,
     pub cursor: Option<&'a str>,
+    /// Only items whose attribute equals the value (applied after the page is read, so a
+    /// page may hold fewer than `limit` items and still have a next one).
+    pub filter_eq: Option<(String, String)>,
 }
 
 impl<'a> Query<'a> {
@@ -41,7 +44,13 @@ impl<'a> Query<'a> {
             newest_first: false,
             limit: None,
             cursor: None,
+            filter_eq: None,
         }
+    }
+
+    pub fn filter_eq(mut self, attr: impl Into<String>, value: impl Into<String>) -> Self {
+        self.filter_eq = Some((attr.into(), value.into()));
+        self
     }
 
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -128,6 +137,131 @@ impl Table {
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    /// Like `put_new`, but a key that is taken answers with the item holding it, read in
+    /// the same call (`ReturnValuesOnConditionCheckFailure`).
+    pub async fn put_new_or_existing(&self, item: Item) -> Result<Option<Item>, StoreError> {
+        let key = Key {
+            pk: item
+                .get(PK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default(),
+            sk: item
+                .get(SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                PutItemError::ConditionalCheckFailedException(failed) => match failed.item {
+                    Some(existing) if !existing.is_empty() => Ok(Some(existing)),
+                    // An emulator that does not return the item: read it.
+                    _ => Ok(Some(self.get(&key).await?.unwrap_or_default())),
+                },
+                other => Err(unavailable(other)),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Up to 100 items by key in one call (retrying what DynamoDB leaves unprocessed); the
+    /// items come back in no particular order.
+    pub async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let mut pending: Vec<HashMap<String, AttributeValue>> = keys
+            .iter()
+            .map(|k| {
+                HashMap::from([
+                    (PK.to_string(), AttributeValue::S(k.pk.clone())),
+                    (SK.to_string(), AttributeValue::S(k.sk.clone())),
+                ])
+            })
+            .collect();
+        let mut found = Vec::new();
+        for _ in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.name, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(mut responses) = out.responses {
+                found.extend(responses.remove(&self.name).unwrap_or_default());
+            }
+            if let Some(mut unprocessed) = out.unprocessed_keys {
+                if let Some(left) = unprocessed.remove(&self.name) {
+                    pending = left.keys;
+                }
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(
+                "batch read left keys unprocessed".into(),
+            ));
+        }
+        Ok(found)
+    }
+
+    /// Adds to several numeric attributes of one item at once (creating it if needed), and
+    /// sets `ttl` if the item has none. Attribute names go through placeholders, so any name
+    /// (reserved words, `:` and `.`) is safe.
+    pub async fn add_counters(
+        &self,
+        key: &Key,
+        counters: &[(String, i64)],
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .expression_attribute_names("#ttl", super::keys::TTL)
+            .expression_attribute_values(":ttl", AttributeValue::N(ttl.to_string()));
+        let mut adds = Vec::with_capacity(counters.len());
+        for (i, (name, by)) in counters.iter().enumerate() {
+            adds.push(format!("#c{i} :c{i}"));
+            request = request
+                .expression_attribute_names(format!("#c{i}"), name)
+                .expression_attribute_values(format!(":c{i}"), AttributeValue::N(by.to_string()));
+        }
+        request
+            .update_expression(format!(
+                "ADD {} SET #ttl = if_not_exists(#ttl, :ttl)",
+                adds.join(", ")
+            ))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 
     pub async fn put(&self, item: Item) -> Result<(), StoreError> {
@@ -344,6 +478,12 @@ impl Table {
                 .expression_attribute_names("#s", query.index.sort_attr())
                 .expression_attribute_values(":from", AttributeValue::S(from.clone()))
                 .expression_attribute_values(":to", AttributeValue::S(to.clone()));
+        }
+        if let Some((attr, value)) = &query.filter_eq {
+            request = request
+                .filter_expression("#f = :f")
+                .expression_attribute_names("#f", attr)
+                .expression_attribute_values(":f", AttributeValue::S(value.clone()));
         }
         let out = request
             .key_condition_expression(condition)

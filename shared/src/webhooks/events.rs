@@ -149,6 +149,23 @@ impl EventService {
             .await
     }
 
+    /// Publishes an event that hookhub made from something else (a Meta event, say) under
+    /// an id derived from it. Run again after a failure, it finds the stored event and
+    /// finishes the fan-out instead of making a second event; receivers deduplicate the
+    /// repeated deliveries on `webhook-id`.
+    pub async fn publish_derived(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        event_type: &str,
+        data: Value,
+        source: &str,
+    ) -> ServiceResult<Published> {
+        Self::validate(event_type, &data)?;
+        self.store_and_fan_out(tenant_id, event_id, event_type, data, source)
+            .await
+    }
+
     async fn store_and_fan_out(
         &self,
         tenant_id: &str,
@@ -174,7 +191,11 @@ impl EventService {
             deliveries: targets.len() as u32,
             created_at: crate::time::now_rfc3339(),
         };
-        self.store(&event).await?;
+        match self.store(&event).await {
+            // Only a derived id can already be stored: a retry that finishes its fan-out.
+            Err(ServiceError::Conflict(_)) => {}
+            other => other?,
+        }
         let jobs: Vec<Job> = targets
             .iter()
             .map(|endpoint| DeliveryJob::for_event(&event, &endpoint.id).into_job(tenant_id))
@@ -236,13 +257,7 @@ impl EventService {
 
     /// Batches of ten, several batches in flight at once.
     pub async fn enqueue_all(&self, jobs: &[Job]) -> ServiceResult<()> {
-        let batches = jobs
-            .chunks(10)
-            .map(|chunk| self.queue.enqueue(chunk, Duration::ZERO));
-        for result in futures::future::join_all(batches).await {
-            result?;
-        }
-        Ok(())
+        Ok(crate::jobs::enqueue_concurrently(self.queue.as_ref(), jobs).await?)
     }
 
     pub async fn get(&self, tenant_id: &str, event_id: &str) -> ServiceResult<StoredEvent> {

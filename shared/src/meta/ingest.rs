@@ -1,0 +1,281 @@
+//! Receiving a signed Meta POST: verify, split, store each item once, enqueue, count.
+//!
+//! Durability is store-then-enqueue. Each new item is written with one conditional put in
+//! status `received`, then a `meta.process` job is enqueued for it; 200 is answered only
+//! after both. If a write or the enqueue fails the answer is 503 and Meta sends the batch
+//! again: items already stored are found by natural id, and those still `received` (a
+//! previous attempt may have stored them without enqueuing) are enqueued again. Processing
+//! is idempotent (the hookhub event id is derived from the Meta event id), so a second job
+//! for the same event is harmless. The sweep (`MetaSweep`) re-enqueues events left
+//! `received` for longer than Meta would keep retrying.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::json;
+
+use super::normalize::{split, MetaItem};
+use super::stats::{self, MetaStats};
+use super::store::{MetaEvent, MetaEventStore, ProcessingStatus};
+use crate::error::ServiceError;
+use crate::integrations::{IntegrationKind, IntegrationRecord, IntegrationService};
+use crate::jobs::{enqueue_concurrently, Job, JobQueue};
+use crate::signing::meta as meta_signature;
+use crate::store::{from_item, keys, Table};
+
+pub const PROCESS_JOB: &str = "meta.process";
+
+/// Conditional writes in flight at once for one POST.
+const PUT_CONCURRENCY: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unknown tenant")]
+    UnknownTenant,
+    #[error("signature missing or invalid")]
+    BadSignature,
+    #[error("{0}")]
+    Malformed(String),
+    /// Meta retries on 5xx, which is what a failed write or enqueue needs.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<ServiceError> for IngestError {
+    fn from(err: ServiceError) -> Self {
+        IngestError::Unavailable(err.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemOutcome {
+    Stored,
+    /// Already stored and processed (or being processed): nothing to do.
+    Duplicate,
+    /// Already stored but never processed: enqueued again.
+    Requeued,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestedItem {
+    pub id: String,
+    pub natural_id: String,
+    pub event_type: String,
+    pub outcome: ItemOutcome,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestReport {
+    /// Items in the body, duplicates inside it included.
+    pub items: usize,
+    pub stored: usize,
+    pub duplicates: usize,
+    pub requeued: usize,
+    pub events: Vec<IngestedItem>,
+    /// AWS calls this POST made (for the benchmark's calls-per-POST figure).
+    pub aws_calls: usize,
+}
+
+#[derive(Clone)]
+pub struct MetaIngest {
+    table: Table,
+    queue: Arc<dyn JobQueue>,
+    integrations: IntegrationService,
+    store: MetaEventStore,
+    stats: MetaStats,
+}
+
+impl MetaIngest {
+    pub fn new(
+        table: Table,
+        queue: Arc<dyn JobQueue>,
+        integrations: IntegrationService,
+        store: MetaEventStore,
+    ) -> Self {
+        Self {
+            stats: MetaStats::new(table.clone()),
+            table,
+            queue,
+            integrations,
+            store,
+        }
+    }
+
+    /// The app secrets a POST for this tenant may be signed with (its enabled WhatsApp and
+    /// Instagram integrations), read with the tenant in one BatchGetItem and opened through
+    /// the cached envelope; an unknown tenant is `UnknownTenant`.
+    pub async fn app_secrets(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(IntegrationKind, zeroize::Zeroizing<String>)>, IngestError> {
+        if !crate::ids::is_valid(crate::ids::IdKind::Tenant, tenant_id) {
+            return Err(IngestError::UnknownTenant);
+        }
+        let kinds = [IntegrationKind::Whatsapp, IntegrationKind::Instagram];
+        let mut wanted = vec![keys::tenant(tenant_id)];
+        wanted.extend(kinds.map(|k| keys::integration(tenant_id, k.as_str())));
+        let items = self
+            .table
+            .batch_get(&wanted)
+            .await
+            .map_err(|e| IngestError::Unavailable(e.to_string()))?;
+        let sk = |item: &crate::store::Item| {
+            item.get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        if !items.iter().any(|i| sk(i) == wanted[0].sk) {
+            return Err(IngestError::UnknownTenant);
+        }
+        let mut secrets = Vec::new();
+        for kind in kinds {
+            let own_sk = keys::integration(tenant_id, kind.as_str()).sk;
+            let Some(item) = items.iter().find(|i| sk(i) == own_sk) else {
+                continue;
+            };
+            let record: IntegrationRecord =
+                from_item(item.clone()).map_err(|e| IngestError::Unavailable(e.to_string()))?;
+            if !record.enabled {
+                continue;
+            }
+            if let Some(secret) = self
+                .integrations
+                .open_secret(tenant_id, kind, &record, "appSecret")
+                .await?
+            {
+                secrets.push((kind, secret));
+            }
+        }
+        Ok(secrets)
+    }
+
+    /// A POST as Meta sends it: `signature` is the `X-Hub-Signature-256` header, checked
+    /// over `body` exactly as received. Nothing is stored unless it verifies.
+    pub async fn receive(
+        &self,
+        tenant_id: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<IngestReport, IngestError> {
+        let secrets = self.app_secrets(tenant_id).await?;
+        let verified = secrets
+            .iter()
+            .any(|(_, secret)| meta_signature::verify(secret, body, signature).is_ok());
+        if !verified {
+            return Err(IngestError::BadSignature);
+        }
+        let items = split(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+        let mut report = self.store_items(tenant_id, &items).await?;
+        report.aws_calls += 1;
+        Ok(report)
+    }
+
+    /// Stores every item not seen before, enqueues what needs processing, counts what was
+    /// received. Only the counting may fail without failing the POST.
+    pub async fn store_items(
+        &self,
+        tenant_id: &str,
+        items: &[MetaItem<'_>],
+    ) -> Result<IngestReport, IngestError> {
+        let received_at = crate::time::now();
+        let received_at_text = crate::time::rfc3339(received_at);
+        let mut report = IngestReport {
+            items: items.len(),
+            ..Default::default()
+        };
+        let mut seen = HashSet::new();
+        let mut fresh = Vec::new();
+        for item in items {
+            if seen.insert(item.natural_id.as_str()) {
+                fresh.push(MetaEvent::new(tenant_id, item, &received_at_text));
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        let results: Vec<_> = futures::stream::iter(fresh)
+            .map(|event| async move {
+                let existing = self.store.put_new(&event).await;
+                (event, existing)
+            })
+            .buffered(PUT_CONCURRENCY)
+            .collect()
+            .await;
+        report.aws_calls += results.len();
+        let mut jobs = Vec::new();
+        let mut counters: BTreeMap<String, i64> = BTreeMap::new();
+        let mut failure = None;
+        for (event, existing) in results {
+            let (outcome, stored) = match existing {
+                Ok(None) => (ItemOutcome::Stored, event),
+                Ok(Some(old)) if old.status == ProcessingStatus::Received => {
+                    (ItemOutcome::Requeued, old)
+                }
+                Ok(Some(old)) => (ItemOutcome::Duplicate, old),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    continue;
+                }
+            };
+            match outcome {
+                ItemOutcome::Stored => {
+                    report.stored += 1;
+                    count_received(&stored, &mut counters);
+                }
+                ItemOutcome::Duplicate => report.duplicates += 1,
+                ItemOutcome::Requeued => report.requeued += 1,
+            }
+            if outcome != ItemOutcome::Duplicate {
+                jobs.push(process_job(tenant_id, &stored.natural_id));
+            }
+            report.events.push(IngestedItem {
+                id: stored.id,
+                natural_id: stored.natural_id,
+                event_type: stored.event_type,
+                outcome,
+            });
+        }
+        // Whatever was stored is enqueued even when another write failed: the retry then
+        // has less to redo.
+        let enqueued = enqueue_concurrently(self.queue.as_ref(), &jobs).await;
+        report.aws_calls += jobs.len().div_ceil(10);
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        enqueued.map_err(|e| IngestError::Unavailable(e.to_string()))?;
+        if !counters.is_empty() {
+            report.aws_calls += 1;
+            if let Err(e) = self.stats.add(tenant_id, received_at, counters).await {
+                tracing::warn!(%tenant_id, error = %e, "Meta counters not updated");
+            }
+        }
+        Ok(report)
+    }
+}
+
+pub fn process_job(tenant_id: &str, natural_id: &str) -> Job {
+    Job::new(PROCESS_JOB, tenant_id, json!({ "naturalId": natural_id }))
+}
+
+fn count_received(event: &MetaEvent, counters: &mut BTreeMap<String, i64>) {
+    let mut add = |name: String| *counters.entry(name).or_insert(0) += 1;
+    add(stats::RECEIVED.into());
+    add(format!("{}{}", stats::TYPE_PREFIX, event.event_type));
+    add(format!(
+        "{}{}",
+        stats::CHANNEL_PREFIX,
+        event.channel.as_str()
+    ));
+    if let Some(code) = event
+        .status_report
+        .as_ref()
+        .and_then(|r| r.error_code.as_deref())
+    {
+        add(format!("{}{code}", stats::META_ERROR_PREFIX));
+    }
+}

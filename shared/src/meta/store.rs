@@ -1,0 +1,361 @@
+//! Stored Meta events: one item per natural id (the conditional write that stores an event
+//! is its deduplication), indexed by id, by type and by processing status.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::normalize::{Channel, ContactSeen, MetaItem, StatusReport};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{self, new_id, IdKind};
+use crate::store::{from_item, keys, to_item, Index, Item, Query, StoreError, Table};
+
+/// Raw items are kept up to this size; a larger one is cut (and flagged) so that the event
+/// still fits one DynamoDB item.
+const MAX_STORED_RAW_BYTES: usize = 96 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessingStatus {
+    /// Stored and on the queue (or about to be): not processed yet.
+    Received,
+    Processed,
+    Failed,
+}
+
+impl ProcessingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Processed => "processed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Received, Self::Processed, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessingError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetaEvent {
+    pub id: String,
+    pub tenant_id: String,
+    pub natural_id: String,
+    pub event_type: String,
+    pub channel: Channel,
+    pub object: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<String>,
+    pub received_at: String,
+    pub status: ProcessingStatus,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ProcessingError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hookhub_event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<u32>,
+    pub data: Value,
+    pub raw: String,
+    #[serde(default)]
+    pub raw_truncated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_report: Option<StatusReport>,
+}
+
+impl MetaEvent {
+    pub fn new(tenant_id: &str, item: &MetaItem<'_>, received_at: &str) -> Self {
+        let id = new_id(IdKind::MetaEvent);
+        let mut data = item.data.clone();
+        if let Value::Object(map) = &mut data {
+            map.insert("metaEventId".into(), json!(id));
+        }
+        let raw_truncated = item.raw.len() > MAX_STORED_RAW_BYTES;
+        let raw = if raw_truncated {
+            let mut end = MAX_STORED_RAW_BYTES;
+            while !item.raw.is_char_boundary(end) {
+                end -= 1;
+            }
+            item.raw[..end].to_string()
+        } else {
+            item.raw.to_string()
+        };
+        Self {
+            id,
+            tenant_id: tenant_id.into(),
+            natural_id: item.natural_id.clone(),
+            event_type: item.event_type.into(),
+            channel: item.channel,
+            object: item.object.clone(),
+            field: item.field.clone(),
+            account_id: item.account_id.clone(),
+            occurred_at: item
+                .occurred_at
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(crate::time::rfc3339),
+            received_at: received_at.into(),
+            status: ProcessingStatus::Received,
+            attempts: 0,
+            processed_at: None,
+            latency_ms: None,
+            error: None,
+            hookhub_event_id: None,
+            deliveries: None,
+            data,
+            raw,
+            raw_truncated,
+            contact: item.contact.clone(),
+            status_report: item.status_report.clone(),
+        }
+    }
+
+    /// The hookhub event made from this Meta event has the same ULID, so processing it
+    /// twice finds the first one.
+    pub fn hookhub_event_id(&self) -> String {
+        let body = self.id.split_once('_').map_or("", |(_, b)| b);
+        format!("{}_{body}", IdKind::Event.prefix())
+    }
+
+    /// The API view: the raw item as JSON when it is whole, as text when it was cut.
+    pub fn view(&self) -> Value {
+        let mut view = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut view {
+            map.remove("tenantId");
+            if !self.raw_truncated {
+                if let Ok(raw) = serde_json::from_str::<Value>(&self.raw) {
+                    map.insert("raw".into(), raw);
+                }
+            }
+        }
+        view
+    }
+}
+
+#[derive(Clone)]
+pub struct MetaEventStore {
+    table: Table,
+    retention: Duration,
+}
+
+impl MetaEventStore {
+    pub fn new(table: Table, retention: Duration) -> Self {
+        Self { table, retention }
+    }
+
+    fn item(&self, event: &MetaEvent) -> ServiceResult<Item> {
+        let mut item = to_item(
+            &keys::meta_event(&event.tenant_id, &event.natural_id),
+            event,
+        )?;
+        let t = &event.tenant_id;
+        let id = AttributeValue::S(event.id.clone());
+        for (attr, value) in [
+            (keys::GSI1_PK, keys::meta_events_by_id(t)),
+            (
+                keys::GSI2_PK,
+                keys::meta_events_by_type(t, &event.event_type),
+            ),
+            (
+                keys::GSI3_PK,
+                keys::meta_events_by_status(t, event.status.as_str()),
+            ),
+        ] {
+            item.insert(attr.into(), AttributeValue::S(value));
+        }
+        for attr in [keys::GSI1_SK, keys::GSI2_SK, keys::GSI3_SK] {
+            item.insert(attr.into(), id.clone());
+        }
+        item.insert(
+            keys::TTL.into(),
+            AttributeValue::N(crate::time::ttl_after(self.retention).to_string()),
+        );
+        Ok(item)
+    }
+
+    /// Stores the event unless its natural id is taken; then answers with the event that
+    /// holds it.
+    pub async fn put_new(&self, event: &MetaEvent) -> ServiceResult<Option<MetaEvent>> {
+        match self.table.put_new_or_existing(self.item(event)?).await? {
+            None => Ok(None),
+            Some(existing) => Ok(Some(from_item(existing)?)),
+        }
+    }
+
+    pub async fn get_by_natural_id(
+        &self,
+        tenant_id: &str,
+        natural_id: &str,
+    ) -> ServiceResult<Option<MetaEvent>> {
+        match self
+            .table
+            .get(&keys::meta_event(tenant_id, natural_id))
+            .await?
+        {
+            Some(item) => Ok(Some(from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn get(&self, tenant_id: &str, id: &str) -> ServiceResult<MetaEvent> {
+        if !ids::is_valid(IdKind::MetaEvent, id) {
+            return Err(ServiceError::NotFound("Meta event"));
+        }
+        let query = Query::new(Index::Gsi1, keys::meta_events_by_id(tenant_id))
+            .between(id, id)
+            .page(Some(1), None);
+        let (mut found, _) = self.table.query_records::<MetaEvent>(query).await?;
+        found.pop().ok_or(ServiceError::NotFound("Meta event"))
+    }
+
+    /// Newest first; by status (its own index) or by type (its own index), or both (the
+    /// status index, filtered by type).
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        event_type: Option<&str>,
+        status: Option<ProcessingStatus>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<MetaEvent>, Option<String>)> {
+        let query = match (status, event_type) {
+            (Some(s), t) => {
+                let q = Query::new(
+                    Index::Gsi3,
+                    keys::meta_events_by_status(tenant_id, s.as_str()),
+                );
+                match t {
+                    Some(t) => q.filter_eq("eventType", t),
+                    None => q,
+                }
+            }
+            (None, Some(t)) => Query::new(Index::Gsi2, keys::meta_events_by_type(tenant_id, t)),
+            (None, None) => Query::new(Index::Gsi1, keys::meta_events_by_id(tenant_id)),
+        };
+        Ok(self
+            .table
+            .query_records(query.newest_first().page(limit, cursor))
+            .await?)
+    }
+
+    /// The latest event received, for health.
+    pub async fn latest(&self, tenant_id: &str) -> ServiceResult<Option<MetaEvent>> {
+        let (mut events, _) = self.list(tenant_id, None, None, Some(1), None).await?;
+        Ok(events.pop())
+    }
+
+    /// Records the outcome of processing: status (and its index key), attempts, and what
+    /// processing produced or why it failed.
+    pub async fn record_outcome(&self, event: &MetaEvent) -> ServiceResult<()> {
+        let key = keys::meta_event(&event.tenant_id, &event.natural_id);
+        let mut sets = vec![
+            "#status = :status",
+            "#gsi3pk = :gsi3pk",
+            "#attempts = :attempts",
+        ];
+        let mut removes = Vec::new();
+        let mut request = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .key(keys::PK, AttributeValue::S(key.pk))
+            .key(keys::SK, AttributeValue::S(key.sk))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#gsi3pk", keys::GSI3_PK)
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":status", AttributeValue::S(event.status.as_str().into()))
+            .expression_attribute_values(
+                ":gsi3pk",
+                AttributeValue::S(keys::meta_events_by_status(
+                    &event.tenant_id,
+                    event.status.as_str(),
+                )),
+            )
+            .expression_attribute_values(
+                ":attempts",
+                AttributeValue::N(event.attempts.to_string()),
+            );
+        let optional: [(&str, &str, Option<AttributeValue>); 5] = [
+            (
+                "#processedAt",
+                "processedAt",
+                event.processed_at.clone().map(AttributeValue::S),
+            ),
+            (
+                "#latencyMs",
+                "latencyMs",
+                event.latency_ms.map(|v| AttributeValue::N(v.to_string())),
+            ),
+            (
+                "#hookhubEventId",
+                "hookhubEventId",
+                event.hookhub_event_id.clone().map(AttributeValue::S),
+            ),
+            (
+                "#deliveries",
+                "deliveries",
+                event.deliveries.map(|v| AttributeValue::N(v.to_string())),
+            ),
+            (
+                "#error",
+                "error",
+                event
+                    .error
+                    .as_ref()
+                    .map(serde_dynamo::to_attribute_value)
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+        ];
+        let mut set_clauses: Vec<String> = sets.drain(..).map(str::to_string).collect();
+        for (placeholder, name, value) in optional {
+            request = request.expression_attribute_names(placeholder, name);
+            match value {
+                Some(v) => {
+                    let value_name = placeholder.replacen('#', ":", 1);
+                    set_clauses.push(format!("{placeholder} = {value_name}"));
+                    request = request.expression_attribute_values(value_name, v);
+                }
+                None => removes.push(placeholder),
+            }
+        }
+        let mut expression = format!("SET {}", set_clauses.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        request
+            .update_expression(expression)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                ServiceError::Store(StoreError::Unavailable(crate::aws::describe_error(&e)))
+            })
+    }
+}
