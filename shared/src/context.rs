@@ -124,6 +124,19 @@ impl AppContext {
         )
     }
 
+    pub fn meta_monitoring(&self) -> crate::meta::MetaMonitoring {
+        crate::meta::MetaMonitoring::new(
+            self.table.clone(),
+            self.queue.clone(),
+            self.integrations(),
+            self.meta_events(),
+        )
+    }
+
+    pub fn meta_test_suites(&self) -> crate::meta::TestSuites {
+        crate::meta::TestSuites::new(self.table.clone(), self.meta_ingest())
+    }
+
     pub fn contacts(&self) -> crate::contacts::ContactBook {
         crate::contacts::ContactBook::new(self.table.clone())
     }

@@ -71,6 +71,12 @@ api_routes! {
     GET "/api/v1/webhooks/{webhookId}/stats" => routes::webhooks::stats,
     POST "/api/v1/webhooks/{webhookId}/recover" => routes::webhooks::recover,
     POST "/api/v1/events" => routes::webhooks::publish,
+    GET "/api/v1/meta/events" => routes::meta::list_events,
+    GET "/api/v1/meta/events/{eventId}" => routes::meta::get_event,
+    GET "/api/v1/meta/health" => routes::meta::health,
+    GET "/api/v1/meta/monitoring/dashboard" => routes::meta::dashboard,
+    POST "/api/v1/meta/test-suites" => routes::meta::create_test_suite,
+    POST "/api/v1/meta/test-suites/{suiteId}/execute" => routes::meta::execute_test_suite,
 }
 
 pub fn router(ctx: AppContext) -> Router {

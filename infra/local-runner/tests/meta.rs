@@ -239,3 +239,243 @@ async fn whatsapp_statuses_move_a_sent_message_forward_only() {
         "read"
     );
 }
+
+async fn configure_instagram(stack: &Stack, tenant: &str) {
+    let (s, reply) = stack
+        .call(
+            "PUT",
+            &format!("/api/platform/tenants/{tenant}/integrations/instagram"),
+            &stack.admin,
+            None,
+            Some(json!({"enabled": true, "accountId": "17841400008460056", "appId": "1234567890",
+                        "appSecret": "ig-app-secret-fedcba9876543210", "accessToken": "IGQVJTestAccessToken1234567",
+                        "webhookVerifyToken": "verify-ig"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn test_suites_run_every_kind_through_the_ingress_and_the_read_side_reports_them() {
+    let stack = Stack::start("e2e-meta-read").await;
+    let tenant = stack.tenant().await;
+    configure_whatsapp(&stack, &tenant).await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    stack.endpoint(&tenant, &receiver.url, json!({})).await;
+    let admin = |path: &str| format!("/api/v1/meta{path}");
+
+    let (s, reply) = stack
+        .call(
+            "POST",
+            &admin("/test-suites"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"accountId": "17841400008460056"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{reply}");
+    assert_eq!(reply["error"]["details"].as_array().unwrap().len(), 2);
+    let (s, suite) = stack
+        .call(
+            "POST",
+            &admin("/test-suites"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"accountId": "17841400008460056", "senderId": "16505551234", "senderUsername": "sheena.nelson"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{suite}");
+    let suite_id = suite["id"].as_str().unwrap().to_string();
+    let cases = suite["cases"].as_array().unwrap().len();
+    assert!(cases >= 17, "one case per kind: {suite}");
+
+    // Instagram is not configured yet: its cases are skipped with the reason.
+    let execute = admin(&format!("/test-suites/{suite_id}/execute"));
+    let (s, run) = stack
+        .call("POST", &execute, &stack.admin, Some(&tenant), None)
+        .await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["failed"], 0, "{run}");
+    assert!(run["skipped"].as_u64().unwrap() > 0);
+    assert_eq!(
+        run["passed"].as_u64().unwrap() + run["skipped"].as_u64().unwrap(),
+        cases as u64
+    );
+
+    configure_instagram(&stack, &tenant).await;
+    let (s, run) = stack
+        .call("POST", &execute, &stack.admin, Some(&tenant), None)
+        .await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["passed"], cases, "{run}");
+
+    // Everything is processed and fanned out.
+    stack
+        .eventually(Duration::from_secs(60), || async {
+            let (_, page) = stack
+                .call(
+                    "GET",
+                    &admin("/events?status=received&limit=1000"),
+                    &stack.admin,
+                    Some(&tenant),
+                    None,
+                )
+                .await;
+            page["data"].as_array().is_some_and(|d| d.is_empty())
+        })
+        .await;
+    let (s, page) = stack
+        .call(
+            "GET",
+            &admin("/events?limit=1000"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let events = page["data"].as_array().unwrap();
+    let stored = events.len();
+    assert!(events.iter().all(|e| e["status"] == "processed"), "{page}");
+    stack
+        .eventually(WAIT, || async { receiver.count() >= stored })
+        .await;
+
+    // Filters, pages and one event.
+    let (_, comments) = stack
+        .call(
+            "GET",
+            &admin("/events?eventType=comment.created"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(comments["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        comments["data"][0]["data"]["comment"]["from"]["username"],
+        "sheena.nelson"
+    );
+    let (_, first) = stack
+        .call(
+            "GET",
+            &admin("/events?limit=3"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(first["hasMore"], true);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let (_, second) = stack
+        .call(
+            "GET",
+            &admin(&format!("/events?limit=3&cursor={cursor}")),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_ne!(first["data"][0]["id"], second["data"][0]["id"]);
+    let id = first["data"][0]["id"].as_str().unwrap();
+    let (s, one) = stack
+        .call(
+            "GET",
+            &admin(&format!("/events/{id}")),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(one["id"], id);
+    assert!(one["raw"].is_object(), "{one}");
+    assert!(one.get("tenantId").is_none());
+    for bad in [
+        "/events?status=done",
+        "/events?eventType=nope.nothing",
+        "/events?limit=0",
+        "/events?cursor=garbage",
+    ] {
+        let (s, reply) = stack
+            .call("GET", &admin(bad), &stack.admin, Some(&tenant), None)
+            .await;
+        assert_eq!(s, 400, "{bad}: {reply}");
+    }
+
+    // Another tenant sees none of it.
+    let other = stack.tenant().await;
+    let other_admin = hookhub_shared::auth::mint_for(
+        stack.stack.ctx.config.jwt_secret().unwrap(),
+        "other-admin",
+        hookhub_shared::auth::Role::TenantAdmin,
+        Some(&other),
+        1,
+    );
+    let (s, _) = stack
+        .call(
+            "GET",
+            &admin(&format!("/events/{id}")),
+            &other_admin,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = stack.call("POST", &execute, &other_admin, None, None).await;
+    assert_eq!(s, 404);
+    let (_, empty) = stack
+        .call("GET", &admin("/events"), &other_admin, None, None)
+        .await;
+    assert_eq!(empty["data"].as_array().unwrap().len(), 0);
+
+    // Health and the dashboard.
+    let (s, health) = stack
+        .call("GET", &admin("/health"), &stack.admin, Some(&tenant), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(health["status"], "healthy", "{health}");
+    assert_eq!(health["checks"]["database"]["status"], "ok");
+    assert_eq!(health["checks"]["queue"]["status"], "ok");
+    assert_eq!(health["checks"]["integrations"]["instagram"]["ready"], true);
+    assert!(health["lastEvent"]["id"].is_string());
+    assert_eq!(health["processing24h"]["successRate"], 100.0);
+    assert!(!health.to_string().contains("app-secret"), "no secrets");
+    let (_, other_health) = stack
+        .call("GET", &admin("/health"), &other_admin, None, None)
+        .await;
+    assert_eq!(
+        other_health["status"], "degraded",
+        "no integration configured"
+    );
+
+    let (s, dashboard) = stack
+        .call(
+            "GET",
+            &admin("/monitoring/dashboard"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let day = &dashboard["windows"]["24h"];
+    assert_eq!(day["received"], stored, "{dashboard}");
+    assert_eq!(day["processed"], stored);
+    assert_eq!(day["failed"], 0);
+    assert_eq!(day["byType"]["comment.created"], 1);
+    assert_eq!(
+        day["byType"]["message.failed"], 2,
+        "one per run that had WhatsApp"
+    );
+    assert!(day["averageProcessingLatencyMs"].is_number());
+    assert_eq!(dashboard["windows"]["1h"]["received"], stored);
+    let meta_errors = dashboard["errorAnalysis"]["metaErrors"].as_array().unwrap();
+    assert_eq!(meta_errors[0]["code"], "131047");
+    assert_eq!(meta_errors[0]["count"], 2);
+    assert!(meta_errors[0]["recommendation"]
+        .as_str()
+        .unwrap()
+        .contains("template"));
+    assert!(!dashboard["recommendations"].as_array().unwrap().is_empty());
+}

@@ -3,17 +3,21 @@
 //! and the read side behind `/api/v1/meta`.
 
 pub mod ingest;
+pub mod monitoring;
 pub mod normalize;
 pub mod process;
 pub mod samples;
 pub mod stats;
 pub mod store;
+pub mod test_suites;
 
 #[cfg(test)]
 mod tests;
 
 pub use ingest::{IngestError, IngestReport, ItemOutcome, MetaIngest, PROCESS_JOB};
+pub use monitoring::MetaMonitoring;
 pub use normalize::{split, Channel, ContactSeen, MetaItem, SplitError, StatusReport};
 pub use process::MetaProcessor;
 pub use stats::MetaStats;
 pub use store::{MetaEvent, MetaEventStore, ProcessingStatus};
+pub use test_suites::TestSuites;

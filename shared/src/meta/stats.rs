@@ -70,13 +70,13 @@ impl MetaStats {
         Ok(())
     }
 
-    /// Sums the hours from `since` to now.
-    pub async fn totals_since(
+    /// The hourly counters from `since` to now, oldest first, as (`yyyy-mm-ddThh`, counters).
+    pub async fn hourly_since(
         &self,
         tenant_id: &str,
         since: DateTime<Utc>,
-    ) -> ServiceResult<Totals> {
-        let mut totals = BTreeMap::new();
+    ) -> ServiceResult<Vec<(String, Totals)>> {
+        let mut hours = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let query = Query::new(Index::Primary, keys::meta_stats_partition(tenant_id))
@@ -84,19 +84,41 @@ impl MetaStats {
                 .page(Some(500), cursor.as_deref());
             let page = self.table.query(query).await?;
             for item in page.items {
-                for (name, value) in item {
-                    if let Some(n) = value.as_n().ok().and_then(|n| n.parse::<i64>().ok()) {
-                        if name != keys::TTL {
-                            *totals.entry(name).or_insert(0) += n;
-                        }
-                    }
-                }
+                let hour = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.strip_prefix("HOUR#"))
+                    .unwrap_or_default()
+                    .to_string();
+                let counters = item
+                    .into_iter()
+                    .filter(|(name, _)| name != keys::TTL)
+                    .filter_map(|(name, value)| {
+                        let n = value.as_n().ok()?.parse::<i64>().ok()?;
+                        Some((name, n))
+                    })
+                    .collect();
+                hours.push((hour, Totals(counters)));
             }
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
         }
-        Ok(Totals(totals))
+        Ok(hours)
+    }
+}
+
+impl Totals {
+    /// The sum of the hours at or after `since`.
+    pub fn sum_since(hours: &[(String, Totals)], since: DateTime<Utc>) -> Totals {
+        let first = hour_of(since);
+        let mut sum = BTreeMap::new();
+        for (_, totals) in hours.iter().filter(|(h, _)| *h >= first) {
+            for (name, n) in &totals.0 {
+                *sum.entry(name.clone()).or_insert(0) += n;
+            }
+        }
+        Totals(sum)
     }
 }

@@ -1,0 +1,104 @@
+//! `/api/v1/meta`: the Meta events hookhub received, their health and monitoring, and test
+//! suites that send realistic signed samples through the real ingress path.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hookhub_shared::meta::samples::SampleParams;
+use hookhub_shared::meta::ProcessingStatus;
+use hookhub_shared::webhooks::catalog;
+use hookhub_shared::AppContext;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::input::{page, JsonObject, ListQuery};
+use crate::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn bad_query(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+}
+
+pub async fn list_events(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    let event_type = query.params.get("eventType").map(String::as_str);
+    if let Some(t) = event_type {
+        if !catalog::is_known(t) {
+            return Err(bad_query(format!(
+                "eventType {t:?} is not a known event type; see GET /api/v1/webhooks/events"
+            )));
+        }
+    }
+    let status = match query.params.get("status").map(String::as_str) {
+        None => None,
+        Some(s) => Some(
+            ProcessingStatus::parse(s)
+                .ok_or_else(|| bad_query("status must be received, processed or failed"))?,
+        ),
+    };
+    let (events, next) = ctx
+        .meta_events()
+        .list(
+            &tenant,
+            event_type,
+            status,
+            query.limit,
+            query.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(page(events.iter().map(|e| e.view()).collect(), next)))
+}
+
+pub async fn get_event(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    Ok(Json(ctx.meta_events().get(&tenant, &id).await?.view()))
+}
+
+pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    Ok(Json(ctx.meta_monitoring().health(&tenant).await?))
+}
+
+pub async fn dashboard(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    Ok(Json(ctx.meta_monitoring().dashboard(&tenant).await?))
+}
+
+pub async fn create_test_suite(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    JsonObject(mut input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    let account_id = input.required_string("accountId", 64);
+    let sender_id = input.required_string("senderId", 64);
+    let sender_username = input.required_string("senderUsername", 64);
+    input.finish()?;
+    let params = SampleParams {
+        account_id: account_id.expect("validated"),
+        sender_id: sender_id.expect("validated"),
+        sender_username: sender_username.expect("validated"),
+    };
+    let suite = ctx.meta_test_suites().create(&tenant, params).await?;
+    Ok((StatusCode::CREATED, Json(json!(suite))))
+}
+
+pub async fn execute_test_suite(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(suite_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    Ok(Json(
+        ctx.meta_test_suites().execute(&tenant, &suite_id).await?,
+    ))
+}
