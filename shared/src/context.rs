@@ -137,6 +137,10 @@ impl AppContext {
         crate::meta::TestSuites::new(self.table.clone(), self.meta_ingest())
     }
 
+    pub fn meta_sweep(&self) -> crate::meta::MetaSweep {
+        crate::meta::MetaSweep::new(self.tenants(), self.meta_events(), self.queue.clone())
+    }
+
     pub fn contacts(&self) -> crate::contacts::ContactBook {
         crate::contacts::ContactBook::new(self.table.clone())
     }

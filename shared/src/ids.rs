@@ -50,6 +50,15 @@ pub fn new_id(kind: IdKind) -> String {
     new_id_at(kind, chrono::Utc::now().timestamp_millis() as u64)
 }
 
+/// The smallest (or largest) id of `kind` made at `at`, for id-range (time-range) queries.
+pub fn bound_at(kind: IdKind, at: chrono::DateTime<chrono::Utc>, upper: bool) -> String {
+    let id = new_id_at(kind, at.timestamp_millis().max(0) as u64);
+    let (prefix, body) = id.split_at(kind.prefix().len() + 1);
+    let fill = if upper { 'Z' } else { '0' };
+    let random: String = std::iter::repeat_n(fill, BODY_LEN - 10).collect();
+    format!("{prefix}{}{random}", &body[..10])
+}
+
 pub fn new_id_at(kind: IdKind, unix_millis: u64) -> String {
     let mut random = [0u8; 10];
     rand::thread_rng().fill_bytes(&mut random);

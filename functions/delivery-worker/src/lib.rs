@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
-use hookhub_shared::meta::PROCESS_JOB;
+use hookhub_shared::meta::{PROCESS_JOB, SWEEP_JOB};
 use hookhub_shared::webhooks::delivery::DeliverHandler;
 use hookhub_shared::webhooks::DELIVER_JOB;
 use hookhub_shared::AppContext;
@@ -19,6 +19,7 @@ pub fn job_router(ctx: &AppContext) -> JobRouter {
             }),
         )
         .route(PROCESS_JOB, Arc::new(ctx.meta_processor()))
+        .route(SWEEP_JOB, Arc::new(ctx.meta_sweep()))
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {

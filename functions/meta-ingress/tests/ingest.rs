@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use hookhub_shared::audit::Actor;
 use hookhub_shared::ids::{new_id, IdKind};
@@ -14,7 +13,6 @@ use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::meta::samples::{cases, SampleParams};
 use hookhub_shared::meta::{MetaEvent, ProcessingStatus};
 use hookhub_shared::signing::body_hmac::sign;
-use hookhub_shared::store::{keys, Item};
 use hookhub_shared::validation::Fields;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
@@ -24,17 +22,15 @@ const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";
 const IG_SECRET: &str = "ig-app-secret-fedcba9876543210";
 
 async fn tenant_with_integrations(stack: &TestStack) -> String {
-    let tenant = new_id(IdKind::Tenant);
-    let key = keys::tenant(&tenant);
-    stack
+    let tenant = stack
         .ctx
-        .table
-        .put(Item::from([
-            (keys::PK.into(), AttributeValue::S(key.pk)),
-            (keys::SK.into(), AttributeValue::S(key.sk)),
-        ]))
+        .tenants()
+        .create(Fields::new(
+            json!({"name": "Acme"}).as_object().unwrap().clone(),
+        ))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let integrations = stack.ctx.integrations();
     for (kind, input) in [
         (
@@ -346,4 +342,29 @@ async fn an_unreachable_table_answers_503_and_stores_nothing() {
     assert_eq!(status, 503);
     assert!(stored(&stack, &tenant).await.is_empty());
     assert_eq!(queued(&stack).await, 0);
+}
+
+#[tokio::test]
+async fn the_sweep_enqueues_events_left_received_when_meta_gives_up() {
+    let stack = TestStack::new("meta-sweep").await;
+    let tenant = tenant_with_integrations(&stack).await;
+    let body = serde_json::to_vec(&cases(&params(), "S1", 1_763_800_000)[0].body).unwrap();
+    let mut broken = stack.ctx.clone();
+    broken.queue = Arc::new(SqsJobQueue::new(
+        stack.clients.sqs.clone(),
+        format!("{}-missing", stack.stack.queue_url),
+        None,
+    ));
+    let (status, _) = post(&broken, &tenant, &body, Some(&sign(IG_SECRET, &body))).await;
+    assert_eq!(status, 503);
+    assert_eq!(queued(&stack).await, 0);
+
+    // Not stale yet: left alone.
+    assert_eq!(stack.ctx.meta_sweep().run().await.unwrap(), 0);
+    let sweep = stack
+        .ctx
+        .meta_sweep()
+        .with_stale_after(std::time::Duration::ZERO);
+    assert_eq!(sweep.run().await.unwrap(), 1);
+    assert_eq!(queued(&stack).await, 1);
 }

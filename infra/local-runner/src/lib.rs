@@ -29,6 +29,7 @@ pub fn spawn_pollers(
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let processor = std::sync::Arc::new(delivery_worker::processor(ctx));
+    let sweep = spawn_sweep_schedule(ctx, stop.clone());
     (0..count.max(1))
         .map(|_| {
             let poller = QueuePoller::new(
@@ -39,7 +40,36 @@ pub fn spawn_pollers(
             let stop = stop.clone();
             tokio::spawn(async move { poller.run(stop).await })
         })
+        .chain([sweep])
         .collect()
+}
+
+/// What the deployed EventBridge schedule does: a `meta.sweep` job on the queue every five
+/// minutes.
+fn spawn_sweep_schedule(
+    ctx: &AppContext,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let queue = ctx.queue.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    let job = hookhub_shared::jobs::Job::new(
+                        hookhub_shared::meta::SWEEP_JOB,
+                        "platform",
+                        serde_json::json!({}),
+                    );
+                    if let Err(e) = queue.enqueue(&[job], std::time::Duration::ZERO).await {
+                        tracing::warn!(error = %e, "sweep not scheduled");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    })
 }
 
 /// `HOOKHUB_POLLERS` or 2: concurrent batches the local worker runs.

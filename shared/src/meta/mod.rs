@@ -9,6 +9,7 @@ pub mod process;
 pub mod samples;
 pub mod stats;
 pub mod store;
+pub mod sweep;
 pub mod test_suites;
 
 #[cfg(test)]
@@ -20,4 +21,5 @@ pub use normalize::{split, Channel, ContactSeen, MetaItem, SplitError, StatusRep
 pub use process::MetaProcessor;
 pub use stats::MetaStats;
 pub use store::{MetaEvent, MetaEventStore, ProcessingStatus};
+pub use sweep::{MetaSweep, SWEEP_JOB};
 pub use test_suites::TestSuites;

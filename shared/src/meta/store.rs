@@ -261,6 +261,25 @@ impl MetaEventStore {
             .await?)
     }
 
+    /// Events still `received` that were stored before `before`: the sweep's work.
+    pub async fn unprocessed_before(
+        &self,
+        tenant_id: &str,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> ServiceResult<Vec<MetaEvent>> {
+        let query = Query::new(
+            Index::Gsi3,
+            keys::meta_events_by_status(tenant_id, ProcessingStatus::Received.as_str()),
+        )
+        .between(
+            ids::bound_at(IdKind::MetaEvent, chrono::DateTime::UNIX_EPOCH, false),
+            ids::bound_at(IdKind::MetaEvent, before, true),
+        )
+        .page(Some(limit), None);
+        Ok(self.table.query_records(query).await?.0)
+    }
+
     /// The latest event received, for health.
     pub async fn latest(&self, tenant_id: &str) -> ServiceResult<Option<MetaEvent>> {
         let (mut events, _) = self.list(tenant_id, None, None, Some(1), None).await?;

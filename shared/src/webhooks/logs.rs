@@ -145,19 +145,8 @@ pub struct LogFilter {
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The smallest and largest id body for a time, for id-range queries.
 fn id_bound(at: chrono::DateTime<chrono::Utc>, upper: bool) -> String {
-    let id = ids::new_id_at(IdKind::Delivery, at.timestamp_millis().max(0) as u64);
-    let (prefix, body) = id.split_at(4);
-    let time = &body[..10];
-    format!(
-        "{prefix}{time}{}",
-        if upper {
-            "ZZZZZZZZZZZZZZZZ"
-        } else {
-            "0000000000000000"
-        }
-    )
+    ids::bound_at(IdKind::Delivery, at, upper)
 }
 
 #[derive(Clone)]

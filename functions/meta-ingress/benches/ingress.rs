@@ -1,0 +1,57 @@
+//! In-process ingress cost: signature check + parse + split of a Meta body (no AWS I/O),
+//! against the baseline of a raw HMAC-SHA256 over the same bytes.
+//!
+//! `cargo bench -p meta-ingress --bench ingress`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hookhub_shared::meta::split;
+use hookhub_shared::signing::{body_hmac, meta};
+use serde_json::json;
+
+const SECRET: &str = "app-secret-0123456789abcdef";
+
+fn whatsapp_batch(messages: usize) -> Vec<u8> {
+    let items: Vec<_> = (0..messages)
+        .map(|i| {
+            json!({"from": "16505551234", "id": format!("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAz{i:08}"),
+                   "timestamp": "1763800000", "type": "text",
+                   "text": {"body": "Hi! Is the blue one still available in size M? \u{1F499}"}})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+        "messages": items}}]}]}))
+    .unwrap()
+}
+
+fn ingress(c: &mut Criterion) {
+    let mut group = c.benchmark_group("meta_ingress");
+    for (label, body) in [
+        ("1 message", whatsapp_batch(1)),
+        ("1000 messages", whatsapp_batch(1000)),
+    ] {
+        let header = body_hmac::sign(SECRET, &body);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::new("raw_hmac", label), &body, |b, body| {
+            b.iter(|| body_hmac::sign(SECRET, std::hint::black_box(body)))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("verify_parse_split", label),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    meta::verify(SECRET, body, Some(&header)).unwrap();
+                    let items = split(std::hint::black_box(body)).unwrap();
+                    assert_eq!(items.len(), if body.len() > 10_000 { 1000 } else { 1 });
+                    items
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ingress);
+criterion_main!(benches);

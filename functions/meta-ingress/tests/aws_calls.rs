@@ -1,0 +1,180 @@
+//! AWS calls per POST, counted by an SDK interceptor on the same clients production builds:
+//! a one-item POST and a 1,000-item batch. The batch must use the batch APIs (SendMessageBatch
+//! of ten) and one conditional write per item, with no per-item reads.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use hookhub_shared::aws::AwsClients;
+use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::signing::body_hmac::sign;
+use hookhub_shared::validation::Fields;
+use hookhub_shared::AppContext;
+use serde_json::json;
+
+/// Counts requests by operation (`x-amz-target`, e.g. `DynamoDB_20120810.PutItem`).
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<Mutex<BTreeMap<String, usize>>>);
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "count-calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("unknown")
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        *self.0.lock().unwrap().entry(target).or_insert(0) += 1;
+        Ok(())
+    }
+}
+
+impl Calls {
+    fn take(&self) -> BTreeMap<String, usize> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+fn counted(stack: &TestStack, calls: &Calls) -> AppContext {
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        stack
+            .clients
+            .dynamodb
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        stack
+            .clients
+            .sqs
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let kms = aws_sdk_kms::Client::from_conf(
+        stack
+            .clients
+            .kms
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let clients = AwsClients { dynamodb, sqs, kms };
+    AppContext::new((*stack.ctx.config).clone(), &clients)
+}
+
+fn whatsapp(messages: usize, run: &str) -> Vec<u8> {
+    let items: Vec<_> = (0..messages)
+        .map(|i| json!({"from": "16505551234", "id": format!("wamid.{run}{i:06}"), "timestamp": "1763800000",
+                        "type": "text", "text": {"body": "hello"}}))
+        .collect();
+    serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1"},
+        "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}], "messages": items}}]}]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn aws_calls_per_post_use_batch_apis() {
+    let stack = TestStack::new("meta-calls").await;
+    let tenant = stack
+        .ctx
+        .tenants()
+        .create(Fields::new(
+            json!({"name": "Acme"}).as_object().unwrap().clone(),
+        ))
+        .await
+        .unwrap()
+        .id;
+    stack
+        .ctx
+        .integrations()
+        .put(
+            &tenant,
+            hookhub_shared::integrations::IntegrationKind::Whatsapp,
+            Fields::new(
+                json!({"enabled": true, "phoneNumberId": "1", "accessToken": "EAATestAccessToken123456789",
+                       "webhookVerifyToken": "verify-me", "appSecret": "wa-app-secret-0123456789"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            ),
+            &hookhub_shared::audit::Actor::System,
+        )
+        .await
+        .unwrap();
+    let calls = Calls::default();
+    let ctx = counted(&stack, &calls);
+    let ingest = ctx.meta_ingest();
+
+    // Warm: the first POST opens the app secret through KMS; later ones use the cache.
+    let warm = whatsapp(1, "W");
+    ingest
+        .receive(
+            &tenant,
+            Some(&sign("wa-app-secret-0123456789", &warm)),
+            &warm,
+        )
+        .await
+        .unwrap();
+    let first = calls.take();
+    assert_eq!(first.get("Decrypt"), Some(&1), "{first:?}");
+
+    let one = whatsapp(1, "A");
+    let report = ingest
+        .receive(&tenant, Some(&sign("wa-app-secret-0123456789", &one)), &one)
+        .await
+        .unwrap();
+    assert_eq!(report.stored, 1);
+    let single = calls.take();
+    println!("one-item POST: {single:?}");
+    assert_eq!(
+        single,
+        BTreeMap::from([
+            ("BatchGetItem".to_string(), 1),
+            ("PutItem".to_string(), 1),
+            ("SendMessageBatch".to_string(), 1),
+            ("UpdateItem".to_string(), 1),
+        ]),
+        "tenant + integrations in one read, one conditional write, one enqueue, one counter update"
+    );
+    assert_eq!(report.aws_calls, 4, "the report counts what the SDK sent");
+
+    let batch = whatsapp(1000, "B");
+    let report = ingest
+        .receive(
+            &tenant,
+            Some(&sign("wa-app-secret-0123456789", &batch)),
+            &batch,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.stored, 1000);
+    let thousand = calls.take();
+    println!("1000-item POST: {thousand:?}");
+    assert_eq!(thousand.get("PutItem"), Some(&1000));
+    assert_eq!(thousand.get("SendMessageBatch"), Some(&100));
+    assert_eq!(thousand.get("BatchGetItem"), Some(&1));
+    assert_eq!(thousand.get("UpdateItem"), Some(&1));
+    assert_eq!(thousand.values().sum::<usize>(), 1102);
+    assert_eq!(report.aws_calls, 1102);
+}
