@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The delivery load tool against a private emulator (release build):
-#   infra/bench.sh [--events N] [--receivers M] [--pollers P] [--rate EVENTS_PER_SEC]
+# The load tools against a private emulator (release build):
+#   infra/bench.sh [--events N] [--receivers M] [--pollers P] [--rate EVENTS_PER_SEC]   deliveries
+#   infra/bench.sh meta [--posts N] [--concurrency C] [--batches B]                      Meta ingress
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tool=hookhub-bench
+if [ "${1:-}" = meta ]; then
+  tool=hookhub-meta-bench
+  shift
+fi
 make -s venv
 port=$(infra/emulator.sh free-port)
 trap 'infra/emulator.sh stop "$port"' EXIT
 infra/emulator.sh start "$port" >/dev/null
 cargo build --release --locked -p hookhub-local --bins
-HOOKHUB_BENCH_ENDPOINT="http://127.0.0.1:$port" target/release/hookhub-bench "$@"
+HOOKHUB_BENCH_ENDPOINT="http://127.0.0.1:$port" "target/release/$tool" "$@"
