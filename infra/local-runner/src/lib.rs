@@ -6,6 +6,24 @@
 
 mod poller;
 
+/// Latency figures for the load tools.
+pub mod measure {
+    use std::time::Duration;
+
+    /// The p-th percentile of sorted latencies (nearest rank).
+    pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    pub fn ms(d: Duration) -> String {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
+}
+
 pub use poller::{PollStats, QueuePoller};
 
 use axum::Router;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
+use hookhub_local::measure::{ms, percentile};
 use hookhub_shared::auth::{mint_for, Role};
 use hookhub_shared::aws::AwsClients;
 use hookhub_shared::local_stack::{provision, QueueSettings, StackNames};
@@ -57,18 +58,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// The emulator's own SQS round trip: send, receive, delete, on a queue of its own.

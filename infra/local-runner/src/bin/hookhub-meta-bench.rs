@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use hookhub_local::measure::{ms, percentile};
 use hookhub_shared::audit::Actor;
 use hookhub_shared::aws::AwsClients;
 use hookhub_shared::integrations::IntegrationKind;
@@ -47,18 +48,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn whatsapp(run: &str, messages: usize) -> Vec<u8> {
