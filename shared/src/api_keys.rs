@@ -33,6 +33,7 @@ pub const PERMISSIONS: &[&str] = &[
     "send:messages",
     "read:events",
     "read:contacts",
+    "write:contacts",
     "export:contacts",
     "*",
 ];

@@ -1,15 +1,22 @@
 //! The contact book: people who wrote to a tenant, captured from inbound Meta events. A
-//! contact is keyed by where it was seen (channel and that channel's id), so capturing the
-//! same person again is an idempotent upsert that only refreshes what changed.
+//! contact is one person on one channel, keyed by that channel's id, so capturing the same
+//! person again is an idempotent upsert that refreshes what changed and counts the
+//! interaction. Tenants add tags, custom fields, an email and export consent.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::aws::describe_error;
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::{new_id, IdKind};
+use crate::ids::{self, new_id, IdKind};
 use crate::meta::ContactSeen;
-use crate::store::{from_item, keys, StoreError, Table};
+use crate::store::{from_item, keys, Index, Query, StoreError, Table};
+
+pub const MAX_TAGS: usize = 50;
+pub const MAX_CUSTOM_FIELDS: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,15 +28,161 @@ pub struct Contact {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
+    /// They wrote to the tenant on this channel, so the tenant may message them there.
+    #[serde(default)]
+    pub opted_in: bool,
+    #[serde(default)]
+    pub export_consent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_consent_at: Option<String>,
     pub first_seen_at: String,
     pub last_seen_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default)]
+    pub comments: u64,
+    #[serde(default)]
+    pub reactions: u64,
     #[serde(default)]
     pub events: u64,
+}
+
+impl Contact {
+    /// Created is first seen; updated is the last change by capture or by the tenant.
+    pub fn updated(&self) -> &str {
+        self.updated_at.as_deref().unwrap_or(&self.last_seen_at)
+    }
+
+    pub fn view(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        v["createdAt"] = json!(self.first_seen_at);
+        v["updatedAt"] = json!(self.updated());
+        v
+    }
+}
+
+/// What an inbound event was, for the contact's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    Message,
+    Comment,
+    Reaction,
+    Other,
+}
+
+impl Interaction {
+    pub fn of_event_type(event_type: &str) -> Self {
+        match event_type {
+            "message.received" | "message.postback" | "message.referral" => Self::Message,
+            "comment.created" | "live_comment.created" | "mention.created" => Self::Comment,
+            "message.reaction" => Self::Reaction,
+            _ => Self::Other,
+        }
+    }
+
+    fn counter(self) -> Option<&'static str> {
+        match self {
+            Self::Message => Some("messages"),
+            Self::Comment => Some("comments"),
+            Self::Reaction => Some("reactions"),
+            Self::Other => None,
+        }
+    }
+}
+
+/// What capturing a contact did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Captured {
+    pub contact: Contact,
+    pub created: bool,
+    /// Fields whose value capture changed (name, username), for `contact.updated`.
+    pub changed: Vec<&'static str>,
+}
+
+/// The listing filters of seed 003.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+    pub updated_after: Option<String>,
+    pub has_tag: Option<String>,
+    pub custom_fields: BTreeMap<String, String>,
+    /// A channel: contacts on it who opted in.
+    pub opted_in: Option<String>,
+    pub search: Option<String>,
+    pub export_consent_only: bool,
+}
+
+impl ContactFilter {
+    pub fn matches(&self, c: &Contact) -> bool {
+        let created = c.first_seen_at.as_str();
+        self.created_after.as_deref().is_none_or(|t| created >= t)
+            && self.created_before.as_deref().is_none_or(|t| created < t)
+            && self
+                .updated_after
+                .as_deref()
+                .is_none_or(|t| c.updated() >= t)
+            && self
+                .has_tag
+                .as_deref()
+                .is_none_or(|t| c.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            && self
+                .custom_fields
+                .iter()
+                .all(|(k, v)| c.custom_fields.get(k) == Some(v))
+            && self
+                .opted_in
+                .as_deref()
+                .is_none_or(|ch| c.channel == ch && c.opted_in)
+            && (!self.export_consent_only || c.export_consent)
+            && self.search.as_deref().is_none_or(|q| {
+                let q = q.to_lowercase();
+                [&c.name, &c.username, &c.email, &c.phone]
+                    .iter()
+                    .filter_map(|f| f.as_deref())
+                    .chain([c.external_id.as_str()])
+                    .any(|f| f.to_lowercase().contains(&q))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    LastSeenAt,
+}
+
+impl SortBy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "createdAt" => Some(Self::CreatedAt),
+            "updatedAt" => Some(Self::UpdatedAt),
+            "name" | "firstName" | "lastName" => Some(Self::Name),
+            "lastSeenAt" => Some(Self::LastSeenAt),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct ContactBook {
     table: Table,
+}
+
+fn unavailable<E: std::error::Error + 'static>(e: E) -> ServiceError {
+    ServiceError::Store(StoreError::Unavailable(describe_error(&e)))
 }
 
 impl ContactBook {
@@ -38,15 +191,15 @@ impl ContactBook {
     }
 
     /// Creates the contact on first sight, otherwise refreshes its name, username and last
-    /// seen time (a name Meta did not send is kept).
+    /// seen time (a name Meta did not send is kept), and counts the interaction.
     pub async fn record_seen(
         &self,
         tenant_id: &str,
         seen: &ContactSeen,
+        interaction: Interaction,
         at: &str,
-    ) -> ServiceResult<Contact> {
+    ) -> ServiceResult<Captured> {
         let key = keys::contact(tenant_id, seen.channel.as_str(), &seen.external_id);
-        let new_id = new_id(IdKind::Contact);
         let mut sets = vec![
             "#id = if_not_exists(#id, :id)",
             "#channel = :channel",
@@ -56,6 +209,7 @@ impl ContactBook {
             "#gsi1pk = :gsi1pk",
             "#gsi1sk = if_not_exists(#gsi1sk, :id)",
         ];
+        let mut adds = vec!["#events :one"];
         let mut request = self
             .table
             .client()
@@ -71,7 +225,7 @@ impl ContactBook {
             .expression_attribute_names("#gsi1pk", keys::GSI1_PK)
             .expression_attribute_names("#gsi1sk", keys::GSI1_SK)
             .expression_attribute_names("#events", "events")
-            .expression_attribute_values(":id", AttributeValue::S(new_id))
+            .expression_attribute_values(":id", AttributeValue::S(new_id(IdKind::Contact)))
             .expression_attribute_values(
                 ":channel",
                 AttributeValue::S(seen.channel.as_str().into()),
@@ -80,10 +234,29 @@ impl ContactBook {
             .expression_attribute_values(":at", AttributeValue::S(at.into()))
             .expression_attribute_values(
                 ":gsi1pk",
-                AttributeValue::S(format!("T#{tenant_id}#CONTACTIDS")),
+                AttributeValue::S(keys::contacts_by_id(tenant_id)),
             )
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew);
+            .return_values(ReturnValue::AllOld);
+        if let Some(counter) = interaction.counter() {
+            adds.push("#counter :one");
+            request = request.expression_attribute_names("#counter", counter);
+        }
+        if interaction == Interaction::Message {
+            sets.push("#optedIn = :true");
+            request = request
+                .expression_attribute_names("#optedIn", "optedIn")
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+        }
+        if seen.channel == crate::meta::Channel::Whatsapp {
+            sets.push("#phone = :phone");
+            request = request
+                .expression_attribute_names("#phone", "phone")
+                .expression_attribute_values(
+                    ":phone",
+                    AttributeValue::S(format!("+{}", seen.external_id)),
+                );
+        }
         if let Some(name) = &seen.name {
             sets.push("#name = :name");
             request = request
@@ -97,14 +270,34 @@ impl ContactBook {
                 .expression_attribute_values(":username", AttributeValue::S(username.clone()));
         }
         let out = request
-            .update_expression(format!("SET {} ADD #events :one", sets.join(", ")))
+            .update_expression(format!("SET {} ADD {}", sets.join(", "), adds.join(", ")))
             .send()
             .await
-            .map_err(|e| ServiceError::Store(StoreError::Unavailable(describe_error(&e))))?;
-        Ok(from_item(out.attributes.unwrap_or_default())?)
+            .map_err(unavailable)?;
+        let old = out.attributes.unwrap_or_default();
+        let text = |name: &str| old.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let created = old.is_empty();
+        let mut changed = Vec::new();
+        if !created {
+            if seen.name.is_some() && text("name") != seen.name {
+                changed.push("name");
+            }
+            if seen.username.is_some() && text("username") != seen.username {
+                changed.push("username");
+            }
+        }
+        let contact = self
+            .get_by_key(tenant_id, seen.channel.as_str(), &seen.external_id)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict("contact vanished while captured".into()))?;
+        Ok(Captured {
+            contact,
+            created,
+            changed,
+        })
     }
 
-    pub async fn get(
+    pub async fn get_by_key(
         &self,
         tenant_id: &str,
         channel: &str,
@@ -118,5 +311,158 @@ impl ContactBook {
             Some(item) => Ok(Some(from_item(item)?)),
             None => Ok(None),
         }
+    }
+
+    pub async fn get(&self, tenant_id: &str, id: &str) -> ServiceResult<Contact> {
+        if !ids::is_valid(IdKind::Contact, id) {
+            return Err(ServiceError::NotFound("contact"));
+        }
+        let query = Query::new(Index::Gsi1, keys::contacts_by_id(tenant_id))
+            .between(id, id)
+            .page(Some(1), None);
+        let (mut found, _) = self.table.query_records::<Contact>(query).await?;
+        found.pop().ok_or(ServiceError::NotFound("contact"))
+    }
+
+    /// Every contact of the tenant, page by page (a Query on the tenant's partition, never a
+    /// Scan); filtering and sorting happen over what it returns.
+    pub async fn all(&self, tenant_id: &str) -> ServiceResult<Vec<Contact>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = Query::new(Index::Primary, keys::contacts_partition(tenant_id))
+                .page(Some(crate::store::MAX_PAGE_SIZE), cursor.as_deref());
+            let (page, next) = self.table.query_records::<Contact>(query).await?;
+            out.extend(page);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Filtered and sorted; ties broken by id so that offsets are stable.
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        filter: &ContactFilter,
+        sort_by: SortBy,
+        descending: bool,
+    ) -> ServiceResult<Vec<Contact>> {
+        let mut contacts: Vec<Contact> = self
+            .all(tenant_id)
+            .await?
+            .into_iter()
+            .filter(|c| filter.matches(c))
+            .collect();
+        contacts.sort_by(|a, b| {
+            let key = |c: &Contact| match sort_by {
+                SortBy::CreatedAt => c.first_seen_at.clone(),
+                SortBy::UpdatedAt => c.updated().to_string(),
+                SortBy::LastSeenAt => c.last_seen_at.clone(),
+                SortBy::Name => c
+                    .name
+                    .clone()
+                    .or(c.username.clone())
+                    .unwrap_or_default()
+                    .to_lowercase(),
+            };
+            let order = key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id));
+            if descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+        Ok(contacts)
+    }
+
+    /// Writes the fields a tenant edits (tags, custom fields, email, export consent) with
+    /// one UpdateItem, so that a capture running at the same time keeps its counts.
+    pub async fn apply_edit(&self, tenant_id: &str, contact: &Contact) -> ServiceResult<()> {
+        let key = keys::contact(tenant_id, &contact.channel, &contact.external_id);
+        let to_attr = |v: Value| {
+            serde_dynamo::to_attribute_value::<_, AttributeValue>(v)
+                .map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))
+        };
+        let mut sets = vec![
+            "#tags = :tags",
+            "#custom = :custom",
+            "#consent = :consent",
+            "#updated = :updated",
+        ];
+        let mut removes = Vec::new();
+        let mut request = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .key(keys::PK, AttributeValue::S(key.pk))
+            .key(keys::SK, AttributeValue::S(key.sk))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#tags", "tags")
+            .expression_attribute_names("#custom", "customFields")
+            .expression_attribute_names("#consent", "exportConsent")
+            .expression_attribute_names("#consentAt", "exportConsentAt")
+            .expression_attribute_names("#email", "email")
+            .expression_attribute_names("#updated", "updatedAt")
+            .expression_attribute_values(":tags", to_attr(json!(contact.tags))?)
+            .expression_attribute_values(":custom", to_attr(json!(contact.custom_fields))?)
+            .expression_attribute_values(":consent", AttributeValue::Bool(contact.export_consent))
+            .expression_attribute_values(
+                ":updated",
+                AttributeValue::S(
+                    contact
+                        .updated_at
+                        .clone()
+                        .unwrap_or_else(crate::time::now_rfc3339),
+                ),
+            );
+        match &contact.email {
+            Some(email) => {
+                sets.push("#email = :email");
+                request =
+                    request.expression_attribute_values(":email", AttributeValue::S(email.clone()));
+            }
+            None => removes.push("#email"),
+        }
+        match &contact.export_consent_at {
+            Some(at) => {
+                sets.push("#consentAt = :consentAt");
+                request = request
+                    .expression_attribute_values(":consentAt", AttributeValue::S(at.clone()));
+            }
+            None => removes.push("#consentAt"),
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match request.update_expression(expression).send().await {
+            Ok(_) => Ok(()),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Err(ServiceError::NotFound("contact"))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Erases the contact record.
+    pub async fn delete(&self, tenant_id: &str, contact: &Contact) -> ServiceResult<()> {
+        self.table
+            .delete(&keys::contact(
+                tenant_id,
+                &contact.channel,
+                &contact.external_id,
+            ))
+            .await?;
+        Ok(())
     }
 }

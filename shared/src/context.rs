@@ -145,6 +145,10 @@ impl AppContext {
         crate::contacts::ContactBook::new(self.table.clone())
     }
 
+    pub fn export_audit(&self) -> crate::exports::ExportAudit {
+        crate::exports::ExportAudit::new(self.table.clone())
+    }
+
     pub fn messages(&self) -> crate::messages::MessageLog {
         crate::messages::MessageLog::new(self.table.clone())
     }

@@ -77,6 +77,13 @@ api_routes! {
     GET "/api/v1/meta/monitoring/dashboard" => routes::meta::dashboard,
     POST "/api/v1/meta/test-suites" => routes::meta::create_test_suite,
     POST "/api/v1/meta/test-suites/{suiteId}/execute" => routes::meta::execute_test_suite,
+    GET "/api/v1/contacts" => routes::contacts::list,
+    GET "/api/v1/contacts/{contactId}" => routes::contacts::get,
+    PATCH "/api/v1/contacts/{contactId}" => routes::contacts::update,
+    DELETE "/api/v1/contacts/{contactId}" => routes::contacts::delete,
+    GET "/api/v1/export/contacts.csv" => routes::contacts::export_csv,
+    GET "/api/v1/export/contacts.json" => routes::contacts::export_json,
+    GET "/api/v1/export/audit" => routes::contacts::export_audit,
 }
 
 pub fn router(ctx: AppContext) -> Router {

@@ -1,5 +1,6 @@
 //! In-process ingress cost: signature check + parse + split of a Meta body (no AWS I/O),
-//! against the baseline of a raw HMAC-SHA256 over the same bytes.
+//! against the baseline of a raw HMAC-SHA256 over the same bytes, and the floor of a
+//! serde_json walk that only finds each message and reads its id.
 //!
 //! `cargo bench -p meta-ingress --bench ingress`
 
@@ -46,6 +47,58 @@ fn ingress(c: &mut Criterion) {
                     let items = split(std::hint::black_box(body)).unwrap();
                     assert_eq!(items.len(), if body.len() > 10_000 { 1000 } else { 1 });
                     items
+                })
+            },
+        );
+        // The floor of any serde_json-based split: walk entry -> change -> value -> message
+        // as borrowed RawValues and read each message's id and type, nothing else.
+        group.bench_with_input(
+            BenchmarkId::new("serde_json_floor", label),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    #[derive(serde::Deserialize)]
+                    struct Env<'a> {
+                        #[serde(borrow)]
+                        entry: Vec<&'a serde_json::value::RawValue>,
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct Ent<'a> {
+                        #[serde(borrow)]
+                        changes: Vec<&'a serde_json::value::RawValue>,
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct Ch<'a> {
+                        #[serde(borrow)]
+                        value: &'a serde_json::value::RawValue,
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct Val<'a> {
+                        #[serde(borrow)]
+                        messages: Vec<&'a serde_json::value::RawValue>,
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct Msg<'a> {
+                        #[serde(borrow)]
+                        id: &'a str,
+                        #[serde(borrow, rename = "type")]
+                        kind: &'a str,
+                    }
+                    let s = std::str::from_utf8(body).unwrap();
+                    let env: Env = serde_json::from_str(s).unwrap();
+                    let mut n = 0;
+                    for e in env.entry {
+                        let e: Ent = serde_json::from_str(e.get()).unwrap();
+                        for c in e.changes {
+                            let c: Ch = serde_json::from_str(c.get()).unwrap();
+                            let v: Val = serde_json::from_str(c.value.get()).unwrap();
+                            for m in v.messages {
+                                let m: Msg = serde_json::from_str(m.get()).unwrap();
+                                n += m.id.len() + m.kind.len();
+                            }
+                        }
+                    }
+                    n
                 })
             },
         );

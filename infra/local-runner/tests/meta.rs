@@ -141,12 +141,15 @@ async fn a_received_message_reaches_a_subscribed_endpoint_and_workflow_and_its_c
         .stack
         .ctx
         .contacts()
-        .get(&tenant, "whatsapp", "16505551234")
+        .get_by_key(&tenant, "whatsapp", "16505551234")
         .await
         .unwrap()
         .expect("the sender is captured");
     assert_eq!(contact.name.as_deref(), Some("Sheena Nelson"));
     assert!(contact.id.starts_with("con_"));
+    assert_eq!(contact.phone.as_deref(), Some("+16505551234"));
+    assert_eq!(contact.messages, 1);
+    assert!(contact.opted_in);
 
     // Meta sends it again: stored once, delivered once.
     let (status, reply) = post_signed(&stack, &tenant, &body).await;

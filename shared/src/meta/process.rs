@@ -11,11 +11,12 @@ use async_trait::async_trait;
 
 use super::stats::{self, MetaStats};
 use super::store::{MetaEvent, MetaEventStore, ProcessingError, ProcessingStatus};
-use crate::contacts::ContactBook;
+use crate::contacts::{Captured, ContactBook, Interaction};
 use crate::error::ServiceError;
 use crate::jobs::{Job, JobError, JobHandler, Outcome};
 use crate::messages::MessageLog;
 use crate::webhooks::events::EventService;
+use serde_json::json;
 
 /// Tries before an event is marked failed.
 pub const MAX_PROCESSING_ATTEMPTS: u32 = 5;
@@ -86,8 +87,17 @@ impl MetaProcessor {
         event.deliveries = Some(published.deliveries);
         if let Some(contact) = &event.contact {
             let at = event.occurred_at.as_deref().unwrap_or(&event.received_at);
-            self.contacts
-                .record_seen(&tenant, contact, at)
+            let captured = self
+                .contacts
+                .record_seen(
+                    &tenant,
+                    contact,
+                    Interaction::of_event_type(&event.event_type),
+                    at,
+                )
+                .await
+                .map_err(|e| StepError::from_service("contact_capture_failed", e))?;
+            self.announce_contact(&tenant, &captured)
                 .await
                 .map_err(|e| StepError::from_service("contact_capture_failed", e))?;
         }
@@ -104,6 +114,30 @@ impl MetaProcessor {
                 )
                 .await
                 .map_err(|e| StepError::from_service("status_update_failed", e))?;
+        }
+        Ok(())
+    }
+
+    /// `contact.created` once per contact (its event id derives from the contact id, so a
+    /// repeat finds the first), `contact.updated` when capture changed a name or username.
+    async fn announce_contact(
+        &self,
+        tenant: &str,
+        captured: &Captured,
+    ) -> Result<(), ServiceError> {
+        let data = json!({"contact": captured.contact.view()});
+        if captured.created {
+            let body = captured.contact.id.split_once('_').map_or("", |(_, b)| b);
+            let event_id = format!("{}_{body}", crate::ids::IdKind::Event.prefix());
+            self.events
+                .publish_derived(tenant, &event_id, "contact.created", data, "contacts")
+                .await?;
+        } else if !captured.changed.is_empty() {
+            let mut data = data;
+            data["changes"] = json!(captured.changed);
+            self.events
+                .publish(tenant, "contact.updated", data, None, "contacts")
+                .await?;
         }
         Ok(())
     }

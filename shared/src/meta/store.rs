@@ -140,6 +140,20 @@ impl MetaEvent {
         format!("{}_{body}", IdKind::Event.prefix())
     }
 
+    /// From or to this person on this channel.
+    pub fn concerns(&self, channel: Channel, external_id: &str) -> bool {
+        if self.channel != channel {
+            return false;
+        }
+        let message = &self.data["message"];
+        self.contact
+            .as_ref()
+            .is_some_and(|c| c.external_id == external_id)
+            || message["from"].as_str() == Some(external_id)
+            || message["to"].as_str() == Some(external_id)
+            || self.data["comment"]["from"]["id"].as_str() == Some(external_id)
+    }
+
     /// The API view: the raw item as JSON when it is whole, as text when it was cut.
     pub fn view(&self) -> Value {
         let mut view = serde_json::to_value(self).unwrap_or(Value::Null);
@@ -278,6 +292,62 @@ impl MetaEventStore {
         )
         .page(Some(limit), None);
         Ok(self.table.query_records(query).await?.0)
+    }
+
+    /// Erasure of one person: every stored event from or to them keeps its ids, type and
+    /// status (so counts and deduplication still hold) but loses its raw item and data, which
+    /// carry their messages, name and number. Walks the tenant's events by the id index;
+    /// answers how many were redacted.
+    pub async fn redact_person(
+        &self,
+        tenant_id: &str,
+        channel: Channel,
+        external_id: &str,
+    ) -> ServiceResult<usize> {
+        let mut redacted = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = Query::new(Index::Gsi1, keys::meta_events_by_id(tenant_id))
+                .page(Some(crate::store::MAX_PAGE_SIZE), cursor.as_deref());
+            let (events, next) = self.table.query_records::<MetaEvent>(query).await?;
+            for event in events.iter().filter(|e| e.concerns(channel, external_id)) {
+                let key = keys::meta_event(tenant_id, &event.natural_id);
+                self.table
+                    .client()
+                    .update_item()
+                    .table_name(self.table.name())
+                    .key(keys::PK, AttributeValue::S(key.pk))
+                    .key(keys::SK, AttributeValue::S(key.sk))
+                    .condition_expression("attribute_exists(#pk)")
+                    .update_expression(
+                        "SET #raw = :raw, #data = :data, #rt = :false REMOVE #contact",
+                    )
+                    .expression_attribute_names("#pk", keys::PK)
+                    .expression_attribute_names("#raw", "raw")
+                    .expression_attribute_names("#data", "data")
+                    .expression_attribute_names("#rt", "rawTruncated")
+                    .expression_attribute_names("#contact", "contact")
+                    .expression_attribute_values(":raw", AttributeValue::S(String::new()))
+                    .expression_attribute_values(
+                        ":data",
+                        AttributeValue::M(
+                            [("erased".to_string(), AttributeValue::Bool(true))].into(),
+                        ),
+                    )
+                    .expression_attribute_values(":false", AttributeValue::Bool(false))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        ServiceError::Store(StoreError::Unavailable(crate::aws::describe_error(&e)))
+                    })?;
+                redacted += 1;
+            }
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        Ok(redacted)
     }
 
     /// The latest event received, for health.

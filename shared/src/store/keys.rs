@@ -186,12 +186,29 @@ pub fn meta_test_suite(tenant_id: &str, suite_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#METASUITES"), suite_id)
 }
 
+pub fn contacts_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#CONTACTS")
+}
+
+/// gsi1 partition: a tenant's contacts by id.
+pub fn contacts_by_id(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#CONTACTIDS")
+}
+
 /// A contact, keyed by where it was seen, so that capture is an idempotent upsert.
 pub fn contact(tenant_id: &str, channel: &str, external_id: &str) -> Key {
     Key::new(
-        format!("T#{tenant_id}#CONTACTS"),
+        contacts_partition(tenant_id),
         format!("{channel}#{external_id}"),
     )
+}
+
+pub fn export_record(tenant_id: &str, export_id: &str) -> Key {
+    Key::new(exports_partition(tenant_id), export_id)
+}
+
+pub fn exports_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#EXPORTS")
 }
 
 pub fn rate_window(tenant_id: &str, key_id: &str, minute: i64) -> Key {

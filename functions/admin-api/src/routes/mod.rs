@@ -1,4 +1,5 @@
 pub mod api_keys;
+pub mod contacts;
 pub mod meta;
 pub mod platform;
 pub mod webhooks;

@@ -13,27 +13,10 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{page, JsonObject, ListQuery, OptionalJsonObject};
+use crate::input::{bad_query, page, parse_time, JsonObject, ListQuery, OptionalJsonObject};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn bad_query(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
-}
-
-fn parse_time(
-    name: &str,
-    value: Option<&String>,
-) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
-    value
-        .map(|v| {
-            chrono::DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|_| bad_query(format!("{name} must be an RFC 3339 timestamp")))
-        })
-        .transpose()
-}
 
 fn parse_status(value: Option<&String>) -> ApiResult<Option<String>> {
     match value.map(String::as_str) {

@@ -1,0 +1,409 @@
+//! Contacts end to end: captured from signed Meta POSTs through the runner and the worker,
+//! listed with every filter, edited, exported as CSV (read back with an independent CSV
+//! reader) and JSON, every export audited, erased; another tenant sees none of it.
+
+mod support;
+
+use std::time::Duration;
+
+use hookhub_shared::signing::body_hmac::sign;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use support::{Behaviour, Receiver, Stack};
+
+const WAIT: Duration = Duration::from_secs(30);
+const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";
+const IG_SECRET: &str = "ig-app-secret-fedcba9876543210";
+
+async fn configure(stack: &Stack, tenant: &str) {
+    for (kind, body) in [
+        (
+            "whatsapp",
+            json!({"enabled": true, "phoneNumberId": "106540352242922", "accessToken": "EAATestAccessToken123456789",
+                            "webhookVerifyToken": "verify-me", "appSecret": WA_SECRET}),
+        ),
+        (
+            "instagram",
+            json!({"enabled": true, "accountId": "17841400008460056", "appId": "1234567890", "appSecret": IG_SECRET,
+                             "accessToken": "IGQVJTestAccessToken1234567", "webhookVerifyToken": "verify-ig"}),
+        ),
+    ] {
+        let (s, reply) = stack
+            .call(
+                "PUT",
+                &format!("/api/platform/tenants/{tenant}/integrations/{kind}"),
+                &stack.admin,
+                None,
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 200, "{reply}");
+    }
+}
+
+async fn post_signed(stack: &Stack, tenant: &str, secret: &str, body: &Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let resp = stack
+        .http
+        .post(format!("{}/webhooks/meta/{tenant}", stack.base))
+        .header("x-hub-signature-256", sign(secret, &bytes))
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+fn whatsapp_message(wa_id: &str, name: &str, wamid: &str) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+        "messages": [{"from": wa_id, "id": wamid, "timestamp": "1763800000", "type": "text", "text": {"body": "hello"}}]}}]}]})
+}
+
+async fn contacts(stack: &Stack, tenant: &str, query: &str) -> Value {
+    let (s, reply) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/contacts{query}"),
+            &stack.admin,
+            Some(tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{query}: {reply}");
+    reply
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["name"]
+                .as_str()
+                .or(c["username"].as_str())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn contacts_are_captured_filtered_edited_exported_audited_and_erased() {
+    let stack = Stack::start("e2e-contacts").await;
+    let tenant = stack.tenant().await;
+    configure(&stack, &tenant).await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    stack
+        .endpoint(&tenant, &receiver.url, json!({"events": ["contact.*"]}))
+        .await;
+
+    let tricky = "=cmd|' /C calc'!A0, \"Ann\"\nDoe";
+    post_signed(
+        &stack,
+        &tenant,
+        WA_SECRET,
+        &whatsapp_message("16505550001", "Sheena Nelson", "wamid.C1"),
+    )
+    .await;
+    post_signed(
+        &stack,
+        &tenant,
+        WA_SECRET,
+        &whatsapp_message("16505550002", tricky, "wamid.C2"),
+    )
+    .await;
+    post_signed(
+        &stack,
+        &tenant,
+        WA_SECRET,
+        &whatsapp_message("16505550003", "Bob Stone", "wamid.C3"),
+    )
+    .await;
+    post_signed(
+        &stack,
+        &tenant,
+        WA_SECRET,
+        &whatsapp_message("16505550001", "Sheena N.", "wamid.C4"),
+    )
+    .await;
+    post_signed(&stack, &tenant, IG_SECRET, &json!({"object": "instagram", "entry": [{"id": "17841400008460056", "time": 1763800000, "changes": [
+        {"field": "comments", "value": {"id": "c-1", "text": "nice", "from": {"id": "17841405309211844", "username": "carla.ig"}, "media": {"id": "m1"}}}]}]})).await;
+
+    stack
+        .eventually(WAIT, || async {
+            contacts(&stack, &tenant, "").await["total"] == 4
+        })
+        .await;
+    // One contact.created per person, and a contact.updated for the renamed one.
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 5 })
+        .await;
+    let delivered: Vec<Value> = receiver
+        .all()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        delivered
+            .iter()
+            .filter(|d| d["event"] == "contact.created")
+            .count(),
+        4
+    );
+    let updated: Vec<_> = delivered
+        .iter()
+        .filter(|d| d["event"] == "contact.updated")
+        .collect();
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0]["data"]["changes"], json!(["name"]));
+
+    let all = contacts(&stack, &tenant, "?sortBy=name&sortOrder=asc").await;
+    assert_eq!(names(&all), [tricky, "Bob Stone", "carla.ig", "Sheena N."]);
+    let sheena = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["externalId"] == "16505550001")
+        .unwrap()
+        .clone();
+    assert_eq!(sheena["messages"], 2);
+    assert_eq!(sheena["phone"], "+16505550001");
+    assert_eq!(sheena["optedIn"], true);
+    let carla = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "instagram")
+        .unwrap()
+        .clone();
+    assert_eq!(carla["comments"], 1);
+    assert_eq!(carla["optedIn"], false, "a comment is not a message opt-in");
+
+    // Edits.
+    let sheena_id = sheena["id"].as_str().unwrap();
+    let (s, reply) = stack
+        .call("PATCH", &format!("/api/v1/contacts/{sheena_id}"), &stack.admin, Some(&tenant),
+              Some(json!({"tags": ["vip", "vip", "buyer"], "customFields": {"drink": "latte"}, "email": "sheena@example.com", "exportConsent": true})))
+        .await;
+    assert_eq!(s, 200, "{reply}");
+    assert_eq!(reply["tags"], json!(["buyer", "vip"]));
+    assert!(reply["exportConsentAt"].is_string());
+    let (s, reply) = stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"email": "nope", "tags": "x", "colour": 1})),
+        )
+        .await;
+    assert_eq!(s, 422, "{reply}");
+    assert_eq!(reply["error"]["details"].as_array().unwrap().len(), 3);
+
+    // Every filter.
+    let count = |q: &'static str| {
+        let stack = &stack;
+        let tenant = tenant.clone();
+        async move { contacts(stack, &tenant, q).await["total"].as_u64().unwrap() }
+    };
+    assert_eq!(count("?optedIn=whatsapp").await, 3);
+    assert_eq!(count("?optedIn=instagram").await, 0);
+    assert_eq!(count("?hasTag=VIP").await, 1);
+    assert_eq!(count("?customField[drink]=latte").await, 1);
+    assert_eq!(count("?customField[drink]=tea").await, 0);
+    assert_eq!(count("?exportConsentOnly=true").await, 1);
+    assert_eq!(count("?search=stone").await, 1);
+    assert_eq!(count("?search=sheena%40example").await, 1);
+    assert_eq!(count("?createdAfter=2000-01-01").await, 4);
+    assert_eq!(count("?createdBefore=2000-01-01").await, 0);
+    assert_eq!(count("?updatedAfter=2999-01-01T00:00:00Z").await, 0);
+    for bad in [
+        "?sortBy=shoe",
+        "?sortOrder=up",
+        "?createdAfter=yesterday",
+        "?optedIn=fax",
+        "?offset=-1",
+        "?cursor=con_nope",
+    ] {
+        let (s, reply) = stack
+            .call(
+                "GET",
+                &format!("/api/v1/contacts{bad}"),
+                &stack.admin,
+                Some(&tenant),
+                None,
+            )
+            .await;
+        assert_eq!(s, 400, "{bad}: {reply}");
+    }
+    // Pages: by offset and by cursor.
+    let first = contacts(&stack, &tenant, "?sortBy=name&sortOrder=asc&limit=2").await;
+    assert_eq!(first["hasMore"], true);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let second = contacts(
+        &stack,
+        &tenant,
+        &format!("?sortBy=name&sortOrder=asc&limit=2&cursor={cursor}"),
+    )
+    .await;
+    let by_offset = contacts(
+        &stack,
+        &tenant,
+        "?sortBy=name&sortOrder=asc&limit=2&offset=2",
+    )
+    .await;
+    assert_eq!(second["data"], by_offset["data"]);
+    assert_eq!(second["hasMore"], false);
+
+    // CSV, read back by an independent reader.
+    let resp = stack
+        .http
+        .get(format!(
+            "{}/api/v1/export/contacts.csv?sortBy=name&sortOrder=asc",
+            stack.base
+        ))
+        .bearer_auth(&stack.admin)
+        .header("x-tenant-id", &tenant)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let export_id = resp.headers()["x-export-id"].to_str().unwrap().to_string();
+    let csv_bytes = resp.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(csv_bytes.as_ref());
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 4);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let tricky_row = rows
+        .iter()
+        .find(|r| &r[col("externalId")] == "16505550002")
+        .unwrap();
+    assert_eq!(
+        &tricky_row[col("name")],
+        format!("'{tricky}"),
+        "formula guarded, quotes and newline kept"
+    );
+    let sheena_row = rows
+        .iter()
+        .find(|r| &r[col("externalId")] == "16505550001")
+        .unwrap();
+    assert_eq!(&sheena_row[col("tags")], "buyer;vip");
+    assert_eq!(&sheena_row[col("customField.drink")], "latte");
+    assert_eq!(&sheena_row[col("email")], "sheena@example.com");
+    assert_eq!(&sheena_row[col("phone")], "'+16505550001");
+    assert_eq!(&sheena_row[col("messages")], "2");
+
+    // JSON with recent events, consent only.
+    let (s, doc) = stack
+        .call(
+            "GET",
+            "/api/v1/export/contacts.json?exportConsentOnly=true&includeEvents=true",
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{doc}");
+    assert_eq!(doc["count"], 1);
+    assert_eq!(doc["contacts"][0]["customFields"]["drink"], "latte");
+    assert_eq!(
+        doc["contacts"][0]["recentEvents"].as_array().unwrap().len(),
+        2
+    );
+
+    // The audit: both exports, with the file's hash.
+    let (s, audit) = stack
+        .call(
+            "GET",
+            "/api/v1/export/audit",
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let records = audit["data"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    let csv_record = records
+        .iter()
+        .find(|r| r["id"] == export_id.as_str())
+        .unwrap();
+    assert_eq!(csv_record["rows"], 4);
+    assert_eq!(csv_record["format"], "csv");
+    assert_eq!(
+        csv_record["sha256"],
+        hex::encode(Sha256::digest(&csv_bytes))
+    );
+    assert_eq!(csv_record["filters"]["sortBy"], "name");
+    assert!(csv_record["actor"]
+        .as_str()
+        .unwrap()
+        .contains("platform_admin"));
+
+    // Another tenant sees nothing.
+    let other = stack.tenant().await;
+    assert_eq!(contacts(&stack, &other, "").await["total"], 0);
+    let (s, _) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = stack
+        .call(
+            "DELETE",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // Erasure.
+    let (s, erased) = stack
+        .call(
+            "DELETE",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{erased}");
+    assert_eq!(erased["redactedEvents"], 2);
+    let (s, _) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let event = stack
+        .stack
+        .ctx
+        .meta_events()
+        .get_by_natural_id(&tenant, "wa:wamid.C1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.raw, "");
+    assert_eq!(event.data, json!({"erased": true}));
+    assert_eq!(event.event_type, "message.received", "ids and type kept");
+    assert_eq!(contacts(&stack, &tenant, "").await["total"], 3);
+}
