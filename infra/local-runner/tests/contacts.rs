@@ -282,6 +282,38 @@ async fn contacts_are_captured_filtered_edited_exported_audited_and_erased() {
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 4);
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    // Every row equals the listing, field by field (cells a spreadsheet would run carry the
+    // guard's leading quote).
+    let listed = contacts(&stack, &tenant, "?sortBy=name&sortOrder=asc").await;
+    for (row, contact) in rows.iter().zip(listed["data"].as_array().unwrap()) {
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        for field in [
+            "id",
+            "channel",
+            "externalId",
+            "name",
+            "username",
+            "email",
+            "optedIn",
+            "exportConsent",
+            "createdAt",
+            "messages",
+            "comments",
+            "events",
+        ] {
+            let expected = text(&contact[field]);
+            let expected = if expected.starts_with(['=', '+', '-', '@']) {
+                format!("'{expected}")
+            } else {
+                expected
+            };
+            assert_eq!(&row[col(field)], expected, "{field}");
+        }
+    }
     let tricky_row = rows
         .iter()
         .find(|r| &r[col("externalId")] == "16505550002")
