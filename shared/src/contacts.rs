@@ -342,6 +342,50 @@ impl ContactBook {
         Ok(out)
     }
 
+    /// Contacts in creation order (their ids sort by time), filtered page by page on the id
+    /// index: at most `limit` matches, from after the contact `after`, and whether more may
+    /// follow. Memory holds one page, however large the tenant.
+    pub async fn created_order_page(
+        &self,
+        tenant_id: &str,
+        filter: &ContactFilter,
+        descending: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> ServiceResult<(Vec<Contact>, bool)> {
+        let prefix = format!("{}_", IdKind::Contact.prefix());
+        // Ids are fixed-length, so `after!` sorts just above `after` and below every later id.
+        let (from, to) = match (after, descending) {
+            (None, _) => (prefix.clone(), format!("{prefix}~")),
+            (Some(a), false) => (format!("{a}!"), format!("{prefix}~")),
+            (Some(a), true) => (prefix.clone(), a.to_string()),
+        };
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = Query::new(Index::Gsi1, keys::contacts_by_id(tenant_id))
+                .between(from.clone(), to.clone())
+                .page(Some(200), cursor.as_deref());
+            if descending {
+                query = query.newest_first();
+            }
+            let (page, next) = self.table.query_records::<Contact>(query).await?;
+            for contact in page {
+                if Some(contact.id.as_str()) == after || !filter.matches(&contact) {
+                    continue;
+                }
+                if out.len() == limit {
+                    return Ok((out, true));
+                }
+                out.push(contact);
+            }
+            match next {
+                Some(n) => cursor = Some(n),
+                None => return Ok((out, false)),
+            }
+        }
+    }
+
     /// Filtered and sorted; ties broken by id so that offsets are stable.
     pub async fn list(
         &self,

@@ -17,7 +17,7 @@ use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Rows one export request returns at most; `nextCursor` continues it.
+/// Rows one export request returns at most; `X-Next-Cursor` continues it.
 const MAX_EXPORT_ROWS: usize = 10_000;
 
 fn parse_bool(name: &str, value: Option<&String>) -> ApiResult<bool> {
@@ -286,14 +286,33 @@ async fn export(
     let tenant = caller.tenant(ctx, "export:contacts").await?;
     let sel = selection(query)?;
     let include_events = parse_bool("includeEvents", query.params.get("includeEvents"))?;
-    let all = ctx
-        .contacts()
-        .list(&tenant, &sel.filter, sel.sort_by, sel.descending)
-        .await?;
     let limit = query
         .limit
         .map_or(MAX_EXPORT_ROWS, |l| (l as usize).min(MAX_EXPORT_ROWS));
-    let (rows, next) = window(&all, sel.offset, query.cursor.as_deref(), limit)?;
+    // In creation order (the default) the export reads the id index page by page, so a large
+    // tenant is never held in memory; other orders must read every contact to sort them.
+    let (owned, total, next) = if sel.sort_by == SortBy::CreatedAt && sel.offset == 0 {
+        let (rows, more) = ctx
+            .contacts()
+            .created_order_page(
+                &tenant,
+                &sel.filter,
+                sel.descending,
+                query.cursor.as_deref(),
+                limit,
+            )
+            .await?;
+        let next = more.then(|| rows.last().map(|c| c.id.clone())).flatten();
+        (rows, None, next)
+    } else {
+        let all = ctx
+            .contacts()
+            .list(&tenant, &sel.filter, sel.sort_by, sel.descending)
+            .await?;
+        let (rows, next) = window(&all, sel.offset, query.cursor.as_deref(), limit)?;
+        (rows.to_vec(), Some(all.len()), next)
+    };
+    let rows = owned.as_slice();
     let (file, content_type) = if format == "csv" {
         (contacts_csv(rows).into_bytes(), "text/csv; charset=utf-8")
     } else {
@@ -326,7 +345,7 @@ async fn export(
         let doc = json!({
             "exportedAt": hookhub_shared::time::now_rfc3339(),
             "count": contacts.len(),
-            "total": all.len(),
+            "total": total,
             "nextCursor": next,
             "contacts": contacts,
         });
@@ -356,7 +375,7 @@ async fn export(
     for (name, value) in [
         ("x-export-id", Some(record.id.clone())),
         ("x-export-sha256", Some(record.sha256.clone())),
-        ("x-total-count", Some(all.len().to_string())),
+        ("x-total-count", total.map(|t| t.to_string())),
         ("x-next-cursor", next),
     ] {
         if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
