@@ -317,11 +317,10 @@ impl ContactBook {
         if !ids::is_valid(IdKind::Contact, id) {
             return Err(ServiceError::NotFound("contact"));
         }
-        let query = Query::new(Index::Gsi1, keys::contacts_by_id(tenant_id))
-            .between(id, id)
-            .page(Some(1), None);
-        let (mut found, _) = self.table.query_records::<Contact>(query).await?;
-        found.pop().ok_or(ServiceError::NotFound("contact"))
+        self.table
+            .query_one(Index::Gsi1, keys::contacts_by_id(tenant_id), id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))
     }
 
     /// Every contact of the tenant, page by page (a Query on the tenant's partition, never a

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::describe_error;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, IdKind};
-use crate::store::{from_item, keys, to_item, Index, Query, StoreError, Table};
+use crate::store::{from_item, keys, to_item, Index, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,11 +113,15 @@ impl MessageLog {
             return Ok(None);
         };
         // The index partition is the provider's id; the sort key pins it to this tenant.
-        let query = Query::new(Index::Gsi1, provider_ref(provider, provider_message_id))
-            .between(tenant_id, tenant_id)
-            .page(Some(1), None);
-        let (found, _) = self.table.query_records::<OutboundMessage>(query).await?;
-        let Some(message) = found.into_iter().next() else {
+        let found: Option<OutboundMessage> = self
+            .table
+            .query_one(
+                Index::Gsi1,
+                provider_ref(provider, provider_message_id),
+                tenant_id,
+            )
+            .await?;
+        let Some(message) = found else {
             return Ok(None);
         };
         let mut request = self

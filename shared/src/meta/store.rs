@@ -238,11 +238,10 @@ impl MetaEventStore {
         if !ids::is_valid(IdKind::MetaEvent, id) {
             return Err(ServiceError::NotFound("Meta event"));
         }
-        let query = Query::new(Index::Gsi1, keys::meta_events_by_id(tenant_id))
-            .between(id, id)
-            .page(Some(1), None);
-        let (mut found, _) = self.table.query_records::<MetaEvent>(query).await?;
-        found.pop().ok_or(ServiceError::NotFound("Meta event"))
+        self.table
+            .query_one(Index::Gsi1, keys::meta_events_by_id(tenant_id), id)
+            .await?
+            .ok_or(ServiceError::NotFound("Meta event"))
     }
 
     /// Newest first; by status (its own index) or by type (its own index), or both (the

@@ -447,6 +447,21 @@ impl Table {
         Ok((records, page.next_cursor))
     }
 
+    /// The one record of an index partition whose sort key is exactly `sort` (an item found
+    /// by a secondary key: an id, a provider's id).
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        index: Index,
+        partition: impl Into<String>,
+        sort: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let query = Query::new(index, partition)
+            .between(sort, sort)
+            .page(Some(1), None);
+        let (mut found, _) = self.query_records::<T>(query).await?;
+        Ok(found.pop())
+    }
+
     pub async fn query(&self, query: Query<'_>) -> Result<Page, StoreError> {
         let limit = query
             .limit

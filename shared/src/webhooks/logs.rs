@@ -343,16 +343,8 @@ impl DeliveryLog {
             attempts_partition(tenant_id, ""),
             attempts_partition(tenant_id, "wf_"),
         ] {
-            let page = self
-                .table
-                .query(
-                    Query::new(Index::Gsi1, index)
-                        .between(log_id, log_id)
-                        .page(Some(1), None),
-                )
-                .await?;
-            if let Some(item) = page.items.into_iter().next() {
-                return Ok(from_item(item)?);
+            if let Some(log) = self.table.query_one(Index::Gsi1, index, log_id).await? {
+                return Ok(log);
             }
         }
         Err(ServiceError::NotFound("log entry"))
