@@ -17,6 +17,8 @@ use crate::store::{from_item, keys, Index, Query, StoreError, Table};
 
 pub const MAX_TAGS: usize = 50;
 pub const MAX_CUSTOM_FIELDS: usize = 50;
+/// Contacts a sorted listing or export reads at most.
+pub const MAX_SORTED_CONTACTS: usize = 50_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -179,6 +181,7 @@ impl SortBy {
 #[derive(Clone)]
 pub struct ContactBook {
     table: Table,
+    sort_limit: usize,
 }
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> ServiceError {
@@ -187,7 +190,16 @@ fn unavailable<E: std::error::Error + 'static>(e: E) -> ServiceError {
 
 impl ContactBook {
     pub fn new(table: Table) -> Self {
-        Self { table }
+        Self {
+            table,
+            sort_limit: MAX_SORTED_CONTACTS,
+        }
+    }
+
+    /// How many contacts a sorted listing may read (`MAX_SORTED_CONTACTS` by default).
+    pub fn with_sort_limit(mut self, limit: usize) -> Self {
+        self.sort_limit = limit;
+        self
     }
 
     /// Creates the contact on first sight, otherwise refreshes its name, username and last
@@ -324,7 +336,9 @@ impl ContactBook {
     }
 
     /// Every contact of the tenant, page by page (a Query on the tenant's partition, never a
-    /// Scan); filtering and sorting happen over what it returns.
+    /// Scan); filtering and sorting happen over what it returns. Refused beyond
+    /// `MAX_SORTED_CONTACTS`, so that no request holds more than a bounded amount: a larger
+    /// tenant exports in creation order, which pages.
     pub async fn all(&self, tenant_id: &str) -> ServiceResult<Vec<Contact>> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -333,6 +347,12 @@ impl ContactBook {
                 .page(Some(crate::store::MAX_PAGE_SIZE), cursor.as_deref());
             let (page, next) = self.table.query_records::<Contact>(query).await?;
             out.extend(page);
+            if out.len() > self.sort_limit {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "the tenant has more than {} contacts: list or export them in creation order (sortBy=createdAt), which pages",
+                    self.sort_limit
+                )));
+            }
             match next {
                 Some(n) => cursor = Some(n),
                 None => break,

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hookhub_shared::contacts::{Contact, ContactFilter, SortBy};
+use hookhub_shared::error::ServiceError;
 use hookhub_shared::exports::contacts_csv;
 use hookhub_shared::meta::Channel;
 use hookhub_shared::AppContext;
@@ -139,14 +140,37 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
     let sel = selection(&query)?;
-    let all = ctx
-        .contacts()
-        .list(&tenant, &sel.filter, sel.sort_by, sel.descending)
-        .await?;
     let limit = query.limit.unwrap_or(50) as usize;
-    let (rows, next) = window(&all, sel.offset, query.cursor.as_deref(), limit)?;
+    let contacts = ctx.contacts();
+    let listed = contacts
+        .list(&tenant, &sel.filter, sel.sort_by, sel.descending)
+        .await;
+    // A tenant too large to sort in one request still lists in creation order, page by
+    // page, without a total.
+    let (rows, total, next) = match listed {
+        Err(ServiceError::FailedPrecondition(_))
+            if sel.sort_by == SortBy::CreatedAt && sel.offset == 0 =>
+        {
+            let (rows, more) = contacts
+                .created_order_page(
+                    &tenant,
+                    &sel.filter,
+                    sel.descending,
+                    query.cursor.as_deref(),
+                    limit,
+                )
+                .await?;
+            let next = more.then(|| rows.last().map(|c| c.id.clone())).flatten();
+            (rows, None, next)
+        }
+        other => {
+            let all = other?;
+            let (rows, next) = window(&all, sel.offset, query.cursor.as_deref(), limit)?;
+            (rows.to_vec(), Some(all.len()), next)
+        }
+    };
     let mut body = page(rows.iter().map(Contact::view).collect(), next);
-    body["total"] = json!(all.len());
+    body["total"] = json!(total);
     body["limit"] = json!(limit);
     body["offset"] = json!(sel.offset);
     Ok(Json(body))
