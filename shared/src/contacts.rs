@@ -13,7 +13,7 @@ use crate::aws::describe_error;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::meta::ContactSeen;
-use crate::store::{from_item, keys, Index, Query, StoreError, Table};
+use crate::store::{keys, Index, Query, StoreError, Table};
 
 pub const MAX_TAGS: usize = 50;
 pub const MAX_CUSTOM_FIELDS: usize = 50;
@@ -315,14 +315,10 @@ impl ContactBook {
         channel: &str,
         external_id: &str,
     ) -> ServiceResult<Option<Contact>> {
-        match self
+        Ok(self
             .table
-            .get(&keys::contact(tenant_id, channel, external_id))
-            .await?
-        {
-            Some(item) => Ok(Some(from_item(item)?)),
-            None => Ok(None),
-        }
+            .get_record(&keys::contact(tenant_id, channel, external_id))
+            .await?)
     }
 
     pub async fn get(&self, tenant_id: &str, id: &str) -> ServiceResult<Contact> {

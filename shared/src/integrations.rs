@@ -13,7 +13,7 @@ use crate::audit::{Actor, AuditLog};
 use crate::crypto::{EnvelopeCipher, SecretContext};
 use crate::error::{ServiceError, ServiceResult};
 use crate::masking::mask;
-use crate::store::{from_item, keys, to_item, Table};
+use crate::store::{keys, to_item, Table};
 use crate::validation::{is_e164, Fields};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -370,14 +370,10 @@ impl IntegrationService {
         tenant_id: &str,
         kind: IntegrationKind,
     ) -> ServiceResult<Option<IntegrationRecord>> {
-        match self
+        Ok(self
             .table
-            .get(&keys::integration(tenant_id, kind.as_str()))
-            .await?
-        {
-            Some(item) => Ok(Some(from_item(item)?)),
-            None => Ok(None),
-        }
+            .get_record(&keys::integration(tenant_id, kind.as_str()))
+            .await?)
     }
 
     /// Every integration of the tenant, masked; `null` for those never configured.

@@ -224,14 +224,10 @@ impl MetaEventStore {
         tenant_id: &str,
         natural_id: &str,
     ) -> ServiceResult<Option<MetaEvent>> {
-        match self
+        Ok(self
             .table
-            .get(&keys::meta_event(tenant_id, natural_id))
-            .await?
-        {
-            Some(item) => Ok(Some(from_item(item)?)),
-            None => Ok(None),
-        }
+            .get_record(&keys::meta_event(tenant_id, natural_id))
+            .await?)
     }
 
     pub async fn get(&self, tenant_id: &str, id: &str) -> ServiceResult<MetaEvent> {

@@ -447,6 +447,14 @@ impl Table {
         Ok((records, page.next_cursor))
     }
 
+    /// The record stored under `key`, if any.
+    pub async fn get_record<T: DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(key).await?.map(from_item).transpose()
+    }
+
     /// The one record of an index partition whose sort key is exactly `sort` (an item found
     /// by a secondary key: an id, a provider's id).
     pub async fn query_one<T: DeserializeOwned>(
