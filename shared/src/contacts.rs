@@ -440,76 +440,33 @@ impl ContactBook {
     /// Writes the fields a tenant edits (tags, custom fields, email, export consent) with
     /// one UpdateItem, so that a capture running at the same time keeps its counts.
     pub async fn apply_edit(&self, tenant_id: &str, contact: &Contact) -> ServiceResult<()> {
-        let key = keys::contact(tenant_id, &contact.channel, &contact.external_id);
         let to_attr = |v: Value| {
             serde_dynamo::to_attribute_value::<_, AttributeValue>(v)
                 .map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))
         };
-        let mut sets = vec![
-            "#tags = :tags",
-            "#custom = :custom",
-            "#consent = :consent",
-            "#updated = :updated",
+        let updated_at = contact
+            .updated_at
+            .clone()
+            .unwrap_or_else(crate::time::now_rfc3339);
+        let attributes = [
+            ("tags", Some(to_attr(json!(contact.tags))?)),
+            ("customFields", Some(to_attr(json!(contact.custom_fields))?)),
+            (
+                "exportConsent",
+                Some(AttributeValue::Bool(contact.export_consent)),
+            ),
+            ("updatedAt", Some(AttributeValue::S(updated_at))),
+            ("email", contact.email.clone().map(AttributeValue::S)),
+            (
+                "exportConsentAt",
+                contact.export_consent_at.clone().map(AttributeValue::S),
+            ),
         ];
-        let mut removes = Vec::new();
-        let mut request = self
-            .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk))
-            .key(keys::SK, AttributeValue::S(key.sk))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#tags", "tags")
-            .expression_attribute_names("#custom", "customFields")
-            .expression_attribute_names("#consent", "exportConsent")
-            .expression_attribute_names("#consentAt", "exportConsentAt")
-            .expression_attribute_names("#email", "email")
-            .expression_attribute_names("#updated", "updatedAt")
-            .expression_attribute_values(":tags", to_attr(json!(contact.tags))?)
-            .expression_attribute_values(":custom", to_attr(json!(contact.custom_fields))?)
-            .expression_attribute_values(":consent", AttributeValue::Bool(contact.export_consent))
-            .expression_attribute_values(
-                ":updated",
-                AttributeValue::S(
-                    contact
-                        .updated_at
-                        .clone()
-                        .unwrap_or_else(crate::time::now_rfc3339),
-                ),
-            );
-        match &contact.email {
-            Some(email) => {
-                sets.push("#email = :email");
-                request =
-                    request.expression_attribute_values(":email", AttributeValue::S(email.clone()));
-            }
-            None => removes.push("#email"),
-        }
-        match &contact.export_consent_at {
-            Some(at) => {
-                sets.push("#consentAt = :consentAt");
-                request = request
-                    .expression_attribute_values(":consentAt", AttributeValue::S(at.clone()));
-            }
-            None => removes.push("#consentAt"),
-        }
-        let mut expression = format!("SET {}", sets.join(", "));
-        if !removes.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        match request.update_expression(expression).send().await {
-            Ok(_) => Ok(()),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                Err(ServiceError::NotFound("contact"))
-            }
-            Err(e) => Err(unavailable(e)),
+        let key = keys::contact(tenant_id, &contact.channel, &contact.external_id);
+        if self.table.update_existing(&key, &attributes).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("contact"))
         }
     }
 

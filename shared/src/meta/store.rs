@@ -306,35 +306,18 @@ impl MetaEventStore {
                 .page(Some(crate::store::MAX_PAGE_SIZE), cursor.as_deref());
             let (events, next) = self.table.query_records::<MetaEvent>(query).await?;
             for event in events.iter().filter(|e| e.concerns(channel, external_id)) {
+                let erased =
+                    AttributeValue::M([("erased".to_string(), AttributeValue::Bool(true))].into());
+                let attributes = [
+                    ("raw", Some(AttributeValue::S(String::new()))),
+                    ("data", Some(erased)),
+                    ("rawTruncated", Some(AttributeValue::Bool(false))),
+                    ("contact", None),
+                ];
                 let key = keys::meta_event(tenant_id, &event.natural_id);
-                self.table
-                    .client()
-                    .update_item()
-                    .table_name(self.table.name())
-                    .key(keys::PK, AttributeValue::S(key.pk))
-                    .key(keys::SK, AttributeValue::S(key.sk))
-                    .condition_expression("attribute_exists(#pk)")
-                    .update_expression(
-                        "SET #raw = :raw, #data = :data, #rt = :false REMOVE #contact",
-                    )
-                    .expression_attribute_names("#pk", keys::PK)
-                    .expression_attribute_names("#raw", "raw")
-                    .expression_attribute_names("#data", "data")
-                    .expression_attribute_names("#rt", "rawTruncated")
-                    .expression_attribute_names("#contact", "contact")
-                    .expression_attribute_values(":raw", AttributeValue::S(String::new()))
-                    .expression_attribute_values(
-                        ":data",
-                        AttributeValue::M(
-                            [("erased".to_string(), AttributeValue::Bool(true))].into(),
-                        ),
-                    )
-                    .expression_attribute_values(":false", AttributeValue::Bool(false))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        ServiceError::Store(StoreError::Unavailable(crate::aws::describe_error(&e)))
-                    })?;
+                if !self.table.update_existing(&key, &attributes).await? {
+                    continue;
+                }
                 redacted += 1;
             }
             match next {
@@ -354,92 +337,49 @@ impl MetaEventStore {
     /// Records the outcome of processing: status (and its index key), attempts, and what
     /// processing produced or why it failed.
     pub async fn record_outcome(&self, event: &MetaEvent) -> ServiceResult<()> {
-        let key = keys::meta_event(&event.tenant_id, &event.natural_id);
-        let mut sets = vec![
-            "#status = :status",
-            "#gsi3pk = :gsi3pk",
-            "#attempts = :attempts",
-        ];
-        let mut removes = Vec::new();
-        let mut request = self
-            .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk))
-            .key(keys::SK, AttributeValue::S(key.sk))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#gsi3pk", keys::GSI3_PK)
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_values(":status", AttributeValue::S(event.status.as_str().into()))
-            .expression_attribute_values(
-                ":gsi3pk",
-                AttributeValue::S(keys::meta_events_by_status(
+        let number = |n: String| Some(AttributeValue::N(n));
+        let error = event
+            .error
+            .as_ref()
+            .map(serde_dynamo::to_attribute_value)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let attributes = [
+            (
+                "status",
+                Some(AttributeValue::S(event.status.as_str().into())),
+            ),
+            (
+                keys::GSI3_PK,
+                Some(AttributeValue::S(keys::meta_events_by_status(
                     &event.tenant_id,
                     event.status.as_str(),
-                )),
-            )
-            .expression_attribute_values(
-                ":attempts",
-                AttributeValue::N(event.attempts.to_string()),
-            );
-        let optional: [(&str, &str, Option<AttributeValue>); 5] = [
+                ))),
+            ),
+            ("attempts", number(event.attempts.to_string())),
             (
-                "#processedAt",
                 "processedAt",
                 event.processed_at.clone().map(AttributeValue::S),
             ),
             (
-                "#latencyMs",
                 "latencyMs",
-                event.latency_ms.map(|v| AttributeValue::N(v.to_string())),
+                event.latency_ms.and_then(|v| number(v.to_string())),
             ),
             (
-                "#hookhubEventId",
                 "hookhubEventId",
                 event.hookhub_event_id.clone().map(AttributeValue::S),
             ),
             (
-                "#deliveries",
                 "deliveries",
-                event.deliveries.map(|v| AttributeValue::N(v.to_string())),
+                event.deliveries.and_then(|v| number(v.to_string())),
             ),
-            (
-                "#error",
-                "error",
-                event
-                    .error
-                    .as_ref()
-                    .map(serde_dynamo::to_attribute_value)
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            ),
+            ("error", error),
         ];
-        let mut set_clauses: Vec<String> = sets.drain(..).map(str::to_string).collect();
-        for (placeholder, name, value) in optional {
-            request = request.expression_attribute_names(placeholder, name);
-            match value {
-                Some(v) => {
-                    let value_name = placeholder.replacen('#', ":", 1);
-                    set_clauses.push(format!("{placeholder} = {value_name}"));
-                    request = request.expression_attribute_values(value_name, v);
-                }
-                None => removes.push(placeholder),
-            }
+        let key = keys::meta_event(&event.tenant_id, &event.natural_id);
+        if self.table.update_existing(&key, &attributes).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("Meta event"))
         }
-        let mut expression = format!("SET {}", set_clauses.join(", "));
-        if !removes.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        request
-            .update_expression(expression)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                ServiceError::Store(StoreError::Unavailable(crate::aws::describe_error(&e)))
-            })
     }
 }

@@ -447,6 +447,55 @@ impl Table {
         Ok((records, page.next_cursor))
     }
 
+    /// Sets each attribute given a value and removes each given `None`, on an item that must
+    /// already exist (one UpdateItem, so attributes not named are left as they are). Answers
+    /// whether the item existed.
+    pub async fn update_existing(
+        &self,
+        key: &Key,
+        attributes: &[(&str, Option<AttributeValue>)],
+    ) -> Result<bool, StoreError> {
+        let mut sets = Vec::new();
+        let mut removes = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK);
+        for (i, (name, value)) in attributes.iter().enumerate() {
+            request = request.expression_attribute_names(format!("#a{i}"), *name);
+            match value {
+                Some(v) => {
+                    sets.push(format!("#a{i} = :v{i}"));
+                    request = request.expression_attribute_values(format!(":v{i}"), v.clone());
+                }
+                None => removes.push(format!("#a{i}")),
+            }
+        }
+        let mut expression = String::new();
+        if !sets.is_empty() {
+            expression.push_str(&format!("SET {}", sets.join(", ")));
+        }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match request.update_expression(expression.trim()).send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// The record stored under `key`, if any.
     pub async fn get_record<T: DeserializeOwned>(
         &self,
