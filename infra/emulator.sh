@@ -29,7 +29,8 @@ case "$cmd" in
       echo "emulator already running on 127.0.0.1:$port"
       exit 0
     fi
-    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
+    # Tests read requests back through moto's recorder; keep its file with the other run files.
+    MOTO_RECORDER_FILEPATH="$PWD/.run/moto-recording-$port" nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 150); do
       if answering; then

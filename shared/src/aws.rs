@@ -7,6 +7,7 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub kms: aws_sdk_kms::Client,
+    pub sns: aws_sdk_sns::Client,
 }
 
 impl AwsClients {
@@ -34,6 +35,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
         }
     }
 }

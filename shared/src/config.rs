@@ -29,6 +29,8 @@ pub struct Config {
     jwt_secret: Option<String>,
     /// Retention of attempt logs and dedupe records.
     pub log_retention: Duration,
+    /// Base URLs of Twilio, Vonage and the Graph API (tests point them at local servers).
+    pub provider_urls: crate::messages::ProviderUrls,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Config {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("log_retention", &self.log_retention)
+            .field("provider_urls", &self.provider_urls)
             .finish()
     }
 }
@@ -104,7 +107,30 @@ impl Config {
                 })?,
         };
 
+        let base_url = |name: &'static str, default: String| -> Result<String, ConfigError> {
+            let Some(value) = optional(name) else {
+                return Ok(default);
+            };
+            let value = value.trim().trim_end_matches('/').to_string();
+            match url::Url::parse(&value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    Ok(value)
+                }
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: "expected an http(s) base URL".into(),
+                }),
+            }
+        };
+        let defaults = crate::messages::ProviderUrls::default();
+        let provider_urls = crate::messages::ProviderUrls {
+            twilio: base_url("HOOKHUB_TWILIO_BASE_URL", defaults.twilio)?,
+            vonage: base_url("HOOKHUB_VONAGE_BASE_URL", defaults.vonage)?,
+            graph: base_url("HOOKHUB_GRAPH_BASE_URL", defaults.graph)?,
+        };
+
         Ok(Self {
+            provider_urls,
             table_name: required("HOOKHUB_TABLE")?,
             delivery_queue_url: required("HOOKHUB_DELIVERY_QUEUE_URL")?,
             dead_letter_queue_url: optional("HOOKHUB_DEAD_LETTER_QUEUE_URL"),
@@ -189,6 +215,26 @@ mod tests {
             Config::from_lookup(lookup(&bad_flag)),
             Err(ConfigError::Invalid {
                 name: "HOOKHUB_ALLOW_PRIVATE_TARGETS",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn provider_base_urls_default_to_the_providers_and_can_be_pointed_elsewhere() {
+        let cfg = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(cfg.provider_urls.twilio, "https://api.twilio.com");
+        assert_eq!(cfg.provider_urls.graph, "https://graph.facebook.com");
+        let mut local = BASE.to_vec();
+        local.push(("HOOKHUB_VONAGE_BASE_URL", "http://127.0.0.1:9000/"));
+        let cfg = Config::from_lookup(lookup(&local)).unwrap();
+        assert_eq!(cfg.provider_urls.vonage, "http://127.0.0.1:9000");
+        let mut bad = BASE.to_vec();
+        bad.push(("HOOKHUB_GRAPH_BASE_URL", "graph.facebook.com"));
+        assert!(matches!(
+            Config::from_lookup(lookup(&bad)),
+            Err(ConfigError::Invalid {
+                name: "HOOKHUB_GRAPH_BASE_URL",
                 ..
             })
         ));

@@ -16,6 +16,8 @@ pub struct AppContext {
     pub cipher: Arc<EnvelopeCipher>,
     /// The outbound HTTP client, pooled across invocations of a warm container.
     pub sender: crate::webhooks::sender::Sender,
+    /// The SMS and WhatsApp providers' clients, pooled likewise.
+    pub providers: crate::messages::ProviderClients,
 }
 
 impl AppContext {
@@ -32,6 +34,11 @@ impl AppContext {
             table,
             queue: Arc::new(queue),
             sender: crate::webhooks::sender::Sender::new(policy),
+            providers: crate::messages::ProviderClients::new(
+                crate::messages::providers::provider_http_client(),
+                config.provider_urls.clone(),
+                clients.sns.clone(),
+            ),
             cipher: Arc::new(EnvelopeCipher::new(Arc::new(keys), CachePolicy::default())),
             config: Arc::new(config),
         }
@@ -151,5 +158,16 @@ impl AppContext {
 
     pub fn messages(&self) -> crate::messages::MessageLog {
         crate::messages::MessageLog::new(self.table.clone())
+    }
+
+    pub fn message_service(&self) -> crate::messages::MessageService {
+        crate::messages::MessageService::new(
+            self.messages(),
+            self.table.clone(),
+            self.queue.clone(),
+            self.integrations(),
+            self.providers.clone(),
+            self.events(),
+        )
     }
 }

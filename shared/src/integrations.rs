@@ -319,6 +319,24 @@ impl IntegrationRecord {
         self.secrets.contains_key(name)
     }
 
+    /// The fields an enabled integration of this kind cannot work without and lacks.
+    pub fn missing_requirements(&self) -> Vec<&'static str> {
+        let Some(kind) = IntegrationKind::parse(&self.kind) else {
+            return Vec::new();
+        };
+        required(kind, self.sms_provider())
+            .iter()
+            .filter(|group| {
+                !group.iter().any(|f| {
+                    *f == "provider" && self.provider.is_some()
+                        || self.fields.contains_key(*f)
+                        || self.secrets.contains_key(*f)
+                })
+            })
+            .map(|group| group[0])
+            .collect()
+    }
+
     /// The API's view: plain values as stored, secrets as masks, never ciphertext.
     pub fn masked_view(&self) -> Value {
         let mut view = Map::new();
@@ -542,24 +560,25 @@ impl IntegrationService {
         if !record.enabled {
             return Ok(());
         }
-        let mut missing = Vec::new();
-        for group in required(kind, record.sms_provider()) {
-            let present = group.iter().any(|f| {
-                *f == "provider" && record.provider.is_some()
-                    || record.fields.contains_key(*f)
-                    || record.secrets.contains_key(*f)
-            });
-            if !present {
-                missing.push(crate::validation::FieldError {
-                    field: group[0].into(),
-                    message: if group.len() > 1 {
-                        format!("is required when enabled (or {})", group[1..].join(", "))
-                    } else {
+        let groups = required(kind, record.sms_provider());
+        let missing: Vec<_> = record
+            .missing_requirements()
+            .into_iter()
+            .map(|field| {
+                let alternatives = groups
+                    .iter()
+                    .find(|g| g[0] == field)
+                    .map_or(&[][..], |g| &g[1..]);
+                crate::validation::FieldError {
+                    field: field.into(),
+                    message: if alternatives.is_empty() {
                         "is required when enabled".into()
+                    } else {
+                        format!("is required when enabled (or {})", alternatives.join(", "))
                     },
-                });
-            }
-        }
+                }
+            })
+            .collect();
         if missing.is_empty() {
             Ok(())
         } else {

@@ -419,17 +419,31 @@ impl TestStack {
     }
 
     pub async fn with_queue(label: &str, queue: QueueSettings) -> Self {
+        Self::with_settings(label, queue, &[]).await
+    }
+
+    /// A stack whose configuration also has `overrides` (provider base URLs, say).
+    pub async fn with_settings(
+        label: &str,
+        queue: QueueSettings,
+        overrides: &[(&str, String)],
+    ) -> Self {
         let clients = AwsClients::for_endpoint(&test_endpoint()).await;
         let stack = provision(&clients, &StackNames::unique(label), queue)
             .await
             .expect("provisioning the test stack");
         let vars = stack.env_vars();
-        let config = crate::Config::from_lookup(|name| match name {
-            "HOOKHUB_LOCAL" | "HOOKHUB_ALLOW_PRIVATE_TARGETS" => Some("true".into()),
-            _ => vars
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.clone()),
+        let config = crate::Config::from_lookup(|name| {
+            if let Some((_, v)) = overrides.iter().find(|(n, _)| *n == name) {
+                return Some(v.clone());
+            }
+            match name {
+                "HOOKHUB_LOCAL" | "HOOKHUB_ALLOW_PRIVATE_TARGETS" => Some("true".into()),
+                _ => vars
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone()),
+            }
         })
         .expect("test configuration");
         let ctx = crate::AppContext::new(config, &clients);

@@ -114,6 +114,19 @@ pub fn page(data: Vec<serde_json::Value>, next_cursor: Option<String>) -> serde_
     })
 }
 
+/// The `Idempotency-Key` header, if sent: 1 to 200 visible characters.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Ok(Some(k.trim().to_string())),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+            "Idempotency-Key must be 1 to 200 visible characters",
+        )),
+    }
+}
+
 pub fn bad_query(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
 }

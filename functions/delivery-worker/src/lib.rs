@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
+use hookhub_shared::messages::SEND_JOB;
 use hookhub_shared::meta::{PROCESS_JOB, SWEEP_JOB};
 use hookhub_shared::webhooks::delivery::DeliverHandler;
 use hookhub_shared::webhooks::DELIVER_JOB;
@@ -20,6 +21,7 @@ pub fn job_router(ctx: &AppContext) -> JobRouter {
         )
         .route(PROCESS_JOB, Arc::new(ctx.meta_processor()))
         .route(SWEEP_JOB, Arc::new(ctx.meta_sweep()))
+        .route(SEND_JOB, Arc::new(ctx.message_service()))
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {

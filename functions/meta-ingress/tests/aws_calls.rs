@@ -78,7 +78,12 @@ fn counted(stack: &TestStack, calls: &Calls) -> AppContext {
             .interceptor(calls.clone())
             .build(),
     );
-    let clients = AwsClients { dynamodb, sqs, kms };
+    let clients = AwsClients {
+        dynamodb,
+        sqs,
+        kms,
+        sns: stack.clients.sns.clone(),
+    };
     AppContext::new((*stack.ctx.config).clone(), &clients)
 }
 

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use hookhub_shared::messages::OutboundMessage;
+use hookhub_shared::messages::{Content, OutboundMessage};
 use hookhub_shared::meta::ProcessingStatus;
 use hookhub_shared::signing::body_hmac::sign;
 use serde_json::{json, Value};
@@ -166,20 +166,18 @@ async fn whatsapp_statuses_move_a_sent_message_forward_only() {
     let tenant = stack.tenant().await;
     configure_whatsapp(&stack, &tenant).await;
     let messages = stack.stack.ctx.messages();
-    let now = hookhub_shared::time::now_rfc3339();
-    let sent = OutboundMessage {
-        id: hookhub_shared::ids::new_id(hookhub_shared::ids::IdKind::Message),
-        tenant_id: tenant.clone(),
-        channel: "whatsapp".into(),
-        provider: "whatsapp".into(),
-        provider_message_id: Some("wamid.OUTBOUND1".into()),
-        to: "16505551234".into(),
-        status: "sent".into(),
-        status_rank: 10,
-        error_code: None,
-        created_at: now.clone(),
-        updated_at: now,
-    };
+    let mut sent = OutboundMessage::queued(
+        &tenant,
+        "whatsapp",
+        "whatsapp",
+        "+16505551234",
+        Content::Text {
+            text: "Your order shipped".into(),
+        },
+    );
+    sent.provider_message_id = Some("wamid.OUTBOUND1".into());
+    sent.status = "sent".into();
+    sent.status_rank = 10;
     messages.record(&sent).await.unwrap();
     let status = |state: &str| {
         whatsapp(

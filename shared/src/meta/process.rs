@@ -72,13 +72,33 @@ impl MetaProcessor {
 
     async fn run_steps(&self, event: &mut MetaEvent) -> Result<(), StepError> {
         let tenant = event.tenant_id.clone();
+        let mut data = event.data.clone();
+        // A status of a message hookhub sent moves it forward first, so the event names it.
+        if let Some(report) = &event.status_report {
+            let at = event.occurred_at.as_deref().unwrap_or(&event.received_at);
+            let applied = self
+                .messages
+                .apply_status(
+                    &tenant,
+                    event.channel.as_str(),
+                    &report.provider_message_id,
+                    &report.status,
+                    report.error_code.as_deref(),
+                    at,
+                )
+                .await
+                .map_err(|e| StepError::from_service("status_update_failed", e))?;
+            if let (Some(id), Some(fields)) = (applied.message_id, data.as_object_mut()) {
+                fields.insert("messageId".into(), json!(id));
+            }
+        }
         let published = self
             .events
             .publish_derived(
                 &tenant,
                 &event.hookhub_event_id(),
                 &event.event_type,
-                event.data.clone(),
+                data,
                 "meta",
             )
             .await
@@ -100,20 +120,6 @@ impl MetaProcessor {
             self.announce_contact(&tenant, &captured)
                 .await
                 .map_err(|e| StepError::from_service("contact_capture_failed", e))?;
-        }
-        if let Some(report) = &event.status_report {
-            let at = event.occurred_at.as_deref().unwrap_or(&event.received_at);
-            self.messages
-                .apply_status(
-                    &tenant,
-                    event.channel.as_str(),
-                    &report.provider_message_id,
-                    &report.status,
-                    report.error_code.as_deref(),
-                    at,
-                )
-                .await
-                .map_err(|e| StepError::from_service("status_update_failed", e))?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ mod table;
 
 pub use cursor::{decode_cursor, encode_cursor};
 pub use keys::{Index, Key};
-pub use table::{from_item, to_item, Item, Page, Query, Table};
+pub use table::{from_item, to_item, Item, Page, Query, Table, Update, Updated};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {

@@ -29,9 +29,9 @@ pub struct Query<'a> {
     pub newest_first: bool,
     pub limit: Option<u32>,
     pub cursor: Option<&'a str>,
-    /// Only items whose attribute equals the value (applied after the page is read, so a
-    /// page may hold fewer than `limit` items and still have a next one).
-    pub filter_eq: Option<(String, String)>,
+    /// Only items whose attributes equal these values (applied after the page is read, so
+    /// a page may hold fewer than `limit` items and still have a next one).
+    pub filter_eq: Vec<(String, String)>,
 }
 
 impl<'a> Query<'a> {
@@ -44,12 +44,12 @@ impl<'a> Query<'a> {
             newest_first: false,
             limit: None,
             cursor: None,
-            filter_eq: None,
+            filter_eq: Vec::new(),
         }
     }
 
     pub fn filter_eq(mut self, attr: impl Into<String>, value: impl Into<String>) -> Self {
-        self.filter_eq = Some((attr.into(), value.into()));
+        self.filter_eq.push((attr.into(), value.into()));
         self
     }
 
@@ -73,6 +73,64 @@ impl<'a> Query<'a> {
         self.cursor = cursor;
         self
     }
+}
+
+/// What an UpdateItem does: attributes set, removed and counted up, under a condition
+/// (written with the `#names` and `:values` given here) beyond the item's existence.
+#[derive(Debug, Default)]
+pub struct Update<'a> {
+    set: Vec<(&'a str, AttributeValue)>,
+    remove: Vec<&'a str>,
+    increment: Vec<&'a str>,
+    condition: Option<&'a str>,
+    names: Vec<(&'a str, &'a str)>,
+    values: Vec<(&'a str, AttributeValue)>,
+}
+
+impl<'a> Update<'a> {
+    pub fn set(mut self, name: &'a str, value: AttributeValue) -> Self {
+        self.set.push((name, value));
+        self
+    }
+
+    pub fn set_s(self, name: &'a str, value: impl Into<String>) -> Self {
+        self.set(name, AttributeValue::S(value.into()))
+    }
+
+    pub fn remove(mut self, name: &'a str) -> Self {
+        self.remove.push(name);
+        self
+    }
+
+    /// Adds one (from zero when the attribute is missing).
+    pub fn increment(mut self, name: &'a str) -> Self {
+        self.increment.push(name);
+        self
+    }
+
+    pub fn when(mut self, condition: &'a str) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    pub fn name(mut self, placeholder: &'a str, name: &'a str) -> Self {
+        self.names.push((placeholder, name));
+        self
+    }
+
+    pub fn value(mut self, placeholder: &'a str, value: AttributeValue) -> Self {
+        self.values.push((placeholder, value));
+        self
+    }
+}
+
+/// What became of an update.
+#[derive(Debug)]
+pub enum Updated {
+    /// Applied: the item as it now is.
+    Done(Item),
+    /// Not applied: the item as it is, or `None` when there is no such item.
+    ConditionFailed(Option<Item>),
 }
 
 #[derive(Debug, Default)]
@@ -455,43 +513,82 @@ impl Table {
         key: &Key,
         attributes: &[(&str, Option<AttributeValue>)],
     ) -> Result<bool, StoreError> {
-        let mut sets = Vec::new();
-        let mut removes = Vec::new();
+        let mut update = Update::default();
+        for (name, value) in attributes {
+            match value {
+                Some(v) => update = update.set(name, v.clone()),
+                None => update = update.remove(name),
+            }
+        }
+        Ok(matches!(self.update(key, update).await?, Updated::Done(_)))
+    }
+
+    /// One UpdateItem on an item that must exist and meet the update's condition. Answers
+    /// the item as it now is, or, when it does not exist or the condition fails, the item
+    /// as it was (if it exists).
+    pub async fn update(&self, key: &Key, update: Update<'_>) -> Result<Updated, StoreError> {
+        let mut clauses = Vec::new();
         let mut request = self
             .client
             .update_item()
             .table_name(&self.name)
             .key(PK, AttributeValue::S(key.pk.clone()))
             .key(SK, AttributeValue::S(key.sk.clone()))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK);
-        for (i, (name, value)) in attributes.iter().enumerate() {
-            request = request.expression_attribute_names(format!("#a{i}"), *name);
-            match value {
-                Some(v) => {
-                    sets.push(format!("#a{i} = :v{i}"));
-                    request = request.expression_attribute_values(format!(":v{i}"), v.clone());
-                }
-                None => removes.push(format!("#a{i}")),
-            }
+            .expression_attribute_names("#pk", PK)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            );
+        for (i, (name, value)) in update.set.into_iter().enumerate() {
+            request = request
+                .expression_attribute_names(format!("#s{i}"), name)
+                .expression_attribute_values(format!(":s{i}"), value);
+            clauses.push(format!("#s{i} = :s{i}"));
+        }
+        for (i, name) in update.increment.iter().enumerate() {
+            request = request.expression_attribute_names(format!("#n{i}"), *name);
+            clauses.push(format!("#n{i} = if_not_exists(#n{i}, :zero) + :one"));
+        }
+        if !update.increment.is_empty() {
+            request = request
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
         }
         let mut expression = String::new();
-        if !sets.is_empty() {
-            expression.push_str(&format!("SET {}", sets.join(", ")));
+        if !clauses.is_empty() {
+            expression = format!("SET {}", clauses.join(", "));
         }
-        if !removes.is_empty() {
+        if !update.remove.is_empty() {
+            let mut removes = Vec::new();
+            for (i, name) in update.remove.iter().enumerate() {
+                request = request.expression_attribute_names(format!("#r{i}"), *name);
+                removes.push(format!("#r{i}"));
+            }
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        match request.update_expression(expression.trim()).send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                Ok(false)
-            }
+        let condition = match update.condition {
+            Some(extra) => format!("attribute_exists(#pk) AND ({extra})"),
+            None => "attribute_exists(#pk)".to_string(),
+        };
+        for (placeholder, name) in update.names {
+            request = request.expression_attribute_names(placeholder, name);
+        }
+        for (placeholder, value) in update.values {
+            request = request.expression_attribute_values(placeholder, value);
+        }
+        let result = request
+            .update_expression(expression.trim())
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Updated::Done(out.attributes.unwrap_or_default())),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed) => {
+                    Ok(Updated::ConditionFailed(failed.item.filter(|i| !i.is_empty())))
+                }
+                other => Err(unavailable(other)),
+            },
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -551,11 +648,18 @@ impl Table {
                 .expression_attribute_values(":from", AttributeValue::S(from.clone()))
                 .expression_attribute_values(":to", AttributeValue::S(to.clone()));
         }
-        if let Some((attr, value)) = &query.filter_eq {
-            request = request
-                .filter_expression("#f = :f")
-                .expression_attribute_names("#f", attr)
-                .expression_attribute_values(":f", AttributeValue::S(value.clone()));
+        if !query.filter_eq.is_empty() {
+            let mut filters = Vec::new();
+            for (i, (attr, value)) in query.filter_eq.iter().enumerate() {
+                request = request
+                    .expression_attribute_names(format!("#f{i}"), attr)
+                    .expression_attribute_values(
+                        format!(":f{i}"),
+                        AttributeValue::S(value.clone()),
+                    );
+                filters.push(format!("#f{i} = :f{i}"));
+            }
+            request = request.filter_expression(filters.join(" AND "));
         }
         let out = request
             .key_condition_expression(condition)

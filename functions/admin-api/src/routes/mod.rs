@@ -1,5 +1,6 @@
 pub mod api_keys;
 pub mod contacts;
+pub mod messages;
 pub mod meta;
 pub mod platform;
 pub mod webhooks;

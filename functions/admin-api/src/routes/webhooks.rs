@@ -355,17 +355,7 @@ pub async fn publish(
         input.error("data", "must be an object");
     }
     input.finish()?;
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(k.trim().to_string()),
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_header",
-                "Idempotency-Key must be 1 to 200 visible characters",
-            ))
-        }
-    };
+    let key = crate::input::idempotency_key(&headers)?;
     let published = ctx
         .events()
         .publish(

@@ -28,7 +28,17 @@ pub struct Stack {
 impl Stack {
     /// The runner serving HTTP, and the poller feeding the real worker.
     pub async fn start(label: &str) -> Self {
-        let stack = TestStack::new(label).await;
+        Self::start_with(label, &[]).await
+    }
+
+    /// Like `start`, with configuration overrides (provider base URLs, say).
+    pub async fn start_with(label: &str, overrides: &[(&str, String)]) -> Self {
+        let stack = TestStack::with_settings(
+            label,
+            hookhub_shared::local_stack::QueueSettings::default(),
+            overrides,
+        )
+        .await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = app(stack.ctx.clone());

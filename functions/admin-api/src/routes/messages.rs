@@ -1,0 +1,124 @@
+//! `/api/v1/messages`: send an SMS or WhatsApp message through the tenant's provider and
+//! follow its status; and a platform admin's test send of an integration.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use hookhub_shared::messages::{Channel, MessageFilter, SendRequest};
+use hookhub_shared::validation::is_e164;
+use hookhub_shared::AppContext;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::input::{bad_query, idempotency_key, page, parse_time, JsonObject, ListQuery};
+use crate::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+const PERMISSION: &str = "send:messages";
+
+pub async fn send(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonObject(mut input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, PERMISSION).await?;
+    let key = idempotency_key(&headers)?;
+    let request = SendRequest::read(&mut input, None);
+    input.finish()?;
+    let request = request.ok_or_else(ApiError::internal)?;
+    let submitted = ctx
+        .message_service()
+        .submit(&tenant, request, key.as_deref())
+        .await?;
+    let mut body = submitted.message.view();
+    body["duplicate"] = json!(submitted.duplicate);
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+pub async fn get(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(message_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, PERMISSION).await?;
+    Ok(Json(ctx.messages().get(&tenant, &message_id).await?.view()))
+}
+
+pub async fn list(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, PERMISSION).await?;
+    let params = &query.params;
+    let status = params.get("status").cloned();
+    if let Some(s) = &status {
+        if !["queued", "sent", "delivered", "read", "failed"].contains(&s.as_str()) {
+            return Err(bad_query(
+                "status must be queued, sent, delivered, read or failed",
+            ));
+        }
+    }
+    let channel = params.get("channel").cloned();
+    if channel
+        .as_deref()
+        .is_some_and(|c| Channel::parse(c).is_none())
+    {
+        return Err(bad_query("channel must be sms or whatsapp"));
+    }
+    let to = params.get("to").cloned();
+    if to.as_deref().is_some_and(|t| !is_e164(t)) {
+        return Err(bad_query("to must be an E.164 phone number (+15551234567)"));
+    }
+    let filter = MessageFilter {
+        status,
+        channel,
+        to,
+        from: parse_time("from", params.get("from"))?,
+        until: parse_time("until", params.get("until"))?,
+    };
+    let (messages, next) = ctx
+        .messages()
+        .list(&tenant, &filter, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(
+        messages.iter().map(|m| m.view()).collect(),
+        next,
+    )))
+}
+
+/// `POST /api/platform/tenants/{tenantId}/integrations/{sms|whatsapp}/test`: sends a real
+/// message now and answers what the provider said (200 whether it took it or not).
+pub async fn test_integration(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path((tenant_id, kind)): Path<(String, String)>,
+    JsonObject(mut input): JsonObject,
+) -> ApiResult<Json<Value>> {
+    caller.require_platform_admin()?;
+    let channel = Channel::parse(&kind).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "only the sms and whatsapp integrations can send a test message",
+        )
+    })?;
+    ctx.tenants().get(&tenant_id).await?;
+    let request = SendRequest::read(&mut input, Some(channel));
+    input.finish()?;
+    let request = request.ok_or_else(ApiError::internal)?;
+    if request.channel != channel {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("this is the {kind} integration's test; leave channel out"),
+        ));
+    }
+    let result = ctx
+        .message_service()
+        .test_integration(&tenant_id, request, &caller.actor())
+        .await?;
+    Ok(Json(result.view()))
+}

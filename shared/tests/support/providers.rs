@@ -1,0 +1,306 @@
+//! A local HTTP server that speaks the Twilio, Vonage and WhatsApp Cloud APIs as their
+//! documentation shows: it checks credentials the way each provider does, records every
+//! request for the test to inspect field by field, and answers realistic success bodies,
+//! or the error bodies a test scripts.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{json, Value};
+
+pub const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TWILIO_TOKEN: &str = "twilio-auth-token-0123456789abcdef";
+pub const TWILIO_FROM: &str = "+15005550006";
+pub const TWILIO_SERVICE: &str = "MG0123456789abcdef0123456789abcdef";
+pub const VONAGE_KEY: &str = "a1b2c3d4";
+pub const VONAGE_SECRET: &str = "vonage-secret-0123456789";
+pub const VONAGE_FROM: &str = "HOOKHUB";
+pub const WA_TOKEN: &str = "EAATestAccessToken123456789";
+pub const WA_PHONE_ID: &str = "106540352242922";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Twilio,
+    Vonage,
+    Whatsapp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub provider: Provider,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Captured {
+    /// A form-encoded body as pairs.
+    pub fn form(&self) -> HashMap<String, String> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Default)]
+struct MockState {
+    requests: Mutex<Vec<Captured>>,
+    scripts: Mutex<HashMap<Provider, VecDeque<(u16, Value)>>>,
+    counter: Mutex<u64>,
+}
+
+#[derive(Clone)]
+pub struct ProviderMock {
+    pub url: String,
+    state: Arc<MockState>,
+}
+
+impl ProviderMock {
+    pub async fn start() -> Self {
+        let state = Arc::new(MockState::default());
+        let app = Router::new()
+            .route("/2010-04-01/Accounts/{sid}/Messages.json", post(twilio))
+            .route("/sms/json", post(vonage))
+            .route("/{version}/{phone_id}/messages", post(whatsapp))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, state }
+    }
+
+    /// The next answers of `provider`, in order; after them, success again.
+    pub fn script(&self, provider: Provider, answers: Vec<(u16, Value)>) {
+        self.state
+            .scripts
+            .lock()
+            .unwrap()
+            .entry(provider)
+            .or_default()
+            .extend(answers);
+    }
+
+    pub fn requests(&self, provider: Provider) -> Vec<Captured> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.provider == provider)
+            .cloned()
+            .collect()
+    }
+
+    /// The configuration that points hookhub at this server.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("HOOKHUB_TWILIO_BASE_URL", self.url.clone()),
+            ("HOOKHUB_VONAGE_BASE_URL", self.url.clone()),
+            ("HOOKHUB_GRAPH_BASE_URL", self.url.clone()),
+        ]
+    }
+}
+
+fn record(state: &MockState, provider: Provider, path: String, headers: HeaderMap, body: Bytes) {
+    state.requests.lock().unwrap().push(Captured {
+        provider,
+        path,
+        headers,
+        body,
+    });
+}
+
+fn scripted(state: &MockState, provider: Provider) -> Option<Response> {
+    let (status, body) = state
+        .scripts
+        .lock()
+        .unwrap()
+        .get_mut(&provider)?
+        .pop_front()?;
+    let status = StatusCode::from_u16(status).unwrap();
+    let mut response = (status, Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert("retry-after", "1".parse().unwrap());
+    }
+    Some(response)
+}
+
+fn next_id(state: &MockState) -> u64 {
+    let mut n = state.counter.lock().unwrap();
+    *n += 1;
+    *n
+}
+
+async fn twilio(
+    State(state): State<Arc<MockState>>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &state,
+        Provider::Twilio,
+        format!("/2010-04-01/Accounts/{sid}/Messages.json"),
+        headers.clone(),
+        body.clone(),
+    );
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    let authorised = headers
+        .get("authorization")
+        .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+    if !authorised || sid != TWILIO_SID {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"code": 20003, "message": "Authenticate",
+                        "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401})),
+        )
+            .into_response();
+    }
+    if let Some(answer) = scripted(&state, Provider::Twilio) {
+        return answer;
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let n = next_id(&state);
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "account_sid": TWILIO_SID,
+            "api_version": "2010-04-01",
+            "body": form.get("Body"),
+            "date_created": "Thu, 24 Aug 2023 05:01:45 +0000",
+            "direction": "outbound-api",
+            "error_code": null,
+            "error_message": null,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_segments": "1",
+            "price": null,
+            "sid": format!("SM{n:032x}"),
+            "status": "queued",
+            "to": form.get("To"),
+            "uri": format!("/2010-04-01/Accounts/{TWILIO_SID}/Messages/SM{n:032x}.json"),
+        })),
+    )
+        .into_response()
+}
+
+async fn vonage(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    record(
+        &state,
+        Provider::Vonage,
+        "/sms/json".into(),
+        headers,
+        body.clone(),
+    );
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    if form.get("api_key").map(String::as_str) != Some(VONAGE_KEY)
+        || form.get("api_secret").map(String::as_str) != Some(VONAGE_SECRET)
+    {
+        // Vonage answers HTTP 200 and puts the failure in the message status.
+        return Json(json!({"message-count": "1", "messages": [{"status": "4", "error-text": "Bad Credentials"}]}))
+            .into_response();
+    }
+    if let Some(answer) = scripted(&state, Provider::Vonage) {
+        return answer;
+    }
+    let n = next_id(&state);
+    Json(json!({
+        "message-count": "1",
+        "messages": [{
+            "to": form.get("to"),
+            "message-id": format!("0A{n:014X}"),
+            "status": "0",
+            "remaining-balance": "3.14159265",
+            "message-price": "0.03330000",
+            "network": "12345",
+        }]
+    }))
+    .into_response()
+}
+
+async fn whatsapp(
+    State(state): State<Arc<MockState>>,
+    Path((version, phone_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &state,
+        Provider::Whatsapp,
+        format!("/{version}/{phone_id}/messages"),
+        headers.clone(),
+        body.clone(),
+    );
+    let authorised = headers
+        .get("authorization")
+        .is_some_and(|v| v.as_bytes() == format!("Bearer {WA_TOKEN}").as_bytes());
+    if !authorised {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"message": "Invalid OAuth access token - Cannot parse access token",
+                                  "type": "OAuthException", "code": 190, "fbtrace_id": "AbCdEfGh"}})),
+        )
+            .into_response();
+    }
+    if phone_id != WA_PHONE_ID {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"message": "Unsupported post request.", "type": "GraphMethodException",
+                                  "code": 100, "error_subcode": 33, "fbtrace_id": "AbCdEfGh"}})),
+        )
+            .into_response();
+    }
+    if let Some(answer) = scripted(&state, Provider::Whatsapp) {
+        return answer;
+    }
+    let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let n = next_id(&state);
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": sent["to"], "wa_id": sent["to"]}],
+        "messages": [{"id": format!("wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI{n:08}"), "message_status": "accepted"}]
+    }))
+    .into_response()
+}
+
+/// Realistic error bodies, as each provider documents them.
+pub fn twilio_error(code: u32, status: u16, message: &str) -> (u16, Value) {
+    (
+        status,
+        json!({"code": code, "message": message,
+               "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status}),
+    )
+}
+
+pub fn vonage_error(status: &str, text: &str) -> (u16, Value) {
+    (
+        200,
+        json!({"message-count": "1", "messages": [{"status": status, "error-text": text}]}),
+    )
+}
+
+pub fn whatsapp_error(code: u32, status: u16, message: &str) -> (u16, Value) {
+    (
+        status,
+        json!({"error": {"message": message, "type": "OAuthException", "code": code,
+                         "error_data": {"messaging_product": "whatsapp", "details": message},
+                         "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam"}}),
+    )
+}
