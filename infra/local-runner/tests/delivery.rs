@@ -69,6 +69,16 @@ async fn delivered_signed_with_the_documented_shape_and_logged() {
     assert_eq!(logs[0]["statusCode"], 200);
     assert_eq!(logs[0]["attempt"], 1);
     assert_eq!(logs[0]["responseBody"], "ok");
+    // The attempt log and the counters are written concurrently: wait for the counters too.
+    let stats_url = format!("/api/v1/webhooks/{endpoint}/stats");
+    stack
+        .eventually(WAIT, || async {
+            let (_, st) = stack
+                .call("GET", &stats_url, &stack.admin, Some(&tenant), None)
+                .await;
+            st["totalDeliveries"] == 1
+        })
+        .await;
     let (_, stats) = stack
         .call(
             "GET",

@@ -169,7 +169,17 @@ async fn workflows_are_called_by_id_name_broadcast_and_subscription_with_their_t
                     None,
                 )
                 .await;
-            r["data"].as_array().is_some_and(|a| a.len() >= 6)
+            // Logs and hourly counters are written concurrently: wait for both.
+            let (_, summary) = stack
+                .call(
+                    "GET",
+                    &format!("{base}/analytics/summary?range=24h"),
+                    &stack.admin,
+                    None,
+                    None,
+                )
+                .await;
+            r["data"].as_array().is_some_and(|a| a.len() >= 6) && summary["totalCalls"] == 6
         })
         .await;
     let (_, summary) = stack
