@@ -3,18 +3,26 @@
 /// `EAATestAccessToken123456789` → `EAATestAcc***456789`; 8–23 characters → `***` + last 4;
 /// shorter → `***`. Counts characters, not bytes, so multi-byte text never splits.
 pub fn mask(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    let n = chars.len();
-    if n >= 24 {
-        let head: String = chars[..10].iter().collect();
-        let tail: String = chars[n - 6..].iter().collect();
-        format!("{head}***{tail}")
+    let n = secret.chars().count();
+    // Byte offset of the character at `index`, so slicing never splits a character.
+    let at = |index: usize| {
+        secret
+            .char_indices()
+            .nth(index)
+            .map_or(secret.len(), |(offset, _)| offset)
+    };
+    let (head, tail) = if n >= 24 {
+        (&secret[..at(10)], &secret[at(n - 6)..])
     } else if n >= 8 {
-        let tail: String = chars[n - 4..].iter().collect();
-        format!("***{tail}")
+        ("", &secret[at(n - 4)..])
     } else {
-        "***".to_string()
-    }
+        ("", "")
+    };
+    let mut masked = String::with_capacity(head.len() + 3 + tail.len());
+    masked.push_str(head);
+    masked.push_str("***");
+    masked.push_str(tail);
+    masked
 }
 
 #[cfg(test)]

@@ -225,3 +225,14 @@ impl TenantService {
         Ok(deleted)
     }
 }
+
+#[async_trait::async_trait]
+impl crate::jobs::TenantDirectory for TenantService {
+    async fn exists(&self, tenant_id: &str) -> Result<bool, crate::jobs::JobError> {
+        match self.get(tenant_id).await {
+            Ok(_) => Ok(true),
+            Err(ServiceError::NotFound(_)) => Ok(false),
+            Err(e) => Err(crate::jobs::JobError::new(e.to_string())),
+        }
+    }
+}

@@ -25,5 +25,5 @@ pub fn job_router(ctx: &AppContext) -> JobRouter {
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {
-    BatchProcessor::new(job_router(ctx), ctx.queue.clone())
+    BatchProcessor::new(job_router(ctx), ctx.queue.clone()).with_tenants(Arc::new(ctx.tenants()))
 }

@@ -326,3 +326,103 @@ async fn a_retry_is_scheduled_as_the_next_attempt_with_the_queue_delay() {
         0
     );
 }
+
+/// The worker's own processor: jobs it can never run go to the dead-letter queue with their
+/// reason, a deleted endpoint of a real tenant is just given up, and the good job in the same
+/// batches still runs.
+#[tokio::test]
+async fn the_worker_dead_letters_bad_payloads_and_unknown_tenants_without_blocking_others() {
+    use hookhub_shared::validation::Fields;
+    let stack = TestStack::new("run-poison-worker").await;
+    let processor = Arc::new(delivery_worker::processor(&stack.ctx));
+    let poller = QueuePoller::new(stack.clients.sqs.clone(), &stack.stack.queue_url, processor)
+        .with_wait(Duration::from_secs(1));
+    let tenant = stack
+        .ctx
+        .tenants()
+        .create(Fields::new(
+            serde_json::json!({"name": "Acme"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ))
+        .await
+        .unwrap();
+    let delivery = |endpoint: &str| {
+        serde_json::json!({"endpointId": endpoint, "deliveryId": "dlv_1", "eventId": "evt_1",
+            "eventType": "contact.created", "eventTimestamp": "2026-11-22T08:00:00Z", "data": {}})
+    };
+    let unknown_tenant = "ten_000000000000000000000000";
+    let dead = [
+        Job::new("webhook.deliver", unknown_tenant, delivery("wh_missing")),
+        Job::new(
+            "webhook.deliver",
+            &tenant.id,
+            serde_json::json!({"endpoint": 7}),
+        ),
+        Job::new(
+            "message.send",
+            unknown_tenant,
+            serde_json::json!({"messageId": "msg_nope"}),
+        ),
+        Job::new("message.send", &tenant.id, serde_json::json!([1, 2])),
+        Job::new("meta.process", &tenant.id, serde_json::json!({})),
+    ];
+    let given_up = [
+        Job::new("webhook.deliver", &tenant.id, delivery("wh_deleted")),
+        Job::new(
+            "message.send",
+            &tenant.id,
+            serde_json::json!({"messageId": "msg_deleted"}),
+        ),
+    ];
+    let mut all: Vec<Job> = dead.to_vec();
+    all.extend(given_up.iter().cloned());
+    stack.ctx.queue.enqueue(&all, Duration::ZERO).await.unwrap();
+
+    for _ in 0..10 {
+        if queue_depth(&stack, &stack.stack.queue_url).await == 0 {
+            break;
+        }
+        poller.poll_once().await.unwrap();
+    }
+    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(
+        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        dead.len()
+    );
+    let mut reasons: HashMap<String, String> = HashMap::new();
+    for _ in 0..5 {
+        let received = stack
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&stack.stack.dead_letter_queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        for m in received.messages() {
+            let job: Job = serde_json::from_str(m.body().unwrap()).unwrap();
+            let reason = m.message_attributes().unwrap()["hookhub-dead-letter-reason"]
+                .string_value()
+                .unwrap()
+                .to_string();
+            reasons.insert(job.id, reason);
+        }
+        if reasons.len() >= dead.len() {
+            break;
+        }
+    }
+    assert_eq!(reasons.len(), dead.len(), "every dead job, once");
+    assert!(
+        reasons[&dead[0].id].contains("unknown tenant"),
+        "{reasons:?}"
+    );
+    assert!(reasons[&dead[1].id].contains("malformed delivery job"));
+    assert!(reasons[&dead[2].id].contains("unknown tenant"));
+    assert!(reasons[&dead[3].id].contains("undecodable"));
+    assert!(reasons[&dead[4].id].contains("naturalId"));
+}

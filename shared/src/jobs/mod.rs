@@ -8,6 +8,7 @@ mod queue;
 
 pub use envelope::{Job, JOB_FORMAT_VERSION};
 pub use processor::{BatchProcessor, JobRouter};
+
 pub use queue::{enqueue_concurrently, JobQueue, QueueError, SqsJobQueue, MAX_SQS_DELAY};
 
 use async_trait::async_trait;
@@ -22,6 +23,13 @@ pub enum Outcome {
     RetryAfter(Duration),
     /// Will never succeed (a final error, attempts exhausted); the failure is recorded.
     GiveUp(String),
+    /// The record the job names is no longer stored (a deleted endpoint or message). Given
+    /// up like `GiveUp` when its tenant exists; a job naming a tenant that does not exist was
+    /// never valid, and goes to the dead-letter queue.
+    Missing(String),
+    /// The job cannot be run as written (a payload that does not decode): it goes to the
+    /// dead-letter queue with the reason, for someone to look at.
+    Poison(String),
 }
 
 /// An infrastructure failure while handling a job (the database is unreachable, say): the
@@ -40,4 +48,10 @@ impl JobError {
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     async fn handle(&self, job: &Job) -> Result<Outcome, JobError>;
+}
+
+/// Whether a tenant exists: asked only when a job's subject is missing.
+#[async_trait]
+pub trait TenantDirectory: Send + Sync {
+    async fn exists(&self, tenant_id: &str) -> Result<bool, JobError>;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::{FutureExt, StreamExt};
 
-use super::{Job, JobHandler, JobQueue, Outcome, MAX_SQS_DELAY};
+use super::{Job, JobHandler, JobQueue, Outcome, TenantDirectory, MAX_SQS_DELAY};
 
 /// Handlers by job kind.
 #[derive(Default, Clone)]
@@ -43,6 +43,7 @@ enum Ack {
 pub struct BatchProcessor {
     router: JobRouter,
     queue: Arc<dyn JobQueue>,
+    tenants: Option<Arc<dyn TenantDirectory>>,
     concurrency: usize,
 }
 
@@ -51,8 +52,16 @@ impl BatchProcessor {
         Self {
             router,
             queue,
+            tenants: None,
             concurrency: 10,
         }
+    }
+
+    /// Lets the processor tell a missing record of a real tenant (given up) from a job for a
+    /// tenant that does not exist (dead-lettered).
+    pub fn with_tenants(mut self, tenants: Arc<dyn TenantDirectory>) -> Self {
+        self.tenants = Some(tenants);
+        self
     }
 
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
@@ -109,12 +118,31 @@ impl BatchProcessor {
                 tracing::info!(job_id = %job.id, kind = %job.kind, %reason, "job given up");
                 Ack::Delete
             }
+            Ok(Ok(Outcome::Missing(reason))) => match self.tenant_exists(&job.tenant_id).await {
+                Ok(true) => {
+                    tracing::info!(job_id = %job.id, kind = %job.kind, %reason, "job given up");
+                    Ack::Delete
+                }
+                Ok(false) => {
+                    let reason = format!("unknown tenant {:?}: {reason}", job.tenant_id);
+                    self.poison(&body, &reason).await
+                }
+                Err(e) => Ack::Keep(format!("job {}: tenant check failed: {e}", job.id)),
+            },
+            Ok(Ok(Outcome::Poison(reason))) => self.poison(&body, &reason).await,
             Ok(Ok(Outcome::RetryAfter(after))) => {
                 let next = job.retry(after, now);
                 self.requeue(&next, after).await
             }
             Ok(Err(e)) => Ack::Keep(format!("job {} failed: {e}", job.id)),
             Err(_) => Ack::Keep(format!("job {} panicked", job.id)),
+        }
+    }
+
+    async fn tenant_exists(&self, tenant_id: &str) -> Result<bool, super::JobError> {
+        match &self.tenants {
+            Some(tenants) => tenants.exists(tenant_id).await,
+            None => Ok(true),
         }
     }
 

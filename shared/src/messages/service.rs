@@ -297,7 +297,7 @@ impl MessageService {
     /// One attempt of a `message.send` job.
     async fn attempt(&self, job: &Job) -> Result<Outcome, JobError> {
         let Ok(payload) = serde_json::from_value::<SendJob>(job.payload.clone()) else {
-            return Ok(Outcome::GiveUp("undecodable message.send payload".into()));
+            return Ok(Outcome::Poison("undecodable message.send payload".into()));
         };
         let message = match self
             .log
@@ -306,7 +306,7 @@ impl MessageService {
             .map_err(infra)?
         {
             Ok(message) => message,
-            Err(None) => return Ok(Outcome::GiveUp("the message no longer exists".into())),
+            Err(None) => return Ok(Outcome::Missing("the message no longer exists".into())),
             Err(Some(other)) if other.status == QUEUED => {
                 // Another attempt holds it; look again once its lease has run out.
                 return Err(JobError::new(format!(

@@ -750,7 +750,12 @@ fn epoch_millis(v: &Value) -> Option<i64> {
         Value::String(s) => s.parse::<i64>().ok()?,
         _ => return None,
     };
-    Some(if n < 100_000_000_000 { n * 1000 } else { n })
+    // Anything before 1970 or past chrono's range is not a time Meta sent.
+    match n {
+        ..=-1 => None,
+        0..100_000_000_000 => Some(n * 1000),
+        _ => Some(n).filter(|ms| chrono::DateTime::from_timestamp_millis(*ms).is_some()),
+    }
 }
 
 fn rfc3339_millis(millis: i64) -> Option<String> {

@@ -160,7 +160,7 @@ impl MetaProcessor {
 impl JobHandler for MetaProcessor {
     async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
         let Some(natural_id) = job.payload.get("naturalId").and_then(|v| v.as_str()) else {
-            return Ok(Outcome::GiveUp("job without naturalId".into()));
+            return Ok(Outcome::Poison("job without naturalId".into()));
         };
         let found = self
             .store
@@ -168,7 +168,9 @@ impl JobHandler for MetaProcessor {
             .await
             .map_err(|e| JobError::new(e.to_string()))?;
         let Some(mut event) = found else {
-            return Ok(Outcome::GiveUp("the Meta event is no longer stored".into()));
+            return Ok(Outcome::Missing(
+                "the Meta event is no longer stored".into(),
+            ));
         };
         if event.status != ProcessingStatus::Received {
             return Ok(Outcome::Done);

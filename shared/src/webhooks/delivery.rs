@@ -347,7 +347,7 @@ impl JobHandler for DeliverHandler {
     async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
         let delivery: DeliveryJob = match serde_json::from_value(job.payload.clone()) {
             Ok(d) => d,
-            Err(e) => return Ok(Outcome::GiveUp(format!("malformed delivery job: {e}"))),
+            Err(e) => return Ok(Outcome::Poison(format!("malformed delivery job: {e}"))),
         };
         match self
             .service
@@ -355,7 +355,7 @@ impl JobHandler for DeliverHandler {
             .await
         {
             Ok(Some(attempted)) => Ok(attempted.next),
-            Ok(None) => Ok(Outcome::GiveUp("endpoint deleted or disabled".into())),
+            Ok(None) => Ok(Outcome::Missing("endpoint deleted or disabled".into())),
             // The outcome could not be recorded: leave the job for SQS to redeliver.
             Err(e) => Err(JobError::new(e.to_string())),
         }
