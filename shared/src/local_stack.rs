@@ -408,7 +408,10 @@ async fn ensure_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<String,
 /// An isolated stack on the test emulator (`HOOKHUB_TEST_ENDPOINT`, set by `make test`), with
 /// the application context built on it exactly as a function builds its own.
 pub struct TestStack {
+    /// Straight to the emulator.
     pub clients: AwsClients,
+    /// What the application uses: the same as `clients` unless built `through` a proxy.
+    pub app_clients: AwsClients,
     pub stack: ProvisionedStack,
     pub ctx: crate::AppContext,
 }
@@ -428,6 +431,22 @@ impl TestStack {
         queue: QueueSettings,
         overrides: &[(&str, String)],
     ) -> Self {
+        Self::build(label, queue, overrides, None).await
+    }
+
+    /// A stack provisioned on the test emulator whose application reaches AWS through
+    /// `app_endpoint` instead (a proxy that can cut the connection, say); `clients` still go
+    /// straight to the emulator, for the test's own checks.
+    pub async fn through(label: &str, queue: QueueSettings, app_endpoint: &str) -> Self {
+        Self::build(label, queue, &[], Some(app_endpoint)).await
+    }
+
+    async fn build(
+        label: &str,
+        queue: QueueSettings,
+        overrides: &[(&str, String)],
+        app_endpoint: Option<&str>,
+    ) -> Self {
         let clients = AwsClients::for_endpoint(&test_endpoint()).await;
         let stack = provision(&clients, &StackNames::unique(label), queue)
             .await
@@ -446,12 +465,38 @@ impl TestStack {
             }
         })
         .expect("test configuration");
-        let ctx = crate::AppContext::new(config, &clients);
+        let app_clients = match app_endpoint {
+            Some(endpoint) => AwsClients::for_endpoint(endpoint).await,
+            None => clients.clone(),
+        };
+        let ctx = crate::AppContext::new(config, &app_clients);
         Self {
             clients,
+            app_clients,
             stack,
             ctx,
         }
+    }
+}
+
+impl TestStack {
+    /// Messages on a queue: visible, in flight and delayed.
+    pub async fn queue_depth(&self, url: &str) -> usize {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .expect("queue attributes");
+        out.attributes()
+            .map(|a| a.values().filter_map(|v| v.parse::<usize>().ok()).sum())
+            .unwrap_or(0)
     }
 }
 

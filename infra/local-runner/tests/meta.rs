@@ -16,21 +16,6 @@ use support::{Behaviour, Receiver, Stack};
 const WAIT: Duration = Duration::from_secs(30);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";
 
-async fn configure_whatsapp(stack: &Stack, tenant: &str) {
-    let (s, reply) = stack
-        .call(
-            "PUT",
-            &format!("/api/platform/tenants/{tenant}/integrations/whatsapp"),
-            &stack.admin,
-            None,
-            Some(json!({"enabled": true, "phoneNumberId": "106540352242922", "businessAccountId": "102290129340398",
-                        "accessToken": "EAATestAccessToken123456789", "webhookVerifyToken": "verify-me",
-                        "appSecret": WA_SECRET})),
-        )
-        .await;
-    assert_eq!(s, 200, "{reply}");
-}
-
 async fn post_signed(stack: &Stack, tenant: &str, body: &Value) -> (u16, Value) {
     let bytes = serde_json::to_vec(body).unwrap();
     let resp = stack
@@ -60,7 +45,7 @@ async fn a_received_message_reaches_a_subscribed_endpoint_and_workflow_and_its_c
 {
     let stack = Stack::start("e2e-meta").await;
     let tenant = stack.tenant().await;
-    configure_whatsapp(&stack, &tenant).await;
+    stack.configure_whatsapp(&tenant, WA_SECRET).await;
     let receiver = Receiver::start(Behaviour::Ok).await;
     let (_, secret) = stack
         .endpoint(&tenant, &receiver.url, json!({"events": ["message.*"]}))
@@ -164,7 +149,7 @@ async fn a_received_message_reaches_a_subscribed_endpoint_and_workflow_and_its_c
 async fn whatsapp_statuses_move_a_sent_message_forward_only() {
     let stack = Stack::start("e2e-meta-status").await;
     let tenant = stack.tenant().await;
-    configure_whatsapp(&stack, &tenant).await;
+    stack.configure_whatsapp(&tenant, WA_SECRET).await;
     let messages = stack.stack.ctx.messages();
     let mut sent = OutboundMessage::queued(
         &tenant,
@@ -219,7 +204,7 @@ async fn whatsapp_statuses_move_a_sent_message_forward_only() {
 
     // Another tenant's status for the same provider id touches nothing of this tenant's.
     let other = stack.tenant().await;
-    configure_whatsapp(&stack, &other).await;
+    stack.configure_whatsapp(&other, WA_SECRET).await;
     let other_failed = whatsapp(
         "statuses",
         json!([{"id": "wamid.OUTBOUND1", "status": "failed", "timestamp": "1763800009", "recipient_id": "1",
@@ -260,7 +245,7 @@ async fn configure_instagram(stack: &Stack, tenant: &str) {
 async fn test_suites_run_every_kind_through_the_ingress_and_the_read_side_reports_them() {
     let stack = Stack::start("e2e-meta-read").await;
     let tenant = stack.tenant().await;
-    configure_whatsapp(&stack, &tenant).await;
+    stack.configure_whatsapp(&tenant, WA_SECRET).await;
     let receiver = Receiver::start(Behaviour::Ok).await;
     stack.endpoint(&tenant, &receiver.url, json!({})).await;
     let admin = |path: &str| format!("/api/v1/meta{path}");

@@ -115,35 +115,6 @@ fn job(kind: &str, name: &str) -> Job {
     Job::new(kind, "ten_A", serde_json::json!({ "name": name }))
 }
 
-async fn queue_depth(stack: &TestStack, url: &str) -> usize {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let out = stack
-        .clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .unwrap();
-    let attrs = out.attributes().unwrap();
-    [
-        A::ApproximateNumberOfMessages,
-        A::ApproximateNumberOfMessagesNotVisible,
-        A::ApproximateNumberOfMessagesDelayed,
-    ]
-    .iter()
-    .map(|a| {
-        attrs
-            .get(a)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0)
-    })
-    .sum()
-}
-
 async fn poll_until(poller: &QueuePoller, mut done: impl FnMut() -> bool) {
     for _ in 0..40 {
         if done() {
@@ -202,7 +173,7 @@ async fn a_failing_job_stays_queued_then_dead_letters_while_the_others_are_delet
             failed: 1
         }
     );
-    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 1);
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 1);
 
     // It comes back after its visibility timeout; after two receives, SQS's redrive policy
     // moves it to the dead-letter queue.
@@ -214,9 +185,9 @@ async fn a_failing_job_stays_queued_then_dead_letters_while_the_others_are_delet
         tokio::time::sleep(Duration::from_millis(600)).await;
         poller.poll_once().await.unwrap();
     }
-    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 0);
     assert_eq!(
-        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        stack.queue_depth(&stack.stack.dead_letter_queue_url).await,
         1
     );
     let runs = recorder.runs.lock().unwrap().clone();
@@ -265,9 +236,9 @@ async fn poison_messages_go_straight_to_the_dead_letter_queue() {
     for _ in 0..3 {
         poller.poll_once().await.unwrap();
     }
-    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 0);
     assert_eq!(
-        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        stack.queue_depth(&stack.stack.dead_letter_queue_url).await,
         3
     );
 
@@ -320,9 +291,9 @@ async fn a_retry_is_scheduled_as_the_next_attempt_with_the_queue_delay() {
     })
     .await;
     assert_eq!(recorder.runs.lock().unwrap()["r"], vec![1, 2]);
-    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 0);
     assert_eq!(
-        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        stack.queue_depth(&stack.stack.dead_letter_queue_url).await,
         0
     );
 }
@@ -381,14 +352,14 @@ async fn the_worker_dead_letters_bad_payloads_and_unknown_tenants_without_blocki
     stack.ctx.queue.enqueue(&all, Duration::ZERO).await.unwrap();
 
     for _ in 0..10 {
-        if queue_depth(&stack, &stack.stack.queue_url).await == 0 {
+        if stack.queue_depth(&stack.stack.queue_url).await == 0 {
             break;
         }
         poller.poll_once().await.unwrap();
     }
-    assert_eq!(queue_depth(&stack, &stack.stack.queue_url).await, 0);
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 0);
     assert_eq!(
-        queue_depth(&stack, &stack.stack.dead_letter_queue_url).await,
+        stack.queue_depth(&stack.stack.dead_letter_queue_url).await,
         dead.len()
     );
     let mut reasons: HashMap<String, String> = HashMap::new();

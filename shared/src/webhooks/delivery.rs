@@ -59,7 +59,7 @@ impl DeliveryJob {
 }
 
 /// Whether a failed attempt is worth repeating (design §5).
-fn retryable(result: &SendResult) -> bool {
+pub fn retryable(result: &SendResult) -> bool {
     match result.status {
         None => true, // network error or timeout
         Some(s) => s == 408 || s == 429 || s >= 500,

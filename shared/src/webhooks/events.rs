@@ -1,6 +1,6 @@
 //! Publishing: an event is stored, then one delivery job per matching active endpoint is
 //! enqueued, in SQS batches of ten. An `Idempotency-Key` makes a repeat return the first
-//! result without new deliveries. Events made inside hookhub (Meta ingress, message status,
+//! result without new deliveries, or finish the first request's work if it failed part-way. Events made inside hookhub (Meta ingress, message status,
 //! endpoint.disabled) take the same path.
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::jobs::{Job, JobQueue};
-use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::store::{from_item, keys, to_item, Index, Query, Table, Update, Updated};
 
 /// Largest `data` an event may carry, so every delivery job fits one SQS message.
 pub const MAX_EVENT_DATA_BYTES: usize = 200 * 1024;
@@ -35,6 +35,15 @@ pub struct StoredEvent {
     pub created_at: String,
 }
 
+enum Repeat {
+    Finished(Published),
+    Resume(String),
+}
+
+fn lock_deadline() -> i64 {
+    chrono::Utc::now().timestamp_millis() + IDEMPOTENCY_LOCK.as_millis() as i64
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
     pub event_id: String,
@@ -47,8 +56,29 @@ pub struct Published {
 #[serde(rename_all = "camelCase")]
 struct IdempotencyRecord {
     event_id: String,
-    #[serde(default)]
+    /// Set once the event is stored and fanned out; until then the record is pending (the
+    /// attribute is absent, which the take-over condition relies on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     deliveries: Option<u32>,
+    /// SHA-256 of the type and data, so the key cannot be reused for another event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+    /// Epoch milliseconds until which the request that holds the key is working on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked_until: Option<i64>,
+}
+
+/// How long a publish holds its Idempotency-Key before a retry may finish it instead: longer
+/// than any API request runs.
+const IDEMPOTENCY_LOCK: Duration = Duration::from_secs(30);
+
+fn fingerprint(event_type: &str, data: &Value) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(event_type.as_bytes());
+    hash.update([0]);
+    hash.update(data.to_string().as_bytes());
+    hex::encode(hash.finalize())
 }
 
 #[derive(Clone)]
@@ -102,40 +132,52 @@ impl EventService {
         let event_id = new_id(IdKind::Event);
         if let Some(key) = idempotency_key {
             let record_key = keys::idempotency(tenant_id, "events", key);
+            let print = fingerprint(event_type, &data);
             let mut item = to_item(
                 &record_key,
                 &IdempotencyRecord {
                     event_id: event_id.clone(),
                     deliveries: None,
+                    fingerprint: Some(print.clone()),
+                    locked_until: Some(lock_deadline()),
                 },
             )?;
             item.insert(
                 keys::TTL.into(),
                 AttributeValue::N(crate::time::ttl_after(IDEMPOTENCY_WINDOW).to_string()),
             );
-            match self.table.put_new(item).await {
-                Ok(()) => {}
+            let event_id = match self.table.put_new(item).await {
+                Ok(()) => event_id,
                 Err(crate::store::StoreError::Conflict(_)) => {
-                    let first: IdempotencyRecord =
-                        from_item(self.table.get(&record_key).await?.ok_or_else(|| {
-                            ServiceError::Conflict("idempotency record vanished; retry".into())
-                        })?)?;
-                    return Ok(Published {
-                        event_id: first.event_id,
-                        deliveries: first.deliveries.unwrap_or(0),
-                        duplicate: true,
-                    });
+                    match self.repeat(&record_key, &print).await? {
+                        Repeat::Finished(published) => return Ok(published),
+                        // The first request failed part-way (the database or queue was down):
+                        // this one finishes its work under the first event id.
+                        Repeat::Resume(first_id) => first_id,
+                    }
                 }
                 Err(e) => return Err(e.into()),
-            }
-            let published = self
+            };
+            let published = match self
                 .store_and_fan_out(tenant_id, &event_id, event_type, data, source)
-                .await?;
+                .await
+            {
+                Ok(published) => published,
+                Err(e) => {
+                    // Let a retry take over at once; if even this fails, the lock runs out.
+                    let release =
+                        Update::default().set("lockedUntil", AttributeValue::N("0".into()));
+                    let _ = self.table.update(&record_key, release).await;
+                    return Err(e);
+                }
+            };
             let mut done = to_item(
                 &record_key,
                 &IdempotencyRecord {
                     event_id: event_id.clone(),
                     deliveries: Some(published.deliveries),
+                    fingerprint: Some(print),
+                    locked_until: None,
                 },
             )?;
             done.insert(
@@ -147,6 +189,51 @@ impl EventService {
         }
         self.store_and_fan_out(tenant_id, &event_id, event_type, data, source)
             .await
+    }
+
+    /// A publish whose Idempotency-Key is already taken: the first result, or the first
+    /// event id to finish when the first request gave up part-way.
+    async fn repeat(&self, record_key: &crate::store::Key, print: &str) -> ServiceResult<Repeat> {
+        let vanished = || ServiceError::Conflict("idempotency record vanished; retry".into());
+        let first: IdempotencyRecord =
+            from_item(self.table.get(record_key).await?.ok_or_else(vanished)?)?;
+        if first.fingerprint.as_deref().is_some_and(|f| f != print) {
+            return Err(ServiceError::Conflict(
+                "this Idempotency-Key was already used to publish a different event".into(),
+            ));
+        }
+        if let Some(deliveries) = first.deliveries {
+            return Ok(Repeat::Finished(Published {
+                event_id: first.event_id,
+                deliveries,
+                duplicate: true,
+            }));
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let take_over = Update::default()
+            .set("lockedUntil", AttributeValue::N(lock_deadline().to_string()))
+            .when("attribute_not_exists(#deliveries) AND (attribute_not_exists(#lock) OR #lock < :now)")
+            .name("#deliveries", "deliveries")
+            .name("#lock", "lockedUntil")
+            .value(":now", AttributeValue::N(now.to_string()));
+        match self.table.update(record_key, take_over).await? {
+            Updated::Done(_) => Ok(Repeat::Resume(first.event_id)),
+            Updated::ConditionFailed(Some(item)) => {
+                let current: IdempotencyRecord = from_item(item)?;
+                match current.deliveries {
+                    Some(deliveries) => Ok(Repeat::Finished(Published {
+                        event_id: current.event_id,
+                        deliveries,
+                        duplicate: true,
+                    })),
+                    None => Err(ServiceError::Conflict(
+                        "a request with this Idempotency-Key is still in progress; retry in a few seconds"
+                            .into(),
+                    )),
+                }
+            }
+            Updated::ConditionFailed(None) => Err(vanished()),
+        }
     }
 
     /// Publishes an event that hookhub made from something else (a Meta event, say) under

@@ -2,6 +2,8 @@
 //! stack, its queue poller running the real worker, and real HTTP receivers.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ pub struct Stack {
     pub base: String,
     pub admin: String,
     pub http: reqwest::Client,
-    _stop: watch::Sender<bool>,
+    worker: Mutex<watch::Sender<bool>>,
 }
 
 impl Stack {
@@ -39,6 +41,19 @@ impl Stack {
             overrides,
         )
         .await;
+        Self::launch(stack).await
+    }
+
+    /// A stack whose API and worker reach the emulator through `app_endpoint` (a proxy).
+    pub async fn start_through(
+        label: &str,
+        queue: hookhub_shared::local_stack::QueueSettings,
+        app_endpoint: &str,
+    ) -> Self {
+        Self::launch(TestStack::through(label, queue, app_endpoint).await).await
+    }
+
+    async fn launch(stack: TestStack) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = app(stack.ctx.clone());
@@ -50,11 +65,6 @@ impl Stack {
             .await
             .unwrap();
         });
-        let (stop, stop_rx) = watch::channel(false);
-        let processor = Arc::new(delivery_worker::processor(&stack.ctx));
-        let poller = QueuePoller::new(stack.clients.sqs.clone(), &stack.stack.queue_url, processor)
-            .with_wait(Duration::from_secs(1));
-        tokio::spawn(async move { poller.run(stop_rx).await });
         let admin = mint_for(
             stack.ctx.config.jwt_secret().unwrap(),
             "root",
@@ -62,13 +72,35 @@ impl Stack {
             None,
             1,
         );
-        Self {
+        let stack = Self {
             stack,
             base: format!("http://{addr}"),
             admin,
             http: reqwest::Client::new(),
-            _stop: stop,
-        }
+            worker: Mutex::new(watch::channel(false).0),
+        };
+        stack.start_worker();
+        stack
+    }
+
+    /// Starts a worker: the queue poller feeding the real batch processor.
+    pub fn start_worker(&self) {
+        let (stop, stop_rx) = watch::channel(false);
+        let processor = Arc::new(delivery_worker::processor(&self.stack.ctx));
+        let poller = QueuePoller::new(
+            self.stack.app_clients.sqs.clone(),
+            &self.stack.stack.queue_url,
+            processor,
+        )
+        .with_wait(Duration::from_secs(1));
+        tokio::spawn(async move { poller.run(stop_rx).await });
+        *self.worker.lock().unwrap() = stop;
+    }
+
+    /// Stops the worker where it stands, as if its process were killed: the batch in hand
+    /// is dropped mid-flight, nothing more is recorded or deleted.
+    pub fn kill_worker(&self) {
+        let _ = self.worker.lock().unwrap().send(true);
     }
 
     pub async fn call(
@@ -110,6 +142,22 @@ impl Stack {
             .await;
         assert_eq!(s, 201, "{body}");
         body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Connects the tenant to WhatsApp with this app secret.
+    pub async fn configure_whatsapp(&self, tenant: &str, app_secret: &str) {
+        let (s, reply) = self
+            .call(
+                "PUT",
+                &format!("/api/platform/tenants/{tenant}/integrations/whatsapp"),
+                &self.admin,
+                None,
+                Some(json!({"enabled": true, "phoneNumberId": "106540352242922", "businessAccountId": "102290129340398",
+                            "accessToken": "EAATestAccessToken123456789", "webhookVerifyToken": "verify-me",
+                            "appSecret": app_secret})),
+            )
+            .await;
+        assert_eq!(s, 200, "{reply}");
     }
 
     /// Registers an endpoint; returns (id, secret).
@@ -191,6 +239,8 @@ pub enum Behaviour {
     Gone,
     /// Never answers within any sane timeout.
     Hang,
+    /// Answers 200 after this long.
+    Slow(Duration),
     Redirect,
     BadRequest,
 }
@@ -265,6 +315,10 @@ async fn receive(
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(120)).await;
             (StatusCode::OK, "late").into_response()
+        }
+        Behaviour::Slow(wait) => {
+            tokio::time::sleep(wait).await;
+            (StatusCode::OK, "slow ok").into_response()
         }
         Behaviour::Redirect => (
             StatusCode::MOVED_PERMANENTLY,
