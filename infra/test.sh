@@ -11,3 +11,5 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 start=$(date +%s)
 cargo test --workspace --all-targets --locked "$@"
 echo "tests took $(( $(date +%s) - start )) s"
+# Schemathesis over every operation of the OpenAPI document, on the same emulator.
+infra/fuzz-api.sh

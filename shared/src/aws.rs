@@ -42,5 +42,17 @@ impl AwsClients {
 
 /// One line of the SDK's error chain, for logs and health reports; never contains secrets.
 pub fn describe_error(err: &(dyn std::error::Error + 'static)) -> String {
-    aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()
+    // The context can carry a whole raw response (items and all): keep the head, which names
+    // the error, and never a page of stored data.
+    const MAX: usize = 600;
+    let mut text = aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string();
+    if text.len() > MAX {
+        let cut = (0..=MAX)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }

@@ -37,12 +37,57 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, InputError> {
         ));
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => match unstorable(&map) {
+            Some((path, problem)) => Err(InputError::field(&path, problem)),
+            None => Ok(map),
+        },
         Ok(_) => Err(InputError::Malformed(
             "request body must be a JSON object".into(),
         )),
         Err(e) => Err(InputError::Malformed(format!("malformed JSON: {e}"))),
     }
+}
+
+/// The first value anywhere in the body that DynamoDB could not store as sent, with its path:
+/// free-form fields (metadata, event data, custom fields) are stored as they come, and one
+/// bad value would otherwise fail the write as a server error. DynamoDB numbers range from
+/// 1e-130 to 1e126 in magnitude; a map key must not be empty.
+fn unstorable(map: &Map<String, Value>) -> Option<(String, &'static str)> {
+    fn walk(value: &Value, path: &str) -> Option<(String, &'static str)> {
+        match value {
+            Value::Number(n) => {
+                let magnitude = n.as_f64().map(f64::abs).unwrap_or(f64::INFINITY);
+                let storable = magnitude == 0.0 || (1e-130..1e125).contains(&magnitude);
+                (!storable).then(|| {
+                    (
+                        path.to_string(),
+                        "numbers must be 0 or between 1e-130 and 1e125 in magnitude",
+                    )
+                })
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            Value::Object(map) => object(map, path),
+            _ => None,
+        }
+    }
+    fn object(map: &Map<String, Value>, path: &str) -> Option<(String, &'static str)> {
+        map.iter().find_map(|(k, v)| {
+            if k.is_empty() {
+                let at = if path.is_empty() { "body" } else { path };
+                return Some((at.to_string(), "object keys must not be empty"));
+            }
+            let inner = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            walk(v, &inner)
+        })
+    }
+    object(map, "")
 }
 
 /// Takes fields out of an object, collecting every problem.
@@ -326,6 +371,18 @@ mod tests {
             Err(InputError::Malformed(_))
         ));
         assert!(parse_object(br#"{"a":1}"#).is_ok());
+        assert!(parse_object(br#"{"a":{"b":[0, -2.5e-3, 1e124]}}"#).is_ok());
+        for huge in [
+            r#"{"a":{"b":[1, 8e239]}}"#,
+            r#"{"a":1e-200}"#,
+            r#"{"a":{"":"x"}}"#,
+            r#"{"a":[{"b":{"":1}}]}"#,
+        ] {
+            match parse_object(huge.as_bytes()) {
+                Err(InputError::Invalid(errors)) => assert!(errors[0].field.starts_with("a")),
+                other => panic!("{huge}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -46,9 +46,7 @@ impl DataKeyProvider for KmsDataKeys {
             .set_encryption_context(Some(context.kms_context()))
             .send()
             .await
-            .map_err(|e| {
-                CryptoError::KeyService(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(|e| CryptoError::KeyService(crate::aws::describe_error(&e)))?;
         let plaintext = out.plaintext().ok_or_else(|| {
             CryptoError::KeyService("GenerateDataKey returned no plaintext".into())
         })?;
@@ -84,9 +82,7 @@ impl DataKeyProvider for KmsDataKeys {
                 {
                     CryptoError::Tampered
                 }
-                _ => {
-                    CryptoError::KeyService(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
-                }
+                _ => CryptoError::KeyService(crate::aws::describe_error(&e)),
             })?;
         let plaintext = out
             .plaintext()

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Schemathesis against the local runner: starts `hookhub-local dev` on a free port over the
+# emulator at $HOOKHUB_TEST_ENDPOINT, seeds a tenant with an endpoint, a workflow and a test
+# suite, then runs every operation of /api/openapi.json with a bounded budget
+# ($HOOKHUB_FUZZ_EXAMPLES examples per operation, 10 by default). Fails on any 5xx or any
+# response that does not match the document. Called by infra/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+: "${HOOKHUB_TEST_ENDPOINT:?set by infra/test.sh}"
+examples=${HOOKHUB_FUZZ_EXAMPLES:-10}
+runner=target/debug/hookhub-local
+[ -x "$runner" ] || cargo build --locked -q -p hookhub-local
+api_port=$(infra/emulator.sh free-port)
+log=.run/fuzz-api-runner.log
+mkdir -p .run
+
+# Providers point at a closed local port: fuzzed sends fail fast instead of reaching the
+# internet. Private targets are allowed so the seeded endpoint can be a local address.
+AWS_ENDPOINT_URL="$HOOKHUB_TEST_ENDPOINT" HOOKHUB_PORT="$api_port" HOOKHUB_ALLOW_PRIVATE_TARGETS=true \
+  HOOKHUB_TWILIO_BASE_URL=http://127.0.0.1:9 HOOKHUB_VONAGE_BASE_URL=http://127.0.0.1:9 \
+  HOOKHUB_GRAPH_BASE_URL=http://127.0.0.1:9 RUST_LOG=warn \
+  "$runner" dev >"$log" 2>&1 &
+runner_pid=$!
+trap 'kill "$runner_pid" 2>/dev/null || true' EXIT
+
+base="http://127.0.0.1:$api_port"
+HOOKHUB_FUZZ_TOKEN=$("$runner" token --role platform_admin)
+export HOOKHUB_FUZZ_TOKEN
+# Seed what the path parameters name; prints shell assignments.
+eval "$("$VENV/bin/python" - "$base" "$HOOKHUB_FUZZ_TOKEN" <<'PY'
+import json, sys, time, urllib.request, urllib.error
+base, token = sys.argv[1], sys.argv[2]
+def call(method, path, body=None, tenant=None):
+    req = urllib.request.Request(base + path, method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json",
+                 **({"x-tenant-id": tenant} if tenant else {})})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+for _ in range(300):
+    try:
+        urllib.request.urlopen(base + "/api/openapi.json", timeout=1)
+        break
+    except Exception:
+        time.sleep(0.2)
+else:
+    sys.exit("the runner did not start; see .run/fuzz-api-runner.log")
+tenant = call("POST", "/api/platform/tenants", {"name": "Fuzz"})["id"]
+endpoint = call("POST", "/api/v1/webhooks", {"name": "fuzz", "url": "http://127.0.0.1:9/hook", "events": ["*"]}, tenant)["id"]
+workflow = call("POST", f"/api/platform/tenants/{tenant}/webhooks",
+                {"workflowName": "fuzz_flow", "webhookUrl": "http://127.0.0.1:9/flow"})["id"]
+call("PUT", f"/api/platform/tenants/{tenant}/integrations/instagram",
+     {"enabled": True, "accessToken": "IGQVJFuzzAccessToken123456789", "appSecret": "fuzz-app-secret-0123456789", "appId": "1234567890",
+      "webhookVerifyToken": "fuzz-verify", "accountId": "17841400008460056"})
+suite = call("POST", "/api/v1/meta/test-suites",
+             {"accountId": "17841400008460056", "senderId": "16505551234", "senderUsername": "fuzz.user"}, tenant)["id"]
+call("POST", "/api/v1/events", {"type": "contact.created", "data": {"contact": {"id": "c1"}}}, tenant)
+spare_tenant = call("POST", "/api/platform/tenants", {"name": "Fuzz spare"})["id"]
+spare_endpoint = call("POST", "/api/v1/webhooks", {"name": "spare", "url": "http://127.0.0.1:9/spare", "events": ["*"]}, tenant)["id"]
+print(f"export HOOKHUB_FUZZ_TENANT={tenant} HOOKHUB_FUZZ_ENDPOINT={endpoint} "
+      f"HOOKHUB_FUZZ_WORKFLOW={workflow} HOOKHUB_FUZZ_SUITE={suite} "
+      f"HOOKHUB_FUZZ_SPARE_TENANT={spare_tenant} HOOKHUB_FUZZ_SPARE_ENDPOINT={spare_endpoint}")
+PY
+)"
+
+start=$(date +%s)
+"$VENV/bin/schemathesis" --config-file infra/schemathesis.toml run "$base/api/openapi.json" \
+  --max-examples "$examples" --phases examples,coverage,fuzzing --workers 2 \
+  --generation-database none --seed "${HOOKHUB_FUZZ_SEED:-20261123}" --no-color
+echo "schemathesis took $(( $(date +%s) - start )) s"
