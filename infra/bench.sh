@@ -2,8 +2,17 @@
 # The load tools against a private emulator (release build):
 #   infra/bench.sh [--events N] [--receivers M] [--pollers P] [--rate EVENTS_PER_SEC]   deliveries
 #   infra/bench.sh meta [--posts N] [--concurrency C] [--batches B]                      Meta ingress
+#   infra/bench.sh coldstart [--runs N]                          cold starts and binary sizes
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = coldstart ]; then
+  shift
+  # The three functions as Lambda runs them, and the hello-world baseline, one profile.
+  cargo build --release --locked -p admin-api -p meta-ingress -p delivery-worker \
+    -p hookhub-local --bin admin-api --bin meta-ingress --bin delivery-worker \
+    --bin coldstart-hello --bin hookhub-coldstart
+  exec target/release/hookhub-coldstart --dir target/release "$@"
+fi
 tool=hookhub-bench
 if [ "${1:-}" = meta ]; then
   tool=hookhub-meta-bench

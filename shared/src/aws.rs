@@ -14,7 +14,11 @@ impl AwsClients {
     /// From the standard provider chain: the function's role in Lambda; `AWS_ENDPOINT_URL`
     /// and the usual variables locally.
     pub async fn from_env() -> Self {
-        Self::from_sdk_config(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::tls::aws_http_client())
+            .load()
+            .await;
+        Self::from_sdk_config(&sdk)
     }
 
     /// Clients for a local emulator at `endpoint`, with static test credentials.
@@ -25,6 +29,7 @@ impl AwsClients {
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(credentials)
+            .http_client(crate::tls::aws_http_client())
             .load()
             .await;
         Self::from_sdk_config(&sdk)

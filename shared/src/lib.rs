@@ -24,6 +24,7 @@ pub mod store;
 pub mod telemetry;
 pub mod tenants;
 pub mod time;
+pub mod tls;
 pub mod validation;
 pub mod webhooks;
 

@@ -506,3 +506,89 @@ pub fn test_endpoint() -> String {
         "HOOKHUB_TEST_ENDPOINT is not set: run the tests with `make test`, which starts the emulator",
     )
 }
+
+/// Counts the AWS requests a context makes, by operation (`PutItem`, `SendMessageBatch`,
+/// `Decrypt`...), with an SDK interceptor on the same clients production builds. The cost
+/// model in the README comes from these counts.
+#[derive(Debug, Clone, Default)]
+pub struct AwsCallCounter(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+);
+
+impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
+    fn name(&self) -> &'static str {
+        "aws-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let request = context.request();
+        // JSON protocols name the operation in X-Amz-Target; query protocols (SNS) in Action=.
+        let operation = match request.headers().get("x-amz-target") {
+            Some(target) => target.rsplit('.').next().unwrap_or_default().to_string(),
+            None => request
+                .body()
+                .bytes()
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|b| b.split('&').find_map(|p| p.strip_prefix("Action=")))
+                .unwrap_or("unknown")
+                .to_string(),
+        };
+        *self
+            .0
+            .lock()
+            .expect("counter lock")
+            .entry(operation)
+            .or_insert(0) += 1;
+        Ok(())
+    }
+}
+
+impl AwsCallCounter {
+    /// The counts so far, and a fresh start.
+    pub fn take(&self) -> std::collections::BTreeMap<String, usize> {
+        std::mem::take(&mut self.0.lock().expect("counter lock"))
+    }
+}
+
+impl TestStack {
+    /// The application context on this stack, with every AWS client counting its calls.
+    pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
+        let c = &self.app_clients;
+        let clients = AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                c.dynamodb
+                    .config()
+                    .to_builder()
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                c.sqs
+                    .config()
+                    .to_builder()
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(
+                c.kms
+                    .config()
+                    .to_builder()
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                c.sns
+                    .config()
+                    .to_builder()
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+        };
+        crate::AppContext::new((*self.ctx.config).clone(), &clients)
+    }
+}

@@ -221,3 +221,29 @@ async fn separate_fields_get_separate_data_keys() {
     assert_eq!(keys.generated.load(Ordering::SeqCst), 2);
     assert_ne!(a.split('.').nth(1), b.split('.').nth(1));
 }
+
+#[tokio::test]
+async fn concurrent_opens_in_a_cold_container_make_one_kms_call() {
+    let keys = kms("env-single-flight").await;
+    let sealer = EnvelopeCipher::new(keys.clone(), CachePolicy::default());
+    let context = ctx("ten_single", "secret");
+    let sealed = sealer.seal(&context, "whsec_shared").await.unwrap();
+
+    // A fresh container: nothing cached, ten deliveries to one endpoint open its secret at once.
+    let cold = Arc::new(EnvelopeCipher::new(keys.clone(), CachePolicy::default()));
+    let opened = futures::future::join_all((0..10).map(|_| {
+        let (cold, context, sealed) = (cold.clone(), context.clone(), sealed.clone());
+        async move { cold.open(&context, &sealed).await }
+    }))
+    .await;
+    for plaintext in opened {
+        assert_eq!(plaintext.unwrap().as_str(), "whsec_shared");
+    }
+    assert_eq!(keys.decrypted.load(Ordering::SeqCst), 1);
+
+    // A failed decrypt is not cached, and does not block the next attempt.
+    let other = ctx("ten_single", "other");
+    assert!(cold.open(&other, &sealed).await.is_err());
+    assert!(cold.open(&other, &sealed).await.is_err());
+    assert_eq!(keys.decrypted.load(Ordering::SeqCst), 3);
+}

@@ -3,89 +3,11 @@
 //! of ten) and one conditional write per item, with no per-item reads.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
-use hookhub_shared::aws::AwsClients;
-use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::validation::Fields;
-use hookhub_shared::AppContext;
 use serde_json::json;
-
-/// Counts requests by operation (`x-amz-target`, e.g. `DynamoDB_20120810.PutItem`).
-#[derive(Debug, Clone, Default)]
-struct Calls(Arc<Mutex<BTreeMap<String, usize>>>);
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "count-calls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("unknown")
-            .rsplit('.')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        *self.0.lock().unwrap().entry(target).or_insert(0) += 1;
-        Ok(())
-    }
-}
-
-impl Calls {
-    fn take(&self) -> BTreeMap<String, usize> {
-        std::mem::take(&mut self.0.lock().unwrap())
-    }
-}
-
-fn counted(stack: &TestStack, calls: &Calls) -> AppContext {
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        stack
-            .clients
-            .dynamodb
-            .config()
-            .to_builder()
-            .interceptor(calls.clone())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        stack
-            .clients
-            .sqs
-            .config()
-            .to_builder()
-            .interceptor(calls.clone())
-            .build(),
-    );
-    let kms = aws_sdk_kms::Client::from_conf(
-        stack
-            .clients
-            .kms
-            .config()
-            .to_builder()
-            .interceptor(calls.clone())
-            .build(),
-    );
-    let clients = AwsClients {
-        dynamodb,
-        sqs,
-        kms,
-        sns: stack.clients.sns.clone(),
-    };
-    AppContext::new((*stack.ctx.config).clone(), &clients)
-}
 
 fn whatsapp(messages: usize, run: &str) -> Vec<u8> {
     let items: Vec<_> = (0..messages)
@@ -127,8 +49,8 @@ async fn aws_calls_per_post_use_batch_apis() {
         )
         .await
         .unwrap();
-    let calls = Calls::default();
-    let ctx = counted(&stack, &calls);
+    let calls = AwsCallCounter::default();
+    let ctx = stack.counted_context(&calls);
     let ingest = ctx.meta_ingest();
 
     // Warm: the first POST opens the app secret through KMS; later ones use the cache.

@@ -63,6 +63,9 @@ pub struct EnvelopeCipher {
     keys: Arc<dyn DataKeyProvider>,
     sealing: Mutex<BoundedCache<SecretContext, SealingKey>>,
     opening: Mutex<BoundedCache<DecryptKey, PlainKey>>,
+    /// One gate per data key being decrypted: concurrent misses for the same key (ten
+    /// deliveries to one endpoint in a cold worker) wait for a single KMS call.
+    decrypting: Mutex<HashMap<DecryptKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl EnvelopeCipher {
@@ -71,6 +74,7 @@ impl EnvelopeCipher {
             keys,
             sealing: Mutex::new(BoundedCache::new(policy)),
             opening: Mutex::new(BoundedCache::new(policy)),
+            decrypting: Mutex::new(HashMap::new()),
         }
     }
 
@@ -122,6 +126,46 @@ impl EnvelopeCipher {
         ))
     }
 
+    /// A cache miss: the first caller for this data key asks KMS, the others wait for it
+    /// and then find the key cached.
+    async fn decrypt_once(
+        &self,
+        cache_key: DecryptKey,
+        context: &SecretContext,
+    ) -> Result<PlainKey, CryptoError> {
+        let gate = self
+            .decrypting
+            .lock()
+            .expect("gate lock")
+            .entry(cache_key.clone())
+            .or_default()
+            .clone();
+        let _turn = gate.lock().await;
+        let cached = self
+            .opening
+            .lock()
+            .expect("cache lock")
+            .take_use(&cache_key);
+        let result = match cached {
+            Some(key) => Ok(key),
+            None => match self.keys.decrypt(&cache_key.0, context).await {
+                Ok(key) => {
+                    self.opening
+                        .lock()
+                        .expect("cache lock")
+                        .insert(cache_key.clone(), key.clone());
+                    Ok(key)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        self.decrypting
+            .lock()
+            .expect("gate lock")
+            .remove(&cache_key);
+        result
+    }
+
     pub async fn open(
         &self,
         context: &SecretContext,
@@ -136,14 +180,7 @@ impl EnvelopeCipher {
             .take_use(&cache_key);
         let key = match cached {
             Some(key) => key,
-            None => {
-                let key = self.keys.decrypt(&cache_key.0, context).await?;
-                self.opening
-                    .lock()
-                    .expect("cache lock")
-                    .insert(cache_key, key.clone());
-                key
-            }
+            None => self.decrypt_once(cache_key, context).await?,
         };
         let cipher = Aes256Gcm::new_from_slice(key.as_ref()).expect("32-byte key");
         let aad = context.associated_data();

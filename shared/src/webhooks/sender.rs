@@ -44,6 +44,7 @@ impl Sender {
             .user_agent(format!("hookhub/{}", crate::VERSION))
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(30))
+            .tls_backend_preconfigured(crate::tls::public_web())
             .build()
             .expect("HTTP client configuration is static");
         Self { client, policy }

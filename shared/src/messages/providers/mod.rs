@@ -110,6 +110,7 @@ pub fn provider_http_client() -> reqwest::Client {
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
         .pool_idle_timeout(Duration::from_secs(30))
+        .tls_backend_preconfigured(crate::tls::public_web())
         .build()
         .expect("HTTP client configuration is static")
 }

@@ -1,0 +1,132 @@
+//! AWS calls per delivery, counted by an SDK interceptor on the same clients production
+//! builds: what publishing costs per event and what the worker costs per delivered message,
+//! warm (the endpoint secret's data key already opened) and cold. These counts are the
+//! inputs of the README's cost model; a change here is a change of the running cost.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
+use hookhub_shared::validation::Fields;
+use serde_json::json;
+
+/// A receiver that answers every POST with 200, counting them.
+async fn receiver() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, hits)
+}
+
+/// Takes `count` jobs off the queue (uncounted: in AWS, Lambda's event source does this) and
+/// shapes them as the SQS event Lambda would invoke the worker with.
+async fn batch_of(stack: &TestStack, count: usize) -> SqsEvent {
+    let mut records = Vec::new();
+    while records.len() < count {
+        let out = stack
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&stack.stack.queue_url)
+            .max_number_of_messages((count - records.len()).min(10) as i32)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages() {
+            records.push(json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "awsRegion": "us-east-1",
+            }));
+        }
+    }
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+#[tokio::test]
+async fn aws_calls_per_published_event_and_per_delivery() {
+    let stack = TestStack::new("worker-calls").await;
+    let tenant = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
+    let (url, hits) = receiver().await;
+    stack
+        .ctx
+        .endpoints()
+        .create(
+            tenant,
+            Fields::new(
+                json!({"name": "orders", "url": url, "events": ["*"]})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+
+    let calls = AwsCallCounter::default();
+    let ctx = stack.counted_context(&calls);
+    let processor = delivery_worker::processor(&ctx);
+
+    for round in 0..2 {
+        for i in 0..10 {
+            ctx.events()
+                .publish(
+                    tenant,
+                    "contact.created",
+                    json!({"order": i, "round": round}),
+                    None,
+                    "api",
+                )
+                .await
+                .unwrap();
+        }
+        let published = calls.take();
+        assert_eq!(
+            published,
+            counts(&[("PutItem", 10), ("Query", 20), ("SendMessageBatch", 10)]),
+            "per event: the event stored, the tenant's endpoints and n8n workflows read, one batch enqueued"
+        );
+
+        let response = processor.process(batch_of(&stack, 10).await).await;
+        assert!(response.batch_item_failures.is_empty());
+        let delivered = calls.take();
+        if round == 0 {
+            // A cold worker opens the endpoint's signing secret once through KMS.
+            assert_eq!(delivered.get("Decrypt"), Some(&1), "{delivered:?}");
+        } else {
+            assert_eq!(
+                delivered,
+                counts(&[("GetItem", 10), ("PutItem", 10), ("UpdateItem", 20)]),
+                "per delivery, warm: the endpoint read, the attempt logged, two counters"
+            );
+        }
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        20,
+        "every event delivered once"
+    );
+}
