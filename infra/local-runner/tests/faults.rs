@@ -224,7 +224,7 @@ async fn a_worker_batch_cut_off_mid_way_is_redelivered_and_nothing_is_lost() {
     proxy.fail(&["PutItem", "UpdateItem", "BatchWriteItem"]);
     stack
         .eventually(WAIT, || async {
-            receiver.count() >= 5 && proxy.failed().iter().any(|op| op == "PutItem")
+            receiver.count() >= 5 && proxy.failed().iter().any(|op| op == "BatchWriteItem")
         })
         .await;
     proxy.heal();

@@ -12,6 +12,7 @@ pub use processor::{BatchProcessor, JobRouter};
 pub use queue::{enqueue_concurrently, JobQueue, QueueError, SqsJobQueue, MAX_SQS_DELAY};
 
 use async_trait::async_trait;
+use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 
 /// What became of one job.
@@ -48,6 +49,27 @@ impl JobError {
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     async fn handle(&self, job: &Job) -> Result<Outcome, JobError>;
+
+    /// The due jobs of this kind from one SQS batch, at most `concurrency` at a time; one
+    /// result per job, in the jobs' order. Handlers whose jobs share reads and writes (the
+    /// same endpoint, the same counters) override it to do that work once per batch.
+    async fn handle_batch(
+        &self,
+        jobs: &[Job],
+        concurrency: usize,
+    ) -> Vec<Result<Outcome, JobError>> {
+        futures::stream::iter(0..jobs.len())
+            .map(|i| async move {
+                // A panic in one job is that job's failure, not the batch's.
+                std::panic::AssertUnwindSafe(self.handle(&jobs[i]))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(JobError::new(format!("job {} panicked", jobs[i].id))))
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
 }
 
 /// Whether a tenant exists: asked only when a job's subject is missing.

@@ -3,7 +3,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::{FutureExt, StreamExt};
 
 use super::{Job, JobHandler, JobQueue, Outcome, TenantDirectory, MAX_SQS_DELAY};
@@ -27,6 +27,14 @@ impl JobRouter {
     pub fn kinds(&self) -> impl Iterator<Item = &str> {
         self.handlers.keys().map(String::as_str)
     }
+}
+
+/// A message settled before any handler runs.
+enum Early {
+    /// Undecodable, or of a kind nobody handles: to the dead-letter queue.
+    Poison(String, String),
+    /// Due later than SQS can delay: sent round again.
+    NotDue(Job, Duration),
 }
 
 /// What to tell SQS about one message.
@@ -70,15 +78,49 @@ impl BatchProcessor {
     }
 
     pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
-        let results: Vec<(String, Ack)> = futures::stream::iter(event.records)
-            .map(|message| async move {
-                let id = message.message_id.clone().unwrap_or_default();
-                let ack = self.process_one(message).await;
+        // Decode every message first, so that the due jobs of one kind reach their handler
+        // together and can share work (one endpoint read, one log write for the batch).
+        let mut early: Vec<(String, Early)> = Vec::new();
+        let mut due: HashMap<String, Vec<(String, String, Job)>> = HashMap::new();
+        let now = chrono::Utc::now().timestamp_millis();
+        for message in event.records {
+            let id = message.message_id.clone().unwrap_or_default();
+            let body = message.body.unwrap_or_default();
+            let job = match Job::from_body(&body) {
+                Ok(job) => job,
+                Err(reason) => {
+                    early.push((id, Early::Poison(body, reason)));
+                    continue;
+                }
+            };
+            if !self.router.handlers.contains_key(&job.kind) {
+                let reason = format!("no handler for job kind {:?}", job.kind);
+                early.push((id, Early::Poison(body, reason)));
+            } else if let Some(due_at) = job.not_before.filter(|due_at| *due_at > now) {
+                // Not due yet: SQS delays at most 15 minutes, so long waits take several hops.
+                let wait = Duration::from_millis((due_at - now) as u64);
+                early.push((id, Early::NotDue(job, wait)));
+            } else {
+                due.entry(job.kind.clone())
+                    .or_default()
+                    .push((id, body, job));
+            }
+        }
+
+        let settle_early = futures::stream::iter(early)
+            .map(|(id, step)| async move {
+                let ack = match step {
+                    Early::Poison(body, reason) => self.poison(&body, &reason).await,
+                    Early::NotDue(job, wait) => self.requeue(&job, wait).await,
+                };
                 (id, ack)
             })
             .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+            .collect::<Vec<_>>();
+        let run_due =
+            futures::future::join_all(due.into_values().map(|group| self.run_group(group)));
+        let (mut results, groups) = futures::join!(settle_early, run_due);
+        results.extend(groups.into_iter().flatten());
 
         let mut response = SqsBatchResponse::default();
         for (id, ack) in results {
@@ -92,50 +134,63 @@ impl BatchProcessor {
         response
     }
 
-    async fn process_one(&self, message: SqsMessage) -> Ack {
-        let body = message.body.unwrap_or_default();
-        let job = match Job::from_body(&body) {
-            Ok(job) => job,
-            Err(reason) => return self.poison(&body, &reason).await,
+    /// The due jobs of one kind: handled together, then each outcome settled.
+    async fn run_group(&self, group: Vec<(String, String, Job)>) -> Vec<(String, Ack)> {
+        let Some(handler) = group
+            .first()
+            .and_then(|(_, _, job)| self.router.handlers.get(&job.kind))
+        else {
+            return Vec::new();
         };
-        let Some(handler) = self.router.handlers.get(&job.kind) else {
-            return self
-                .poison(&body, &format!("no handler for job kind {:?}", job.kind))
-                .await;
-        };
-
+        let jobs: Vec<Job> = group.iter().map(|(_, _, job)| job.clone()).collect();
+        let handled = AssertUnwindSafe(handler.handle_batch(&jobs, self.concurrency))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                jobs.iter()
+                    .map(|job| Err(super::JobError::new(format!("job {} panicked", job.id))))
+                    .collect()
+            });
         let now = chrono::Utc::now().timestamp_millis();
-        if let Some(due) = job.not_before.filter(|due| *due > now) {
-            // Not due yet: SQS delays at most 15 minutes, so long waits take several hops.
-            let wait = Duration::from_millis((due - now) as u64);
-            return self.requeue(&job, wait).await;
-        }
+        futures::stream::iter(group.into_iter().zip(handled))
+            .map(|((id, body, job), outcome)| async move {
+                (id, self.settle(&body, &job, outcome, now).await)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await
+    }
 
-        let handled = AssertUnwindSafe(handler.handle(&job)).catch_unwind().await;
+    async fn settle(
+        &self,
+        body: &str,
+        job: &Job,
+        handled: Result<Outcome, super::JobError>,
+        now: i64,
+    ) -> Ack {
         match handled {
-            Ok(Ok(Outcome::Done)) => Ack::Delete,
-            Ok(Ok(Outcome::GiveUp(reason))) => {
+            Ok(Outcome::Done) => Ack::Delete,
+            Ok(Outcome::GiveUp(reason)) => {
                 tracing::info!(job_id = %job.id, kind = %job.kind, %reason, "job given up");
                 Ack::Delete
             }
-            Ok(Ok(Outcome::Missing(reason))) => match self.tenant_exists(&job.tenant_id).await {
+            Ok(Outcome::Missing(reason)) => match self.tenant_exists(&job.tenant_id).await {
                 Ok(true) => {
                     tracing::info!(job_id = %job.id, kind = %job.kind, %reason, "job given up");
                     Ack::Delete
                 }
                 Ok(false) => {
                     let reason = format!("unknown tenant {:?}: {reason}", job.tenant_id);
-                    self.poison(&body, &reason).await
+                    self.poison(body, &reason).await
                 }
                 Err(e) => Ack::Keep(format!("job {}: tenant check failed: {e}", job.id)),
             },
-            Ok(Ok(Outcome::Poison(reason))) => self.poison(&body, &reason).await,
-            Ok(Ok(Outcome::RetryAfter(after))) => {
+            Ok(Outcome::Poison(reason)) => self.poison(body, &reason).await,
+            Ok(Outcome::RetryAfter(after)) => {
                 let next = job.retry(after, now);
                 self.requeue(&next, after).await
             }
-            Ok(Err(e)) => Ack::Keep(format!("job {} failed: {e}", job.id)),
-            Err(_) => Ack::Keep(format!("job {} panicked", job.id)),
+            Err(e) => Ack::Keep(format!("job {} failed: {e}", job.id)),
         }
     }
 

@@ -3,6 +3,10 @@
 //! Every partition key starts with `T#{tenantId}` except the platform-wide tenant list and the
 //! API-key-hash lookup, so a query built here can only ever reach one tenant's items.
 //!
+//! A delivery attempt is written once, to its endpoint's partition, and to an index only when
+//! it failed: the tenant-wide listing merges the endpoints' partitions, so a successful
+//! delivery costs one write unit for its log.
+//!
 //! A Meta event is stored under its natural Meta id, so the one conditional write that
 //! stores it is also its deduplication.
 //!
@@ -18,8 +22,8 @@
 //! | rate window          | `T#{t}#RATE`               | `{keyId}#{minute}` (TTL)    |                                       |                                        |
 //! | idempotency record   | `T#{t}#IDEM`               | `{scope}#{key}` (TTL)       |                                       |                                        |
 //! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
-//! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#ATTEMPTS` / `{delId}`          | `T#{t}#ATTEMPTS#{status}` / `{delId}`  |
-//! |   (to a workflow)    | `T#{t}#EP#{wfId}`          | `ATTEMPT#{delId}` (TTL)     | `T#{t}#WFATTEMPTS` / `{delId}`        | `T#{t}#WFATTEMPTS#{status}` / `{delId}`|
+//! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     |                                       | failed only: `T#{t}#ATTEMPTS#failed` / `{delId}` |
+//! |   (to a workflow)    | `T#{t}#EP#{wfId}`          | `ATTEMPT#{delId}` (TTL)     |                                       | failed only: `T#{t}#WFATTEMPTS#failed` / `{delId}`|
 //! | endpoint counters    | `T#{t}#EP#{whId}`          | `STATS`                     |                                       |                                        |
 //! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
 //! | Meta event           | `T#{t}#METAID`             | `{naturalId}` (TTL)         | `T#{t}#META` / `{mevId}`              | `T#{t}#METATYPE#{type}` / `{mevId}`    |

@@ -322,6 +322,23 @@ impl Table {
             .map_err(unavailable)
     }
 
+    /// Unconditional puts, 25 to a BatchWriteItem call.
+    pub async fn put_all(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut requests = Vec::with_capacity(items.len());
+        for item in items {
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        for chunk in requests.chunks(25) {
+            self.write_batch(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
     pub async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -437,7 +454,7 @@ impl Table {
 
     async fn batch_delete(&self, keys: &[Item]) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-        let mut pending: Vec<WriteRequest> = keys
+        let requests = keys
             .iter()
             .map(|k| {
                 WriteRequest::builder()
@@ -450,7 +467,15 @@ impl Table {
                     .build()
             })
             .collect();
-        // Unprocessed items (throttling) are retried with a short backoff.
+        self.write_batch(requests).await
+    }
+
+    /// One BatchWriteItem of at most 25 requests; what DynamoDB leaves unprocessed
+    /// (throttling) is retried with a short backoff, and an error if it keeps being left.
+    async fn write_batch(
+        &self,
+        mut pending: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+    ) -> Result<(), StoreError> {
         for attempt in 0..8u32 {
             if pending.is_empty() {
                 return Ok(());
@@ -473,9 +498,10 @@ impl Table {
         if pending.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::Unavailable(
-                "batch delete kept being throttled".into(),
-            ))
+            Err(StoreError::Unavailable(format!(
+                "batch write left {} items unprocessed",
+                pending.len()
+            )))
         }
     }
 

@@ -2,9 +2,11 @@
 //! logged, counters updated, a retry scheduled or not, and the endpoint disabled after ten
 //! consecutive failed attempts (emitting `endpoint.disabled`).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -144,11 +146,30 @@ pub fn request_headers(
     headers
 }
 
-/// What became of an attempt.
+/// An attempt as logged, and what follows from it for its job.
 #[derive(Debug, Clone)]
 pub struct Attempted {
     pub log: AttemptLog,
     pub next: Outcome,
+    /// The receiver answered 410 Gone: the endpoint is to be disabled.
+    gone: bool,
+}
+
+/// A delivery job of a batch, due now.
+pub struct DueDelivery {
+    pub tenant_id: String,
+    pub job: DeliveryJob,
+    pub attempt: u32,
+}
+
+/// Where one job of a batch stands once its endpoint is known and the send is over.
+enum Step {
+    /// Nothing to deliver to (deleted, or never a valid id).
+    Missing,
+    /// The endpoint is disabled: logged as not sent, for recovery.
+    NotSent(AttemptLog),
+    Sent(Attempted),
+    Failed(ServiceError),
 }
 
 #[derive(Clone)]
@@ -174,48 +195,94 @@ impl DeliveryService {
         }
     }
 
-    /// Sends once, logs it, counts it, and decides what comes next.
-    pub async fn attempt(
+    /// One SQS batch of deliveries: every endpoint read once (one batch read), every job
+    /// sent concurrently, every attempt logged in one batch write, and each endpoint's
+    /// counters updated once for all of its attempts (auto-disable decided on the result).
+    /// One outcome per job, in order; a job whose outcome could not be recorded is an error,
+    /// left for SQS to redeliver.
+    pub async fn deliver_batch(
         &self,
-        tenant_id: &str,
-        job: &DeliveryJob,
-        attempt: u32,
-    ) -> ServiceResult<Option<Attempted>> {
-        let endpoints = self
-            .endpoints
-            .with_kind(EndpointKind::of_id(&job.endpoint_id));
-        let endpoint = match endpoints.get(tenant_id, &job.endpoint_id).await {
-            Ok(e) => e,
-            // Deleted since the event was published: nothing to deliver to.
-            Err(ServiceError::NotFound(_)) => return Ok(None),
-            Err(e) => return Err(e),
+        due: &[DueDelivery],
+        concurrency: usize,
+    ) -> Vec<Result<Outcome, JobError>> {
+        let wanted: Vec<(String, String)> = due
+            .iter()
+            .map(|d| (d.tenant_id.clone(), d.job.endpoint_id.clone()))
+            .collect();
+        let endpoints = match self.endpoints.get_many(&wanted).await {
+            Ok(found) => found,
+            Err(e) => return due.iter().map(|_| Err(job_error(&e))).collect(),
         };
-        if !endpoint.is_active {
-            self.log
-                .record_not_sent(&AttemptLog {
-                    id: new_id(IdKind::Delivery),
-                    tenant_id: endpoint.tenant_id.clone(),
-                    endpoint_id: endpoint.id.clone(),
-                    delivery_id: job.delivery_id.clone(),
-                    event_id: job.event_id.clone(),
-                    event_type: job.event_type.clone(),
-                    attempt,
-                    success: false,
-                    status: "failed".into(),
-                    status_code: None,
-                    response_time_ms: 0,
-                    response_body: None,
-                    error: Some("not sent: the endpoint is disabled".into()),
-                    will_retry: false,
-                    next_attempt_at: None,
-                    url: endpoint.url.clone(),
-                    created_at: crate::time::now_rfc3339(),
+        let endpoint_of = |i: usize| endpoints.get(&wanted[i]);
+        let steps: Vec<Step> = futures::stream::iter(0..due.len())
+            .map(|i| async move {
+                let d = &due[i];
+                match endpoint_of(i) {
+                    None => Step::Missing,
+                    Some(e) if !e.is_active => Step::NotSent(not_sent(e, &d.job, d.attempt)),
+                    Some(e) => match self.send(e, &d.job).await {
+                        Ok(result) => Step::Sent(decide(e, &d.job, d.attempt, result)),
+                        Err(err) => Step::Failed(err),
+                    },
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+
+        let logs: Vec<&AttemptLog> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::NotSent(log) | Step::Sent(Attempted { log, .. }) => Some(log),
+                _ => None,
+            })
+            .collect();
+        if let Err(e) = self.log.put_all(&logs).await {
+            return steps
+                .into_iter()
+                .map(|s| match s {
+                    Step::Missing => Ok(missing()),
+                    Step::Failed(err) => Err(job_error(&err)),
+                    _ => Err(job_error(&e)),
                 })
-                .await?;
-            return Ok(None);
+                .collect();
         }
-        let result = self.send(&endpoint, job).await?;
-        self.record(&endpoint, job, attempt, result).await.map(Some)
+
+        // Each endpoint's attempts counted together; a failure fails that endpoint's jobs.
+        let mut groups: HashMap<&(String, String), (&Endpoint, Vec<&Attempted>)> = HashMap::new();
+        for (i, step) in steps.iter().enumerate() {
+            if let (Step::Sent(attempted), Some(endpoint)) = (step, endpoint_of(i)) {
+                groups
+                    .entry(&wanted[i])
+                    .or_insert_with(|| (endpoint, Vec::new()))
+                    .1
+                    .push(attempted);
+            }
+        }
+        let settled: HashMap<&(String, String), Result<(), JobError>> =
+            futures::future::join_all(groups.into_iter().map(
+                |(key, (endpoint, attempts))| async move {
+                    let done = self.settle(endpoint, &attempts).await;
+                    (key, done.map_err(|e| job_error(&e)))
+                },
+            ))
+            .await
+            .into_iter()
+            .collect();
+
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, step)| match step {
+                Step::Missing | Step::NotSent(_) => Ok(missing()),
+                Step::Failed(err) => Err(job_error(&err)),
+                Step::Sent(attempted) => match settled.get(&wanted[i]) {
+                    Some(Ok(())) => Ok(attempted.next),
+                    Some(Err(e)) => Err(JobError::new(e.to_string())),
+                    None => Err(JobError::new("attempt not counted")),
+                },
+            })
+            .collect()
     }
 
     /// Signs with every live secret (and a workflow's bearer token) and sends once.
@@ -244,57 +311,22 @@ impl DeliveryService {
             retry_attempts: 0,
             ..endpoint.clone()
         };
-        Ok(self.record(&once, job, 1, result).await?.log)
+        let attempted = decide(&once, job, 1, result);
+        self.log.put_all(&[&attempted.log]).await?;
+        self.settle(&once, &[&attempted]).await?;
+        Ok(attempted.log)
     }
 
-    async fn record(
-        &self,
-        endpoint: &Endpoint,
-        job: &DeliveryJob,
-        attempt: u32,
-        result: SendResult,
-    ) -> ServiceResult<Attempted> {
-        let success = result.success();
-        let gone = result.status == Some(410);
-        let may_retry = !success
-            && !gone
-            && retryable(&result)
-            && i64::from(attempt) <= endpoint.retry_attempts;
-        let wait = may_retry.then(|| backoff(endpoint.retry_delay, attempt, result.retry_after));
-        let error = match (&result.error, result.status) {
-            (Some(e), _) => Some(e.clone()),
-            (None, Some(s)) if !success => Some(format!("receiver answered {s}")),
-            _ => None,
-        };
-        let log = AttemptLog {
-            id: new_id(IdKind::Delivery),
-            tenant_id: endpoint.tenant_id.clone(),
-            endpoint_id: endpoint.id.clone(),
-            delivery_id: job.delivery_id.clone(),
-            event_id: job.event_id.clone(),
-            event_type: job.event_type.clone(),
-            attempt,
-            success,
-            status: if success { "success" } else { "failed" }.into(),
-            status_code: result.status,
-            response_time_ms: result.elapsed_ms,
-            response_body: result.body.clone(),
-            error,
-            will_retry: may_retry,
-            next_attempt_at: wait.map(|w| {
-                crate::time::rfc3339(
-                    chrono::Utc::now() + chrono::Duration::from_std(w).unwrap_or_default(),
-                )
-            }),
-            url: endpoint.url.clone(),
-            created_at: crate::time::now_rfc3339(),
-        };
-        let consecutive = self.log.record(&log).await?;
-
-        if gone {
+    /// Counts one endpoint's logged attempts and disables it on a 410 or when its
+    /// consecutive failures reach the limit.
+    async fn settle(&self, endpoint: &Endpoint, attempts: &[&Attempted]) -> ServiceResult<()> {
+        let logs: Vec<&AttemptLog> = attempts.iter().map(|a| &a.log).collect();
+        let consecutive = self.log.count(&logs).await?;
+        if attempts.iter().any(|a| a.gone) {
             self.disable(endpoint, "the receiver answered 410 Gone", consecutive)
                 .await?;
-        } else if !success && consecutive >= AUTO_DISABLE_AFTER {
+        } else if consecutive >= AUTO_DISABLE_AFTER {
+            // Non-zero only when the newest attempt failed.
             self.disable(
                 endpoint,
                 &format!("{consecutive} consecutive failed delivery attempts"),
@@ -302,12 +334,7 @@ impl DeliveryService {
             )
             .await?;
         }
-        let next = match (success, wait) {
-            (true, _) => Outcome::Done,
-            (false, Some(w)) => Outcome::RetryAfter(w),
-            (false, None) => Outcome::GiveUp(log.error.clone().unwrap_or_else(|| "failed".into())),
-        };
-        Ok(Attempted { log, next })
+        Ok(())
     }
 
     async fn disable(
@@ -337,6 +364,74 @@ impl DeliveryService {
     }
 }
 
+fn job_error(e: &ServiceError) -> JobError {
+    JobError::new(e.to_string())
+}
+
+fn missing() -> Outcome {
+    Outcome::Missing("endpoint deleted or disabled".into())
+}
+
+/// The attempt's log entry and what comes next: a retry after a backoff, or not.
+fn decide(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32, result: SendResult) -> Attempted {
+    let success = result.success();
+    let gone = result.status == Some(410);
+    let may_retry =
+        !success && !gone && retryable(&result) && i64::from(attempt) <= endpoint.retry_attempts;
+    let wait = may_retry.then(|| backoff(endpoint.retry_delay, attempt, result.retry_after));
+    let error = match (&result.error, result.status) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(s)) if !success => Some(format!("receiver answered {s}")),
+        _ => None,
+    };
+    let next = match (success, wait) {
+        (true, _) => Outcome::Done,
+        (false, Some(w)) => Outcome::RetryAfter(w),
+        (false, None) => Outcome::GiveUp(error.clone().unwrap_or_else(|| "failed".into())),
+    };
+    let log = AttemptLog {
+        id: new_id(IdKind::Delivery),
+        tenant_id: endpoint.tenant_id.clone(),
+        endpoint_id: endpoint.id.clone(),
+        delivery_id: job.delivery_id.clone(),
+        event_id: job.event_id.clone(),
+        event_type: job.event_type.clone(),
+        attempt,
+        success,
+        status: if success { "success" } else { "failed" }.into(),
+        status_code: result.status,
+        response_time_ms: result.elapsed_ms,
+        response_body: result.body,
+        error,
+        will_retry: may_retry,
+        next_attempt_at: wait.map(|w| {
+            crate::time::rfc3339(
+                chrono::Utc::now() + chrono::Duration::from_std(w).unwrap_or_default(),
+            )
+        }),
+        url: endpoint.url.clone(),
+        created_at: crate::time::now_rfc3339(),
+    };
+    Attempted { log, next, gone }
+}
+
+/// A delivery dropped because its endpoint is disabled, logged so that recovery finds it.
+fn not_sent(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32) -> AttemptLog {
+    let unsent = SendResult {
+        status: None,
+        elapsed_ms: 0,
+        body: None,
+        error: Some("not sent: the endpoint is disabled".into()),
+        retry_after: None,
+        timed_out: false,
+    };
+    let never = Endpoint {
+        retry_attempts: 0,
+        ..endpoint.clone()
+    };
+    decide(&never, job, attempt, unsent).log
+}
+
 /// The worker's handler for `webhook.deliver` jobs.
 pub struct DeliverHandler {
     pub service: DeliveryService,
@@ -345,20 +440,44 @@ pub struct DeliverHandler {
 #[async_trait]
 impl JobHandler for DeliverHandler {
     async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
-        let delivery: DeliveryJob = match serde_json::from_value(job.payload.clone()) {
-            Ok(d) => d,
-            Err(e) => return Ok(Outcome::Poison(format!("malformed delivery job: {e}"))),
-        };
-        match self
-            .service
-            .attempt(&job.tenant_id, &delivery, job.attempt)
+        self.handle_batch(std::slice::from_ref(job), 1)
             .await
-        {
-            Ok(Some(attempted)) => Ok(attempted.next),
-            Ok(None) => Ok(Outcome::Missing("endpoint deleted or disabled".into())),
-            // The outcome could not be recorded: leave the job for SQS to redeliver.
-            Err(e) => Err(JobError::new(e.to_string())),
+            .pop()
+            .unwrap_or_else(|| Err(JobError::new("no outcome")))
+    }
+
+    async fn handle_batch(
+        &self,
+        jobs: &[Job],
+        concurrency: usize,
+    ) -> Vec<Result<Outcome, JobError>> {
+        let mut outcomes: Vec<Option<Result<Outcome, JobError>>> = Vec::with_capacity(jobs.len());
+        let mut due = Vec::new();
+        let mut slots = Vec::new();
+        for (i, job) in jobs.iter().enumerate() {
+            match serde_json::from_value::<DeliveryJob>(job.payload.clone()) {
+                Ok(delivery) => {
+                    outcomes.push(None);
+                    slots.push(i);
+                    due.push(DueDelivery {
+                        tenant_id: job.tenant_id.clone(),
+                        job: delivery,
+                        attempt: job.attempt,
+                    });
+                }
+                Err(e) => outcomes.push(Some(Ok(Outcome::Poison(format!(
+                    "malformed delivery job: {e}"
+                ))))),
+            }
         }
+        let delivered = self.service.deliver_batch(&due, concurrency).await;
+        for (slot, outcome) in slots.into_iter().zip(delivered) {
+            outcomes[slot] = Some(outcome);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(JobError::new("no outcome"))))
+            .collect()
     }
 }
 

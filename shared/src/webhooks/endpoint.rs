@@ -1,5 +1,7 @@
 //! Tenant endpoints (`/api/v1/webhooks`): where events are delivered, which ones, and how.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use super::catalog;
@@ -9,7 +11,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::masking::mask;
 use crate::signing::standard_webhooks::SigningSecret;
-use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::store::{from_item, keys, to_item, Index, Key, Query, Table};
 use crate::validation::Fields;
 
 pub const DEFAULT_RETRY_ATTEMPTS: i64 = 3;
@@ -485,6 +487,29 @@ impl EndpointService {
             .await?
             .ok_or(ServiceError::NotFound(self.kind.noun()))?;
         Ok(from_item(item)?)
+    }
+
+    /// Endpoints and workflows of any tenants at once, by (tenant, id), in consistent batch
+    /// reads; an id that is malformed or not stored is absent from the answer.
+    pub async fn get_many(
+        &self,
+        wanted: &[(String, String)],
+    ) -> ServiceResult<HashMap<(String, String), Endpoint>> {
+        let mut seen = HashSet::new();
+        let keys: Vec<Key> = wanted
+            .iter()
+            .filter(|(_, id)| ids::is_valid(EndpointKind::of_id(id).id_kind(), id))
+            .filter(|pair| seen.insert(*pair))
+            .map(|(tenant, id)| keys::endpoint(tenant, id))
+            .collect();
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            for item in self.table.batch_get(chunk).await? {
+                let endpoint: Endpoint = from_item(item)?;
+                found.insert((endpoint.tenant_id.clone(), endpoint.id.clone()), endpoint);
+            }
+        }
+        Ok(found)
     }
 
     /// One page of the tenant's endpoints, newest first.

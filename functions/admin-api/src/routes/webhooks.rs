@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use hookhub_shared::webhooks::catalog::{self, EVENT_TYPES};
 use hookhub_shared::webhooks::delivery::DeliveryJob;
-use hookhub_shared::webhooks::logs::LogFilter;
+use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
@@ -158,6 +158,16 @@ pub async fn test(
     })))
 }
 
+async fn endpoint_ids(ctx: &AppContext, tenant: &str) -> ApiResult<Vec<String>> {
+    Ok(ctx
+        .endpoints()
+        .all(tenant)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect())
+}
+
 /// One page of attempts, of one endpoint when `endpoint_id` names one (checked to be the
 /// tenant's), with the query's status, eventType, from and to filters.
 async fn list_logs(
@@ -166,16 +176,22 @@ async fn list_logs(
     endpoint_id: Option<String>,
     query: &ListQuery,
 ) -> ApiResult<Json<Value>> {
-    if let Some(id) = &endpoint_id {
-        ctx.endpoints().get(tenant, id).await?;
-    }
+    let scope = match endpoint_id {
+        Some(id) => {
+            ctx.endpoints().get(tenant, &id).await?;
+            LogScope::Endpoint(id)
+        }
+        None => LogScope::Merged {
+            workflows: false,
+            ids: endpoint_ids(ctx, tenant).await?,
+        },
+    };
     let filter = LogFilter {
-        endpoint_id,
+        scope,
         status: parse_status(query.params.get("status"))?,
         event_type: query.params.get("eventType").cloned(),
         from: parse_time("from", query.params.get("from"))?,
         to: parse_time("to", query.params.get("to"))?,
-        workflows: false,
     };
     let (logs, next) = ctx
         .delivery_log()
@@ -235,7 +251,8 @@ pub async fn retry_log(
     Path(log_id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
-    let log = ctx.delivery_log().get(&tenant, &log_id).await?;
+    let ids = endpoint_ids(&ctx, &tenant).await?;
+    let log = ctx.delivery_log().get(&tenant, &ids, &log_id).await?;
     let endpoint = ctx.endpoints().get(&tenant, &log.endpoint_id).await?;
     let event = ctx.events().get(&tenant, &log.event_id).await?;
     let job = DeliveryJob::for_event(&event, &endpoint.id);
@@ -260,7 +277,7 @@ pub async fn recover(
         .ok_or_else(|| bad_query("since is required (RFC 3339)"))?;
     let log = ctx.delivery_log();
     let filter = LogFilter {
-        endpoint_id: Some(id.clone()),
+        scope: LogScope::Endpoint(id.clone()),
         from: Some(since),
         ..Default::default()
     };

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use hookhub_shared::webhooks::delivery::DeliveryJob;
 use hookhub_shared::webhooks::endpoint::{Endpoint, EndpointKind, EndpointService};
-use hookhub_shared::webhooks::logs::{HourCounters, LogFilter};
+use hookhub_shared::webhooks::logs::{HourCounters, LogFilter, LogScope};
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
@@ -294,7 +294,10 @@ pub async fn recent(
         .map(|w| (w.id, w.name))
         .collect();
     let filter = LogFilter {
-        workflows: true,
+        scope: LogScope::Merged {
+            workflows: true,
+            ids: names.keys().cloned().collect(),
+        },
         ..Default::default()
     };
     let (logs, _) = ctx
