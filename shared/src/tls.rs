@@ -28,15 +28,20 @@ const AWS_ROOT_NAMES: [&[u8]; 5] = [
     b"Starfield Services Root Certificate Authority - G2",
 ];
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// A self-signed root names itself as issuer near the start of its DER (after the version,
+/// serial and signature algorithm), so only that head is searched: a byte-by-byte search of
+/// every whole certificate for every name was ≈10 % of a function's cold start (perf).
+const NAME_WITHIN: usize = 384;
+
+fn names_itself(der: &[u8], name: &[u8]) -> bool {
+    memchr::memmem::find(&der[..der.len().min(NAME_WITHIN)], name).is_some()
 }
 
 /// The AWS roots from the compiled-in Mozilla set, as PEM (what the SDK's trust store takes).
 pub fn aws_root_pems() -> Vec<String> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
-        .filter(|der| AWS_ROOT_NAMES.iter().any(|name| contains(der, name)))
+        .filter(|der| AWS_ROOT_NAMES.iter().any(|name| names_itself(der, name)))
         .map(|der| {
             let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
             let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");

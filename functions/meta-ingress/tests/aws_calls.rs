@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use hookhub_shared::jobs::{Job, JobHandler, Outcome};
 use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::validation::Fields;
@@ -18,6 +19,34 @@ fn whatsapp(messages: usize, run: &str) -> Vec<u8> {
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1"},
         "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}], "messages": items}}]}]}))
     .unwrap()
+}
+
+/// The next job on the queue (uncounted: Lambda's event source receives it), deleted.
+async fn next_job(stack: &TestStack) -> Job {
+    loop {
+        let out = stack
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&stack.stack.queue_url)
+            .max_number_of_messages(1)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(m) = out.messages().first() {
+            stack
+                .clients
+                .sqs
+                .delete_message()
+                .queue_url(&stack.stack.queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            return Job::from_body(m.body().unwrap()).unwrap();
+        }
+    }
 }
 
 #[tokio::test]
@@ -46,6 +75,21 @@ async fn aws_calls_per_post_use_batch_apis() {
                 .clone(),
             ),
             &hookhub_shared::audit::Actor::System,
+        )
+        .await
+        .unwrap();
+    // A subscriber, so that processing fans out as it would in use.
+    stack
+        .ctx
+        .endpoints()
+        .create(
+            &tenant,
+            Fields::new(
+                json!({"name": "inbox", "url": "http://127.0.0.1:9/hook", "events": ["message.*"]})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
         )
         .await
         .unwrap();
@@ -85,6 +129,30 @@ async fn aws_calls_per_post_use_batch_apis() {
         "tenant + integrations in one read, one conditional write, one enqueue, one counter update"
     );
     assert_eq!(report.aws_calls, 4, "the report counts what the SDK sent");
+
+    // The processing job behind each stored item (the worker's side of an inbound event):
+    // the first warms the contact, the second is what every later message costs.
+    let mut processed = Vec::new();
+    for _ in 0..2 {
+        let job = next_job(&stack).await;
+        let outcome = ctx.meta_processor().handle(&job).await.unwrap();
+        assert_eq!(outcome, Outcome::Done);
+        processed.push(calls.take());
+    }
+    println!("processing a received message: {:?}", processed[1]);
+    assert_eq!(
+        processed[1],
+        BTreeMap::from([
+            ("GetItem".to_string(), 2),
+            ("PutItem".to_string(), 1),
+            ("Query".to_string(), 2),
+            ("SendMessageBatch".to_string(), 1),
+            ("UpdateItem".to_string(), 3),
+        ]),
+        "per received message: the stored Meta event read, its hookhub event looked up (a retry \
+         finds it) then stored and fanned out (endpoints and workflows read, one batch \
+         enqueued), the contact captured, the Meta event's status and the hourly counters"
+    );
 
     let batch = whatsapp(1000, "B");
     let report = ingest
