@@ -225,3 +225,82 @@ async fn merged_cursors_are_bound_to_their_tenant_and_kind() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_open_hour_moves_to_its_own_item_once_the_next_hour_opens() {
+    let stack = TestStack::new("logs-hours").await;
+    let log = stack.ctx.delivery_log();
+    let endpoint = "wh_01JDQ7Y3ZK5V8X9W2M4N6P8RC1";
+    let now = chrono::Utc::now();
+    let hour = |offset: i64| {
+        (now + chrono::Duration::hours(offset))
+            .format("%Y-%m-%dT%H")
+            .to_string()
+    };
+    let (h1, h2, h3, h4) = (hour(-2), hour(-1), hour(0), hour(1));
+    let mut clock = 1_790_000_000_000u64;
+    let mut at = |h: &str, success: bool| {
+        clock += 1;
+        let mut a = attempt(endpoint, clock, success, "contact.created");
+        a.created_at = format!("{h}:30:00Z");
+        a.response_time_ms = 10;
+        a
+    };
+    let batches = [
+        vec![at(&h1, true), at(&h1, false)],
+        vec![at(&h1, true)],
+        // The next hour opens: h1 moves to its own item.
+        vec![at(&h2, true), at(&h2, true), at(&h2, false)],
+        // A straggler from h1, after it closed: straight to h1's item.
+        vec![at(&h1, false)],
+        // A batch straddling the top of the hour: h2's part to its item, h3 opens.
+        vec![at(&h2, true), at(&h3, false)],
+    ];
+    for batch in &batches {
+        let refs: Vec<&AttemptLog> = batch.iter().collect();
+        log.count(&refs).await.unwrap();
+    }
+    // Six single attempts in a new hour: the first closes h3. (Run one after another: the
+    // emulator does not isolate concurrent conditional writes and transactions the way
+    // DynamoDB does, which is what keeps a second worker from closing h3 twice.)
+    for _ in 0..6 {
+        let one = at(&h4, true);
+        log.count(&[&one]).await.unwrap();
+    }
+
+    let hours = log
+        .hours(TENANT, endpoint, now - chrono::Duration::hours(3))
+        .await
+        .unwrap();
+    let got: Vec<(String, u64, u64, u64)> = hours
+        .iter()
+        .map(|h| (h.hour.clone(), h.total, h.successful, h.failed))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (h1.clone(), 4, 2, 2),
+            (h2.clone(), 4, 3, 1),
+            (h3.clone(), 1, 0, 1),
+            (h4.clone(), 6, 6, 0),
+        ]
+    );
+    assert_eq!(hours.iter().map(|h| h.response_ms).sum::<u64>(), 150);
+    let stats = log.stats(TENANT, endpoint).await.unwrap();
+    assert_eq!(
+        (
+            stats.total_deliveries,
+            stats.successful_deliveries,
+            stats.failed_deliveries
+        ),
+        (15, 11, 4)
+    );
+    assert_eq!(stats.total_response_ms, 150);
+    assert_eq!(stats.consecutive_failures, 0);
+    // Only the hours since a later time.
+    let recent = log.hours(TENANT, endpoint, now).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|h| h.hour.as_str()).collect::<Vec<_>>(),
+        [h3.as_str(), h4.as_str()]
+    );
+}
