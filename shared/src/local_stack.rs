@@ -480,6 +480,26 @@ impl TestStack {
 }
 
 impl TestStack {
+    /// Takes `count` messages off the delivery queue, waiting for them (as Lambda's event
+    /// source would; they stay in flight until deleted or their visibility times out).
+    pub async fn receive(&self, count: usize) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut taken = Vec::with_capacity(count);
+        while taken.len() < count {
+            let out = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(&self.stack.queue_url)
+                .max_number_of_messages((count - taken.len()).min(10) as i32)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive from the delivery queue");
+            taken.extend(out.messages.unwrap_or_default());
+        }
+        taken
+    }
+
     /// Messages on a queue: visible, in flight and delayed.
     pub async fn queue_depth(&self, url: &str) -> usize {
         use aws_sdk_sqs::types::QueueAttributeName as A;

@@ -23,30 +23,18 @@ fn whatsapp(messages: usize, run: &str) -> Vec<u8> {
 
 /// The next job on the queue (uncounted: Lambda's event source receives it), deleted.
 async fn next_job(stack: &TestStack) -> Job {
-    loop {
-        let out = stack
-            .clients
-            .sqs
-            .receive_message()
-            .queue_url(&stack.stack.queue_url)
-            .max_number_of_messages(1)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        if let Some(m) = out.messages().first() {
-            stack
-                .clients
-                .sqs
-                .delete_message()
-                .queue_url(&stack.stack.queue_url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-            return Job::from_body(m.body().unwrap()).unwrap();
-        }
-    }
+    let taken = stack.receive(1).await;
+    let m = &taken[0];
+    stack
+        .clients
+        .sqs
+        .delete_message()
+        .queue_url(&stack.stack.queue_url)
+        .receipt_handle(m.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    Job::from_body(m.body().unwrap()).unwrap()
 }
 
 #[tokio::test]

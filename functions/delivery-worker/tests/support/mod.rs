@@ -7,20 +7,12 @@ use serde_json::json;
 /// Takes `count` jobs off the queue (uncounted: in AWS, Lambda's event source does this) and
 /// shapes them as the SQS event Lambda would invoke the worker with.
 pub async fn batch_of(stack: &TestStack, count: usize) -> SqsEvent {
-    let mut records = Vec::new();
-    while records.len() < count {
-        let out = stack
-            .clients
-            .sqs
-            .receive_message()
-            .queue_url(&stack.stack.queue_url)
-            .max_number_of_messages((count - records.len()).min(10) as i32)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in out.messages() {
-            records.push(json!({
+    let records: Vec<_> = stack
+        .receive(count)
+        .await
+        .iter()
+        .map(|m| {
+            json!({
                 "messageId": m.message_id(),
                 "receiptHandle": m.receipt_handle(),
                 "body": m.body(),
@@ -28,8 +20,8 @@ pub async fn batch_of(stack: &TestStack, count: usize) -> SqsEvent {
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",
                 "awsRegion": "us-east-1",
-            }));
-        }
-    }
+            })
+        })
+        .collect();
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
