@@ -480,6 +480,22 @@ impl TestStack {
 }
 
 impl TestStack {
+    /// Registers an endpoint for `tenant` from its JSON fields (as POST /api/v1/webhooks
+    /// takes them); its id.
+    pub async fn create_endpoint(&self, tenant: &str, fields: serde_json::Value) -> String {
+        let fields = fields
+            .as_object()
+            .cloned()
+            .expect("endpoint fields are a JSON object");
+        self.ctx
+            .endpoints()
+            .create(tenant, crate::validation::Fields::new(fields))
+            .await
+            .expect("endpoint created")
+            .endpoint
+            .id
+    }
+
     /// Takes `count` messages off the delivery queue, waiting for them (as Lambda's event
     /// source would; they stay in flight until deleted or their visibility times out).
     pub async fn receive(&self, count: usize) -> Vec<aws_sdk_sqs::types::Message> {

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
-use hookhub_shared::validation::Fields;
 use serde_json::json;
 
 mod support;
@@ -44,19 +43,11 @@ async fn aws_calls_per_published_event_and_per_delivery() {
     let tenant = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
     let (url, hits) = receiver().await;
     stack
-        .ctx
-        .endpoints()
-        .create(
+        .create_endpoint(
             tenant,
-            Fields::new(
-                json!({"name": "orders", "url": url, "events": ["*"]})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ),
+            json!({"name": "orders", "url": url, "events": ["*"]}),
         )
-        .await
-        .unwrap();
+        .await;
 
     let calls = AwsCallCounter::default();
     let ctx = stack.counted_context(&calls);

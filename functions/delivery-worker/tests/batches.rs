@@ -4,7 +4,6 @@
 //! inside one batch, `endpoint.disabled` emitted once).
 
 use hookhub_shared::local_stack::TestStack;
-use hookhub_shared::validation::Fields;
 use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
 use serde_json::{json, Value};
 
@@ -32,21 +31,12 @@ async fn receiver() -> String {
 }
 
 async fn endpoint(stack: &TestStack, name: &str, url: &str, events: Value) -> String {
-    let created = stack
-        .ctx
-        .endpoints()
-        .create(
+    stack
+        .create_endpoint(
             TENANT,
-            Fields::new(
-                json!({"name": name, "url": url, "events": events, "retryAttempts": 0})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ),
+            json!({"name": name, "url": url, "events": events, "retryAttempts": 0}),
         )
         .await
-        .unwrap();
-    created.endpoint.id
 }
 
 async fn publish(stack: &TestStack, event_type: &str, data: Value) {

@@ -68,19 +68,11 @@ async fn aws_calls_per_post_use_batch_apis() {
         .unwrap();
     // A subscriber, so that processing fans out as it would in use.
     stack
-        .ctx
-        .endpoints()
-        .create(
+        .create_endpoint(
             &tenant,
-            Fields::new(
-                json!({"name": "inbox", "url": "http://127.0.0.1:9/hook", "events": ["message.*"]})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ),
+            json!({"name": "inbox", "url": "http://127.0.0.1:9/hook", "events": ["message.*"]}),
         )
-        .await
-        .unwrap();
+        .await;
     let calls = AwsCallCounter::default();
     let ctx = stack.counted_context(&calls);
     let ingest = ctx.meta_ingest();
