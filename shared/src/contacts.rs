@@ -207,7 +207,7 @@ impl ContactBook {
     pub async fn record_seen(
         &self,
         tenant_id: &str,
-        seen: &ContactSeen,
+        seen: &ContactSeen<'_>,
         interaction: Interaction,
         at: &str,
     ) -> ServiceResult<Captured> {
@@ -242,7 +242,10 @@ impl ContactBook {
                 ":channel",
                 AttributeValue::S(seen.channel.as_str().into()),
             )
-            .expression_attribute_values(":externalId", AttributeValue::S(seen.external_id.clone()))
+            .expression_attribute_values(
+                ":externalId",
+                AttributeValue::S(seen.external_id.to_string()),
+            )
             .expression_attribute_values(":at", AttributeValue::S(at.into()))
             .expression_attribute_values(
                 ":gsi1pk",
@@ -273,13 +276,13 @@ impl ContactBook {
             sets.push("#name = :name");
             request = request
                 .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", AttributeValue::S(name.clone()));
+                .expression_attribute_values(":name", AttributeValue::S(name.to_string()));
         }
         if let Some(username) = &seen.username {
             sets.push("#username = :username");
             request = request
                 .expression_attribute_names("#username", "username")
-                .expression_attribute_values(":username", AttributeValue::S(username.clone()));
+                .expression_attribute_values(":username", AttributeValue::S(username.to_string()));
         }
         let out = request
             .update_expression(format!("SET {} ADD {}", sets.join(", "), adds.join(", ")))
@@ -291,10 +294,10 @@ impl ContactBook {
         let created = old.is_empty();
         let mut changed = Vec::new();
         if !created {
-            if seen.name.is_some() && text("name") != seen.name {
+            if seen.name.is_some() && text("name").as_deref() != seen.name.as_deref() {
                 changed.push("name");
             }
-            if seen.username.is_some() && text("username") != seen.username {
+            if seen.username.is_some() && text("username").as_deref() != seen.username.as_deref() {
                 changed.push("username");
             }
         }

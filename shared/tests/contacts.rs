@@ -14,8 +14,8 @@ async fn sorted_listing_is_bounded_and_creation_order_pages() {
     for i in 0..5 {
         let seen = ContactSeen {
             channel: Channel::Whatsapp,
-            external_id: format!("1650555000{i}"),
-            name: Some(format!("Person {i}")),
+            external_id: format!("1650555000{i}").into(),
+            name: Some(format!("Person {i}").into()),
             username: None,
         };
         let captured = book

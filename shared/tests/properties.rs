@@ -128,7 +128,7 @@ fn check_split(body: &[u8]) -> Result<(), TestCaseError> {
     for item in &items {
         prop_assert!(!item.natural_id.is_empty());
         prop_assert!(text.contains(item.raw), "raw is a slice of the body");
-        let data = serde_json::to_vec(&item.data).unwrap().len();
+        let data = serde_json::to_vec(&item.data()).unwrap().len();
         prop_assert!(
             data <= 4 * item.raw.len() + 4096,
             "normalised data of {data} bytes for a {}-byte item",

@@ -157,7 +157,7 @@ async fn every_sample_kind_is_stored_once_with_its_type_and_enqueued() {
         .unwrap()
         .0;
     assert_eq!(by_type.len(), 1);
-    assert_eq!(by_type[0].data["error"]["code"], "131047");
+    assert_eq!(by_type[0].data()["error"]["code"], "131047");
 }
 
 #[tokio::test]
@@ -258,7 +258,7 @@ async fn unicode_escaped_bodies_verify_over_the_bytes_as_sent() {
     let (status, _) = post(&stack.ctx, &tenant, body, Some(&sig)).await;
     assert_eq!(status, 200);
     let events = stored(&stack, &tenant).await;
-    assert_eq!(events[0].data["message"]["text"], "café 😀 <b>");
+    assert_eq!(events[0].data()["message"]["text"], "café 😀 <b>");
     assert!(
         events[0].raw.contains(r"caf\u00e9"),
         "the raw item is kept as sent"
@@ -274,7 +274,7 @@ async fn unknown_objects_are_stored_and_malformed_or_huge_bodies_refused() {
     assert_eq!(status, 200, "{reply}");
     let events = stored(&stack, &tenant).await;
     assert_eq!(events[0].event_type, "meta.unknown");
-    assert_eq!(events[0].data["object"], "permissions");
+    assert_eq!(events[0].data()["object"], "permissions");
 
     let broken = b"{\"object\": \"instagram\", \"entry\": [";
     let (status, reply) = post(&stack.ctx, &tenant, broken, Some(&sign(WA_SECRET, broken))).await;

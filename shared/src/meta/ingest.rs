@@ -16,7 +16,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 
-use super::normalize::{split, MetaItem};
+use super::split::{split, MetaItem};
 use super::stats::{self, MetaStats};
 use super::store::{MetaEvent, MetaEventStore, ProcessingStatus};
 use crate::error::ServiceError;

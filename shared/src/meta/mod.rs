@@ -7,9 +7,11 @@ pub mod monitoring;
 pub mod normalize;
 pub mod process;
 pub mod samples;
+pub mod split;
 pub mod stats;
 pub mod store;
 pub mod sweep;
+mod tape;
 pub mod test_suites;
 
 #[cfg(test)]
@@ -17,8 +19,8 @@ mod tests;
 
 pub use ingest::{IngestError, IngestReport, ItemOutcome, MetaIngest, PROCESS_JOB};
 pub use monitoring::MetaMonitoring;
-pub use normalize::{split, Channel, ContactSeen, MetaItem, SplitError, StatusReport};
 pub use process::MetaProcessor;
+pub use split::{split, Channel, ContactSeen, MetaItem, SplitError, StatusReport};
 pub use stats::MetaStats;
 pub use store::{MetaEvent, MetaEventStore, ProcessingStatus};
 pub use sweep::{MetaSweep, SWEEP_JOB};

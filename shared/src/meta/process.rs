@@ -72,7 +72,7 @@ impl MetaProcessor {
 
     async fn run_steps(&self, event: &mut MetaEvent) -> Result<(), StepError> {
         let tenant = event.tenant_id.clone();
-        let mut data = event.data.clone();
+        let mut data = event.data();
         // A status of a message hookhub sent moves it forward first, so the event names it.
         if let Some(report) = &event.status_report {
             let at = event.occurred_at.as_deref().unwrap_or(&event.received_at);

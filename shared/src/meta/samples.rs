@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::normalize::Channel;
+use super::split::Channel;
 
 /// Who the sample events are from and to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

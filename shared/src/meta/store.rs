@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::normalize::{Channel, ContactSeen, MetaItem, StatusReport};
+use super::normalize::{self, DataContext};
+use super::split::{Channel, ContactSeen, MetaItem, StatusReport};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::store::{from_item, keys, to_item, Index, Item, Query, StoreError, Table};
@@ -77,12 +78,20 @@ pub struct MetaEvent {
     pub hookhub_event_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<u32>,
-    pub data: Value,
+    /// The WhatsApp business number the item came to (`metadata` beside it in the body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_number: Option<String>,
+    /// The normalised document, stored only when it cannot be rebuilt from `raw` (the raw
+    /// item was cut, or erased): otherwise [`MetaEvent::data`] builds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
     pub raw: String,
     #[serde(default)]
     pub raw_truncated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<ContactSeen>,
+    pub contact: Option<ContactSeen<'static>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_report: Option<StatusReport>,
 }
@@ -90,10 +99,6 @@ pub struct MetaEvent {
 impl MetaEvent {
     pub fn new(tenant_id: &str, item: &MetaItem<'_>, received_at: &str) -> Self {
         let id = new_id(IdKind::MetaEvent);
-        let mut data = item.data.clone();
-        if let Value::Object(map) = &mut data {
-            map.insert("metaEventId".into(), json!(id));
-        }
         let raw_truncated = item.raw.len() > MAX_STORED_RAW_BYTES;
         let raw = if raw_truncated {
             let mut end = MAX_STORED_RAW_BYTES;
@@ -110,9 +115,9 @@ impl MetaEvent {
             natural_id: item.natural_id.clone(),
             event_type: item.event_type.into(),
             channel: item.channel,
-            object: item.object.clone(),
-            field: item.field.clone(),
-            account_id: item.account_id.clone(),
+            object: item.object.to_string(),
+            field: item.field.as_deref().map(str::to_string),
+            account_id: item.account_id.as_deref().map(str::to_string),
             occurred_at: item
                 .occurred_at
                 .and_then(chrono::DateTime::from_timestamp_millis)
@@ -125,12 +130,38 @@ impl MetaEvent {
             error: None,
             hookhub_event_id: None,
             deliveries: None,
-            data,
+            phone_number_id: item.business.phone_number_id.as_deref().map(str::to_string),
+            business_number: item.business.display_number.as_deref().map(str::to_string),
+            data: raw_truncated.then(|| item.data()),
             raw,
             raw_truncated,
-            contact: item.contact.clone(),
+            contact: item.contact.clone().map(ContactSeen::into_owned),
             status_report: item.status_report.clone(),
         }
+    }
+
+    /// The normalised document subscribers receive, with this event's id.
+    pub fn data(&self) -> Value {
+        let mut data = self.data.clone().unwrap_or_else(|| {
+            normalize::data(
+                &DataContext {
+                    channel: self.channel,
+                    event_type: &self.event_type,
+                    object: &self.object,
+                    field: self.field.as_deref(),
+                    account_id: self.account_id.as_deref(),
+                    occurred_at: self.occurred_at.as_deref(),
+                    phone_number_id: self.phone_number_id.as_deref(),
+                    business_number: self.business_number.as_deref(),
+                    contact_name: self.contact.as_ref().and_then(|c| c.name.as_deref()),
+                },
+                &self.raw,
+            )
+        });
+        if let Value::Object(map) = &mut data {
+            map.insert("metaEventId".into(), json!(self.id));
+        }
+        data
     }
 
     /// The hookhub event made from this Meta event has the same ULID, so processing it
@@ -145,13 +176,18 @@ impl MetaEvent {
         if self.channel != channel {
             return false;
         }
-        let message = &self.data["message"];
-        self.contact
+        if self
+            .contact
             .as_ref()
             .is_some_and(|c| c.external_id == external_id)
-            || message["from"].as_str() == Some(external_id)
+        {
+            return true;
+        }
+        let data = self.data();
+        let message = &data["message"];
+        message["from"].as_str() == Some(external_id)
             || message["to"].as_str() == Some(external_id)
-            || self.data["comment"]["from"]["id"].as_str() == Some(external_id)
+            || data["comment"]["from"]["id"].as_str() == Some(external_id)
     }
 
     /// The API view: the raw item as JSON when it is whole, as text when it was cut.
@@ -159,6 +195,9 @@ impl MetaEvent {
         let mut view = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut view {
             map.remove("tenantId");
+            map.remove("phoneNumberId");
+            map.remove("businessNumber");
+            map.insert("data".into(), self.data());
             if !self.raw_truncated {
                 if let Ok(raw) = serde_json::from_str::<Value>(&self.raw) {
                     map.insert("raw".into(), raw);

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::ingest::{IngestError, MetaIngest};
-use super::normalize::Channel;
 use super::samples::{cases, SampleParams};
+use super::split::Channel;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::integrations::IntegrationKind;

@@ -2,8 +2,8 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::normalize::{split, Channel, UNKNOWN};
 use super::samples::{cases, SampleParams};
+use super::split::{split, Channel, UNKNOWN};
 
 fn params() -> SampleParams {
     SampleParams {
@@ -71,13 +71,13 @@ fn whatsapp_text_message_is_normalised_with_its_contact() {
         "raw keeps Meta's escapes"
     );
     assert_eq!(
-        item.data["message"]["text"],
+        item.data()["message"]["text"],
         "Café 😀 does it come in another color?"
     );
-    assert_eq!(item.data["message"]["from"], "16505551234");
-    assert_eq!(item.data["message"]["to"], "15550783881");
-    assert_eq!(item.data["phoneNumberId"], "106540352242922");
-    assert_eq!(item.data["occurredAt"], "2025-06-08T20:59:43.000Z");
+    assert_eq!(item.data()["message"]["from"], "16505551234");
+    assert_eq!(item.data()["message"]["to"], "15550783881");
+    assert_eq!(item.data()["phoneNumberId"], "106540352242922");
+    assert_eq!(item.data()["occurredAt"], "2025-06-08T20:59:43.000Z");
     let contact = item.contact.as_ref().unwrap();
     assert_eq!(contact.channel, Channel::Whatsapp);
     assert_eq!(contact.external_id, "16505551234");
@@ -113,8 +113,8 @@ fn whatsapp_statuses_become_typed_events_keyed_by_id_and_status() {
     );
     assert_eq!(items[1].natural_id, "wa:wamid.OUT1:delivered");
     let failed = &items[3];
-    assert_eq!(failed.data["error"]["code"], "131026");
-    assert_eq!(failed.data["error"]["details"], "Message Undeliverable.");
+    assert_eq!(failed.data()["error"]["code"], "131026");
+    assert_eq!(failed.data()["error"]["details"], "Message Undeliverable.");
     let report = failed.status_report.as_ref().unwrap();
     assert_eq!(report.provider_message_id, "wamid.OUT2");
     assert_eq!(report.status, "failed");
@@ -151,20 +151,20 @@ fn whatsapp_message_types_keep_their_content() {
     let bytes = serde_json::to_vec(&body).unwrap();
     let items = split(&bytes).unwrap();
     assert_eq!(items.len(), 10);
-    let text = |i: usize| items[i].data["message"]["text"].clone();
+    let text = |i: usize| items[i].data()["message"]["text"].clone();
     assert_eq!(text(0), "size?");
     assert_eq!(
-        items[1].data["message"]["content"]["filename"],
+        items[1].data()["message"]["content"]["filename"],
         "invoice.pdf"
     );
-    assert_eq!(items[2].data["message"]["content"]["voice"], true);
+    assert_eq!(items[2].data()["message"]["content"]["voice"], true);
     assert_eq!(text(3), "Shop");
     assert_eq!(text(5), "Yes");
     assert_eq!(items[5].event_type, "message.postback");
     assert_eq!(text(6), "Row 1");
     assert_eq!(items[7].event_type, "message.reaction");
     assert_eq!(
-        items[7].data["message"]["content"]["message_id"],
+        items[7].data()["message"]["content"]["message_id"],
         "wamid.OUT"
     );
     assert_eq!(items[9].event_type, "message.received");
@@ -193,7 +193,7 @@ fn batches_of_entries_and_changes_are_all_split() {
         Some("ann")
     );
     assert_eq!(items[3].occurred_at, Some(1_749_416_384_123));
-    assert_eq!(items[3].data["message"]["direction"], "inbound");
+    assert_eq!(items[3].data()["message"]["direction"], "inbound");
 }
 
 #[test]
