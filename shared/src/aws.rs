@@ -1,6 +1,7 @@
 //! SDK clients, built once per cold start and shared by every request.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -11,9 +12,12 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// From the standard provider chain: the function's role in Lambda; `AWS_ENDPOINT_URL`
-    /// and the usual variables locally.
+    /// In Lambda, straight from the variables the runtime sets (see [`lambda_sdk_config`]);
+    /// elsewhere from the standard provider chain (`AWS_ENDPOINT_URL`, profiles, and so on).
     pub async fn from_env() -> Self {
+        if let Some(sdk) = lambda_sdk_config(|name| std::env::var(name).ok()) {
+            return Self::from_sdk_config(&sdk);
+        }
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .http_client(crate::tls::aws_http_client())
             .load()
@@ -43,6 +47,34 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::new(sdk),
         }
     }
+}
+
+/// The SDK configuration of a Lambda function, read from what the runtime always sets: the
+/// region and the execution role's credentials (`AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). The standard chain would find the same,
+/// after building providers for profiles, SSO, IMDS and containers and reading config files
+/// that a function does not have: that is cold-start time. `None` outside Lambda or when any
+/// of them is missing (then the standard chain decides). The clients fill in the SDK's
+/// default retry, timeout, sleep and clock, as they do for a loaded configuration.
+pub fn lambda_sdk_config(env: impl Fn(&str) -> Option<String>) -> Option<SdkConfig> {
+    env("AWS_LAMBDA_FUNCTION_NAME")?;
+    let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"))?;
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        env("AWS_ACCESS_KEY_ID")?,
+        env("AWS_SECRET_ACCESS_KEY")?,
+        env("AWS_SESSION_TOKEN"),
+        None,
+        "lambda-environment",
+    );
+    let mut sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(crate::tls::aws_http_client());
+    if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
+        sdk = sdk.endpoint_url(endpoint);
+    }
+    Some(sdk.build())
 }
 
 /// One line of the SDK's error chain, for logs and health reports; never contains secrets.
