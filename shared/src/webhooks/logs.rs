@@ -735,11 +735,23 @@ impl DeliveryLog {
         endpoint_id: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> ServiceResult<Vec<HourCounters>> {
+        Ok(self.stats_and_hours(tenant_id, endpoint_id, since).await?.1)
+    }
+
+    /// The counters and the hourly series from `since` on, reading the counters item once
+    /// (it holds the totals and the open hour both need).
+    pub async fn stats_and_hours(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<(EndpointStats, Vec<HourCounters>)> {
         let from = format!("{HOUR_PREFIX}{}", &crate::time::rfc3339(since)[..13]);
         let to = format!("{HOUR_PREFIX}~");
         let mut out: Vec<HourCounters> = Vec::new();
         let mut cursor: Option<String> = None;
-        let open = self.stats(tenant_id, endpoint_id).await?.open_bucket();
+        let stats = self.stats(tenant_id, endpoint_id).await?;
+        let open = stats.open_bucket();
         loop {
             let page = self
                 .table
@@ -778,7 +790,7 @@ impl DeliveryLog {
                 }
             }
         }
-        Ok(out)
+        Ok((stats, out))
     }
 
     /// One attempt of one of these endpoints (the caller's tenant's), by its id.

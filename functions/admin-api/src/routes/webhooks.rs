@@ -228,14 +228,8 @@ pub async fn stats(
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
     let log = ctx.delivery_log();
-    let stats = log.stats(&tenant, &id).await?;
-    let hours = log
-        .hours(
-            &tenant,
-            &id,
-            chrono::Utc::now() - chrono::Duration::hours(24),
-        )
-        .await?;
+    let since = chrono::Utc::now() - chrono::Duration::hours(24);
+    let (stats, hours) = log.stats_and_hours(&tenant, &id, since).await?;
     let mut view = stats.view();
     view["webhookId"] = json!(endpoint.id);
     view["isActive"] = json!(endpoint.is_active);

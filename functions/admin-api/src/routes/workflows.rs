@@ -238,11 +238,14 @@ pub async fn summary(
         }
     }
     let log = ctx.delivery_log();
-    let per: Vec<Vec<HourCounters>> =
-        futures::future::try_join_all(targets.iter().map(|w| log.hours(&tenant, &w.id, since)))
-            .await?;
-    let stats =
-        futures::future::try_join_all(targets.iter().map(|w| log.stats(&tenant, &w.id))).await?;
+    let (stats, per): (Vec<_>, Vec<Vec<HourCounters>>) = futures::future::try_join_all(
+        targets
+            .iter()
+            .map(|w| log.stats_and_hours(&tenant, &w.id, since)),
+    )
+    .await?
+    .into_iter()
+    .unzip();
     let all: Vec<HourCounters> = per.iter().flatten().cloned().collect();
     let mut out = totals(&all);
     out["range"] = range.into();
