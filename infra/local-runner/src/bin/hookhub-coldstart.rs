@@ -5,7 +5,7 @@
 //! on every binary alike. Also reports the binary sizes (the release profile strips symbols)
 //! and peak RSS after the first event.
 //!
-//! `infra/bench.sh coldstart [--runs N]`; not a test.
+//! `infra/bench.sh coldstart [--runs N] [--standard-chain]`; not a test.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
