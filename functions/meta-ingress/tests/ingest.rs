@@ -13,6 +13,7 @@ use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::meta::samples::{cases, SampleParams};
 use hookhub_shared::meta::{MetaEvent, ProcessingStatus};
 use hookhub_shared::signing::body_hmac::sign;
+use hookhub_shared::store::keys;
 use hookhub_shared::validation::Fields;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
@@ -263,6 +264,43 @@ async fn unicode_escaped_bodies_verify_over_the_bytes_as_sent() {
         events[0].raw.contains(r"caf\u00e9"),
         "the raw item is kept as sent"
     );
+}
+
+/// The normalised document is rebuilt from the raw item, so it is not stored with it; an
+/// item too big to keep whole keeps the document built from all of it instead.
+#[tokio::test]
+async fn the_document_is_stored_only_for_an_item_cut_to_fit() {
+    let stack = TestStack::new("meta-cut").await;
+    let tenant = tenant_with_integrations(&stack).await;
+    let message = |id: &str, text: &str| json!({"from": "16505551234", "id": id, "timestamp": "1763800000", "type": "text", "text": {"body": text}});
+    let long = "é".repeat(60 * 1024);
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}],
+        "messages": [message("wamid.short", "hi"), message("wamid.long", &long)]}, "field": "messages"}]}]}))
+    .unwrap();
+    let sig = sign(WA_SECRET, &body);
+    assert_eq!(post(&stack.ctx, &tenant, &body, Some(&sig)).await.0, 200);
+    let events = stored(&stack, &tenant).await;
+    assert_eq!(events.len(), 2);
+    for event in &events {
+        let key = keys::meta_event(&tenant, &event.natural_id);
+        let item = stack.ctx.table.get(&key).await.unwrap().unwrap();
+        let data = event.data();
+        assert_eq!(data["metaEventId"], event.id);
+        assert_eq!(data["contact"]["name"], "Sheena");
+        assert_eq!(data["phoneNumberId"], "106540352242922");
+        if event.natural_id == "wa:wamid.long" {
+            assert!(event.raw_truncated, "a 120 KB item is cut to fit");
+            assert!(item.contains_key("data"), "its document is kept whole");
+            assert_eq!(data["message"]["text"], long.as_str());
+        } else {
+            assert!(!event.raw_truncated);
+            assert!(!item.contains_key("data"), "rebuilt from raw, not stored");
+            assert_eq!(data["message"]["text"], "hi");
+        }
+    }
 }
 
 #[tokio::test]
