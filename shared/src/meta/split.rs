@@ -249,13 +249,7 @@ impl<'a> Ctx<'a> {
 
 impl<'a> Splitter<'_, 'a> {
     fn ctx(&self, account_id: Option<Cow<'a, str>>, field: Option<Cow<'a, str>>) -> Ctx<'a> {
-        Ctx {
-            object: self.object.clone(),
-            channel: self.channel,
-            account_id,
-            field,
-            business: BusinessNumber::default(),
-        }
+        Ctx::new(self.object.clone(), account_id, field)
     }
 
     /// Present and not an array: the entry (or value) is not the shape Meta documents.
