@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::audit::Actor;
 use crate::contacts::Contact;
+use crate::digest::sha256_hex;
 use crate::error::ServiceResult;
 use crate::ids::{new_id, IdKind};
 use crate::store::{keys, to_item, Index, Query, Table};
@@ -99,10 +99,6 @@ pub fn contacts_csv(contacts: &[Contact]) -> String {
         out.push_str("\r\n");
     }
     out
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

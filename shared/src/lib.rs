@@ -9,6 +9,7 @@ pub mod config;
 pub mod contacts;
 pub mod context;
 pub mod crypto;
+pub mod digest;
 pub mod error;
 pub mod exports;
 pub mod http;

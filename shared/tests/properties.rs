@@ -126,7 +126,7 @@ fn check_split(body: &[u8]) -> Result<(), TestCaseError> {
     let text = std::str::from_utf8(body).expect("split only accepts UTF-8");
     prop_assert!(items.len() <= body.len(), "more items than bytes");
     for item in &items {
-        prop_assert!(!item.natural_id.is_empty());
+        prop_assert!(!item.natural_id.key().is_empty());
         prop_assert!(text.contains(item.raw), "raw is a slice of the body");
         let data = serde_json::to_vec(&item.data()).unwrap().len();
         prop_assert!(

@@ -1,8 +1,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use rand::RngCore;
@@ -107,17 +106,12 @@ impl EnvelopeCipher {
 
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        let cipher = Aes256Gcm::new_from_slice(key.plaintext.as_ref()).expect("32-byte key");
-        let aad = context.associated_data();
-        let ciphertext = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| CryptoError::Malformed("plaintext too long"))?;
+        let ciphertext = gcm_seal(
+            key.plaintext.as_ref(),
+            nonce,
+            &context.associated_data(),
+            plaintext.as_bytes(),
+        )?;
         Ok(format!(
             "{FORMAT_V1}.{}.{}.{}",
             B64.encode(key.encrypted.as_ref()),
@@ -182,23 +176,61 @@ impl EnvelopeCipher {
             Some(key) => key,
             None => self.decrypt_once(cache_key, context).await?,
         };
-        let cipher = Aes256Gcm::new_from_slice(key.as_ref()).expect("32-byte key");
-        let aad = context.associated_data();
-        let plaintext = Zeroizing::new(
-            cipher
-                .decrypt(
-                    Nonce::from_slice(&parts.nonce),
-                    Payload {
-                        msg: &parts.ciphertext,
-                        aad: &aad,
-                    },
-                )
-                .map_err(|_| CryptoError::Tampered)?,
-        );
+        let plaintext = gcm_open(
+            key.as_ref(),
+            parts.nonce,
+            &context.associated_data(),
+            parts.ciphertext,
+        )?;
         String::from_utf8(plaintext.to_vec())
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::Malformed("plaintext is not UTF-8"))
     }
+}
+
+fn gcm_key(key: &[u8]) -> Result<LessSafeKey, CryptoError> {
+    UnboundKey::new(&AES_256_GCM, key)
+        .map(LessSafeKey::new)
+        .map_err(|_| CryptoError::Malformed("data key is not 32 bytes"))
+}
+
+/// AES-256-GCM; the ciphertext is followed by its 16-byte tag.
+fn gcm_seal(
+    key: &[u8],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut sealed = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
+    sealed.extend_from_slice(plaintext);
+    gcm_key(key)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut sealed,
+        )
+        .map_err(|_| CryptoError::Malformed("plaintext too long"))?;
+    Ok(sealed)
+}
+
+/// The plaintext, or `Tampered` when the tag does not match (wrong key, context or bytes).
+fn gcm_open(
+    key: &[u8],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    sealed: Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let mut buffer = Zeroizing::new(sealed);
+    let plain_len = gcm_key(key)?
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            buffer.as_mut_slice(),
+        )
+        .map_err(|_| CryptoError::Tampered)?
+        .len();
+    buffer.truncate(plain_len);
+    Ok(buffer)
 }
 
 struct SealedParts {
@@ -263,6 +295,36 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Ciphertexts sealed before the switch from the `aes-gcm` crate to aws-lc still open,
+    /// and the same inputs still seal to the same bytes.
+    #[test]
+    fn gcm_matches_the_stored_format() {
+        let key = [7u8; 32];
+        let nonce = [9u8; 12];
+        let aad = SecretContext::new("acme", "whatsapp.appSecret")
+            .unwrap()
+            .associated_data();
+        let stored = hex::decode("54b6e7e68d84eca2091faf3d2ef86566a391746c2eec1c5841").unwrap();
+        let plaintext = "s3cr3t-é".as_bytes();
+        assert_eq!(gcm_seal(&key, nonce, &aad, plaintext).unwrap(), stored);
+        assert_eq!(
+            gcm_open(&key, nonce, &aad, stored.clone())
+                .unwrap()
+                .as_slice(),
+            plaintext
+        );
+        let mut flipped = stored.clone();
+        flipped[3] ^= 1;
+        assert!(matches!(
+            gcm_open(&key, nonce, &aad, flipped),
+            Err(CryptoError::Tampered)
+        ));
+        assert!(matches!(
+            gcm_open(&key, nonce, b"other", stored),
+            Err(CryptoError::Tampered)
+        ));
     }
 
     #[test]

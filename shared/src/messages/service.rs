@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::content::{Channel, SendRequest};
 use super::providers::{Accepted, Rejected};
@@ -98,7 +97,7 @@ fn fingerprint(request: &SendRequest) -> String {
         "to": request.to,
         "content": request.content,
     });
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    crate::digest::sha256_hex(canonical.to_string().as_bytes())
 }
 
 fn send_job(message: &OutboundMessage) -> Job {

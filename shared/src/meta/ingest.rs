@@ -189,15 +189,22 @@ impl MetaIngest {
             items: items.len(),
             ..Default::default()
         };
+        let events: Vec<MetaEvent> = items
+            .iter()
+            .map(|item| MetaEvent::new(tenant_id, item, &received_at_text))
+            .collect();
         let mut seen = HashSet::new();
-        let mut fresh = Vec::new();
-        for item in items {
-            if seen.insert(item.natural_id.as_str()) {
-                fresh.push(MetaEvent::new(tenant_id, item, &received_at_text));
-            } else {
-                report.duplicates += 1;
-            }
-        }
+        let first: Vec<bool> = events
+            .iter()
+            .map(|event| seen.insert(event.natural_id.as_str()))
+            .collect();
+        drop(seen);
+        report.duplicates = first.iter().filter(|first| !**first).count();
+        let fresh: Vec<MetaEvent> = events
+            .into_iter()
+            .zip(first)
+            .filter_map(|(event, first)| first.then_some(event))
+            .collect();
         let results: Vec<_> = futures::stream::iter(fresh)
             .map(|event| async move {
                 let existing = self.store.put_new(&event).await;

@@ -20,7 +20,7 @@ mod tests;
 pub use ingest::{IngestError, IngestReport, ItemOutcome, MetaIngest, PROCESS_JOB};
 pub use monitoring::MetaMonitoring;
 pub use process::MetaProcessor;
-pub use split::{split, Channel, ContactSeen, MetaItem, SplitError, StatusReport};
+pub use split::{split, Channel, ContactSeen, MetaItem, NaturalId, SplitError, StatusReport};
 pub use stats::MetaStats;
 pub use store::{MetaEvent, MetaEventStore, ProcessingStatus};
 pub use sweep::{MetaSweep, SWEEP_JOB};

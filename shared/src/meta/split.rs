@@ -14,7 +14,6 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::normalize::{self, DataContext};
 use super::tape::{Kind, NodeId, Tape};
@@ -105,9 +104,62 @@ pub struct BusinessNumber<'a> {
     pub display_number: Option<Cow<'a, str>>,
 }
 
+/// What an item is deduplicated by, `{channel}:{key}[:{qualifier}]` (`wa:wamid.HBg…`,
+/// `wa:wamid.HBg…:delivered`, `ig:comment:1790…`), its parts borrowed from the body where
+/// they can be: a 1,000-message body is split without an allocation per message.
+#[derive(Debug, Clone)]
+pub struct NaturalId<'a> {
+    channel: Channel,
+    key: Cow<'a, str>,
+    qualifier: Option<Cow<'a, str>>,
+}
+
+impl std::fmt::Display for NaturalId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.channel.id_prefix(), self.key)?;
+        match &self.qualifier {
+            Some(qualifier) => write!(f, ":{qualifier}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl NaturalId<'_> {
+    /// The part after the channel: the Meta id, or what stands in for one.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether `text` is this id written out, without writing it out.
+    pub fn is(&self, text: &str) -> bool {
+        let rest = text
+            .strip_prefix(self.channel.id_prefix())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|rest| rest.strip_prefix(&*self.key));
+        match (rest, &self.qualifier) {
+            (Some(rest), None) => rest.is_empty(),
+            (Some(rest), Some(qualifier)) => rest.strip_prefix(':') == Some(&**qualifier),
+            (None, _) => false,
+        }
+    }
+}
+
+/// Two ids are equal when they are written the same (`wa:a:b` whichever part holds `:b`).
+impl PartialEq for NaturalId<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.is(&other.to_string())
+    }
+}
+
+impl PartialEq<&str> for NaturalId<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.is(other)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetaItem<'a> {
-    pub natural_id: String,
+    pub natural_id: NaturalId<'a>,
     pub event_type: &'static str,
     pub channel: Channel,
     pub object: Cow<'a, str>,
@@ -205,18 +257,17 @@ impl<'a> Ctx<'a> {
 
     fn item(
         &self,
-        natural_id: &str,
+        key: Cow<'a, str>,
         event_type: &'static str,
         occurred_at: Option<i64>,
         raw: &'a str,
     ) -> MetaItem<'a> {
-        let prefix = self.channel.id_prefix();
-        let mut prefixed = String::with_capacity(prefix.len() + 1 + natural_id.len());
-        prefixed.push_str(prefix);
-        prefixed.push(':');
-        prefixed.push_str(natural_id);
         MetaItem {
-            natural_id: prefixed,
+            natural_id: NaturalId {
+                channel: self.channel,
+                key,
+                qualifier: None,
+            },
             event_type,
             channel: self.channel,
             object: self.object.clone(),
@@ -233,15 +284,19 @@ impl<'a> Ctx<'a> {
     /// Anything not recognised: kept whole, keyed by a hash of where it came from and its
     /// bytes (Meta's retries carry the same bytes, so they still deduplicate).
     fn unknown(&self, occurred_at: Option<i64>, raw: &'a str) -> MetaItem<'a> {
-        let mut hasher = Sha256::new();
         let field = self.field.as_deref().unwrap_or("");
         let account_id = self.account_id.as_deref().unwrap_or("");
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(8);
         for part in [&*self.object, field, account_id, raw] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
+            parts.extend([part.as_bytes(), b"\0"]);
         }
-        let digest = hex::encode(&hasher.finalize()[..16]);
-        let mut item = self.item(&format!("unknown:{digest}"), UNKNOWN, occurred_at, raw);
+        let digest = hex::encode(&crate::digest::sha256(&parts)[..16]);
+        let mut item = self.item(
+            format!("unknown:{digest}").into(),
+            UNKNOWN,
+            occurred_at,
+            raw,
+        );
         item.business = BusinessNumber::default();
         item
     }
@@ -344,6 +399,7 @@ impl<'a> Splitter<'_, 'a> {
             phone_number_id: metadata_id("phone_number_id"),
             display_number: metadata_id("display_phone_number"),
         };
+        items.reserve(elements(messages).count() + elements(statuses).count());
         // Who wrote: each `contacts` entry's wa_id and profile name, read once for all messages.
         let profiles: Vec<_> = elements(contacts)
             .map(|c| {
@@ -372,7 +428,7 @@ impl<'a> Splitter<'_, 'a> {
                 _ => "message.received",
             };
             let occurred_at = timestamp.and_then(|n| epoch_millis(tape, n));
-            let mut item = ctx.item(&wamid, event_type, occurred_at, tape.raw(message));
+            let mut item = ctx.item(wamid, event_type, occurred_at, tape.raw(message));
             item.contact = from.map(|external_id| ContactSeen {
                 channel: Channel::Whatsapp,
                 external_id,
@@ -403,13 +459,13 @@ impl<'a> Splitter<'_, 'a> {
                 .and_then(|n| id_text(tape, n))
                 .map(Cow::into_owned);
             let occurred_at = timestamp.and_then(|n| epoch_millis(tape, n));
-            let natural_id = format!("{id}:{state}");
-            let mut item = ctx.item(&natural_id, event_type, occurred_at, tape.raw(status));
+            let mut item = ctx.item(id.clone(), event_type, occurred_at, tape.raw(status));
             item.status_report = Some(StatusReport {
                 provider_message_id: id.into_owned(),
-                status: state.into_owned(),
+                status: state.to_string(),
                 error_code,
             });
+            item.natural_id.qualifier = Some(state);
             items.push(item);
         }
     }
@@ -441,7 +497,8 @@ impl<'a> Splitter<'_, 'a> {
                 } else {
                     "live_comment.created"
                 };
-                let mut item = ctx.item(&format!("{kind}:{id}"), event_type, entry_time, raw);
+                let key = format!("{kind}:{id}").into();
+                let mut item = ctx.item(key, event_type, entry_time, raw);
                 let username = tape
                     .path(value, &["from", "username"])
                     .and_then(|n| tape.str(n));
@@ -455,7 +512,7 @@ impl<'a> Splitter<'_, 'a> {
             }
             "mentions" => match text_at(&["comment_id"]).or_else(|| text_at(&["media_id"])) {
                 Some(key) => ctx.item(
-                    &format!("mention:{key}"),
+                    format!("mention:{key}").into(),
                     "mention.created",
                     entry_time,
                     raw,
@@ -504,24 +561,28 @@ impl<'a> Splitter<'_, 'a> {
             if is_true(&["message", "is_deleted"]) {
                 return ctx.unknown(occurred_at, raw);
             } else if is_true(&["message", "is_echo"]) {
-                (mid.into_owned(), "message.sent", None)
+                (mid, "message.sent", None)
             } else {
-                (mid.into_owned(), "message.received", inbound())
+                (mid, "message.received", inbound())
             }
         } else if tape.get(item, "reaction").is_some() {
             let mid = text_at(&["reaction", "mid"]).unwrap_or_default();
             (
-                format!("reaction:{mid}:{who}:{at}"),
+                format!("reaction:{mid}:{who}:{at}").into(),
                 "message.reaction",
                 inbound(),
             )
         } else if tape.get(item, "postback").is_some() {
             let key = text_at(&["postback", "mid"]).unwrap_or_else(|| format!("{who}:{at}").into());
-            (format!("postback:{key}"), "message.postback", inbound())
+            (
+                format!("postback:{key}").into(),
+                "message.postback",
+                inbound(),
+            )
         } else if tape.get(item, "referral").is_some() {
             let reference = text_at(&["referral", "ref"]).unwrap_or_default();
             (
-                format!("referral:{who}:{at}:{reference}"),
+                format!("referral:{who}:{at}:{reference}").into(),
                 "message.referral",
                 inbound(),
             )
@@ -529,11 +590,11 @@ impl<'a> Splitter<'_, 'a> {
             let mark = text_at(&["read", "mid"])
                 .or_else(|| text_at(&["read", "watermark"]))
                 .unwrap_or_else(|| at.to_string().into());
-            (format!("read:{mark}:{who}"), "message.seen", None)
+            (format!("read:{mark}:{who}").into(), "message.seen", None)
         } else {
             return ctx.unknown(occurred_at, raw);
         };
-        let mut out = ctx.item(&natural_id, event_type, occurred_at, raw);
+        let mut out = ctx.item(natural_id, event_type, occurred_at, raw);
         out.contact = contact;
         out
     }

@@ -112,7 +112,7 @@ impl MetaEvent {
         Self {
             id,
             tenant_id: tenant_id.into(),
-            natural_id: item.natural_id.clone(),
+            natural_id: item.natural_id.to_string(),
             event_type: item.event_type.into(),
             channel: item.channel,
             object: item.object.to_string(),

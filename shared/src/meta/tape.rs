@@ -111,7 +111,7 @@ impl<'a> Tape<'a> {
         while at < end {
             let value = at + 1;
             let key = self.key_text(at);
-            if let Some(slot) = keys.iter().position(|k| *k == key) {
+            if let Some(slot) = keys.iter().position(|k| same_text(k, &key)) {
                 found[slot] = Some(value);
             }
             at = self.nodes[value].after as usize;
@@ -174,7 +174,7 @@ impl<'a> Tape<'a> {
     }
 
     fn key_is(&self, key: NodeId, expected: &str) -> bool {
-        self.key_text(key) == expected
+        same_text(&self.key_text(key), expected)
     }
 
     #[inline]
@@ -184,6 +184,12 @@ impl<'a> Tape<'a> {
             _ => self.decode(key).unwrap_or_default(),
         }
     }
+}
+
+/// Keys are a few bytes long: compared inline rather than through a call to `memcmp`.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 struct Reader<'b> {

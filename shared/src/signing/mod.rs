@@ -5,8 +5,7 @@ pub mod body_hmac;
 pub mod meta;
 pub mod standard_webhooks;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use aws_lc_rs::hmac;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
@@ -22,24 +21,21 @@ pub enum SignatureError {
     InvalidSecret(&'static str),
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// HMAC-SHA256 of the concatenated `parts` under `key`.
+/// HMAC-SHA256 of the concatenated `parts` under `key` (aws-lc: assembly SHA-256 whatever
+/// the profile's opt-level).
 pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut context = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, key));
     for part in parts {
-        mac.update(part);
+        context.update(part);
     }
-    mac.finalize().into_bytes().into()
+    let mut tag = [0u8; 32];
+    tag.copy_from_slice(context.sign().as_ref());
+    tag
 }
 
 /// Constant-time check of `expected` against the HMAC of `parts`; the length is not secret.
 pub(crate) fn hmac_sha256_matches(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
-    for part in parts {
-        mac.update(part);
-    }
-    mac.verify_slice(expected).is_ok()
+    constant_time_eq(&hmac_sha256(key, parts), expected)
 }
 
 /// Equality of two secrets in time that depends only on their lengths.

@@ -73,12 +73,12 @@ struct IdempotencyRecord {
 const IDEMPOTENCY_LOCK: Duration = Duration::from_secs(30);
 
 fn fingerprint(event_type: &str, data: &Value) -> String {
-    use sha2::Digest;
-    let mut hash = sha2::Sha256::new();
-    hash.update(event_type.as_bytes());
-    hash.update([0]);
-    hash.update(data.to_string().as_bytes());
-    hex::encode(hash.finalize())
+    let data = data.to_string();
+    hex::encode(crate::digest::sha256(&[
+        event_type.as_bytes(),
+        b"\0",
+        data.as_bytes(),
+    ]))
 }
 
 #[derive(Clone)]
