@@ -171,7 +171,8 @@ pub struct MetaItem<'a> {
     /// The item exactly as it appeared in the body.
     pub raw: &'a str,
     pub contact: Option<ContactSeen<'a>>,
-    pub status_report: Option<StatusReport>,
+    /// Boxed: rare, and items are moved around by the thousand.
+    pub status_report: Option<Box<StatusReport>>,
 }
 
 impl MetaItem<'_> {
@@ -460,11 +461,11 @@ impl<'a> Splitter<'_, 'a> {
                 .map(Cow::into_owned);
             let occurred_at = timestamp.and_then(|n| epoch_millis(tape, n));
             let mut item = ctx.item(id.clone(), event_type, occurred_at, tape.raw(status));
-            item.status_report = Some(StatusReport {
+            item.status_report = Some(Box::new(StatusReport {
                 provider_message_id: id.into_owned(),
                 status: state.to_string(),
                 error_code,
-            });
+            }));
             item.natural_id.qualifier = Some(state);
             items.push(item);
         }

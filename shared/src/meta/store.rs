@@ -136,7 +136,7 @@ impl MetaEvent {
             raw,
             raw_truncated,
             contact: item.contact.clone().map(ContactSeen::into_owned),
-            status_report: item.status_report.clone(),
+            status_report: item.status_report.as_deref().cloned(),
         }
     }
 

@@ -72,11 +72,13 @@ impl<'a> Tape<'a> {
 
     pub const ROOT: NodeId = 0;
 
+    #[inline(always)]
     pub fn kind(&self, node: NodeId) -> Kind {
         self.nodes[node].kind
     }
 
     /// The node exactly as it appears in the text.
+    #[inline(always)]
     pub fn raw(&self, node: NodeId) -> &'a str {
         let n = self.nodes[node];
         &self.text[n.start as usize..n.end as usize]
@@ -101,6 +103,7 @@ impl<'a> Tape<'a> {
     }
 
     /// The values of several keys of an object, found in one walk over it.
+    #[inline(always)]
     pub fn fields<const N: usize>(&self, object: NodeId, keys: [&str; N]) -> [Option<NodeId>; N] {
         let mut found = [None; N];
         if self.kind(object) != Kind::Object {
@@ -120,11 +123,13 @@ impl<'a> Tape<'a> {
     }
 
     /// Follows a path of keys from `node`.
+    #[inline(always)]
     pub fn path(&self, node: NodeId, keys: &[&str]) -> Option<NodeId> {
         keys.iter().try_fold(node, |at, key| self.get(at, key))
     }
 
     /// An array's elements; nothing for anything else.
+    #[inline(always)]
     pub fn elements(&self, array: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let (mut at, end) = if self.kind(array) == Kind::Array {
             (array + 1, self.nodes[array].after as usize)
@@ -141,7 +146,7 @@ impl<'a> Tape<'a> {
     }
 
     /// A string's text, decoded.
-    #[inline]
+    #[inline(always)]
     pub fn str(&self, node: NodeId) -> Option<Cow<'a, str>> {
         match self.kind(node) {
             Kind::String => Some(Cow::Borrowed(self.between_quotes(node))),
@@ -150,7 +155,7 @@ impl<'a> Tape<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn between_quotes(&self, node: NodeId) -> &'a str {
         let n = self.nodes[node];
         &self.text[n.start as usize + 1..n.end as usize - 1]
@@ -173,11 +178,12 @@ impl<'a> Tape<'a> {
         (self.kind(node) == Kind::Number).then(|| self.raw(node))
     }
 
+    #[inline(always)]
     fn key_is(&self, key: NodeId, expected: &str) -> bool {
         same_text(&self.key_text(key), expected)
     }
 
-    #[inline]
+    #[inline(always)]
     fn key_text(&self, key: NodeId) -> Cow<'a, str> {
         match self.kind(key) {
             Kind::String => Cow::Borrowed(self.between_quotes(key)),
@@ -187,9 +193,49 @@ impl<'a> Tape<'a> {
 }
 
 /// Keys are a few bytes long: compared inline rather than through a call to `memcmp`.
-#[inline]
+///
+/// The tape's small accessors and scanners are `inline(always)`: the release profile is
+/// optimised for size, which would otherwise leave them as calls in the per-byte loops.
+#[inline(always)]
 fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// How many bytes at the start of `text` need no attention inside a string: no quote, no
+/// backslash, no control character. Sixteen bytes a step, eight at a time (SWAR).
+#[inline(always)]
+fn plain_prefix(text: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let special = |word: &[u8]| {
+        let v = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        has_zero_byte(v ^ (ONES * b'"' as u64))
+            | has_zero_byte(v ^ (ONES * b'\\' as u64))
+            // Bytes below 0x20 (the high bit of the others is masked off by !v).
+            | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
+    };
+    // The lowest flagged byte of a word is exact: false flags only sit above a true one.
+    let first = |flagged: u64| (flagged.trailing_zeros() / 8) as usize;
+    let mut at = 0;
+    while let Some(pair) = text.get(at..at + 16) {
+        let (low, high) = (special(&pair[..8]), special(&pair[8..]));
+        if low != 0 {
+            return at + first(low);
+        }
+        if high != 0 {
+            return at + 8 + first(high);
+        }
+        at += 16;
+    }
+    if let Some(word) = text.get(at..at + 8) {
+        let flagged = special(word);
+        if flagged != 0 {
+            return at + first(flagged);
+        }
+        at += 8;
+    }
+    at
 }
 
 struct Reader<'b> {
@@ -203,12 +249,14 @@ impl Reader<'_> {
         Err(TapeError { what, at: self.pos })
     }
 
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
 
+    #[inline(always)]
     fn push(&mut self, start: usize, kind: Kind) -> usize {
         let index = self.nodes.len();
         self.nodes.push(Node {
@@ -296,6 +344,7 @@ impl Reader<'_> {
     }
 
     /// An object key and its colon; leaves the reader at the value.
+    #[inline(always)]
     fn key(&mut self) -> Result<(), TapeError> {
         let start = self.pos;
         if self.bytes.get(self.pos) != Some(&b'"') {
@@ -322,6 +371,7 @@ impl Reader<'_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn digits(&mut self) -> usize {
         let from = self.pos;
         while self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
@@ -363,26 +413,12 @@ impl Reader<'_> {
     /// From the opening quote to just past the closing one. The text is already known to
     /// be UTF-8, so only quotes, backslashes and control characters matter; eight bytes
     /// are looked at a time for them.
+    #[inline(always)]
     fn string(&mut self) -> Result<Kind, TapeError> {
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-        const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-        let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
         self.pos += 1;
         let mut escaped = false;
         loop {
-            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-                let v = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-                let special = has_zero_byte(v ^ (ONES * b'"' as u64))
-                    | has_zero_byte(v ^ (ONES * b'\\' as u64))
-                    // Bytes below 0x20 (the high bit of the others is masked off by !v).
-                    | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS);
-                if special != 0 {
-                    // The lowest flagged byte is exact: false flags only sit above a true one.
-                    self.pos += (special.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                self.pos += 8;
-            }
+            self.pos += plain_prefix(&self.bytes[self.pos..]);
             match self.bytes.get(self.pos) {
                 Some(b'"') => {
                     self.pos += 1;
