@@ -10,6 +10,7 @@ pub mod samples;
 pub mod split;
 pub mod stats;
 pub mod store;
+mod string_scan;
 pub mod sweep;
 mod tape;
 pub mod test_suites;

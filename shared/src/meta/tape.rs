@@ -9,6 +9,8 @@
 
 use std::borrow::Cow;
 
+use super::string_scan::plain_prefix;
+
 /// Deeper nesting is refused, as serde_json does by default.
 const MAX_DEPTH: usize = 128;
 
@@ -201,43 +203,6 @@ fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
-/// How many bytes at the start of `text` need no attention inside a string: no quote, no
-/// backslash, no control character. Sixteen bytes a step, eight at a time (SWAR).
-#[inline(always)]
-fn plain_prefix(text: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let special = |word: &[u8]| {
-        let v = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        has_zero_byte(v ^ (ONES * b'"' as u64))
-            | has_zero_byte(v ^ (ONES * b'\\' as u64))
-            // Bytes below 0x20 (the high bit of the others is masked off by !v).
-            | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
-    };
-    // The lowest flagged byte of a word is exact: false flags only sit above a true one.
-    let first = |flagged: u64| (flagged.trailing_zeros() / 8) as usize;
-    let mut at = 0;
-    while let Some(pair) = text.get(at..at + 16) {
-        let (low, high) = (special(&pair[..8]), special(&pair[8..]));
-        if low != 0 {
-            return at + first(low);
-        }
-        if high != 0 {
-            return at + 8 + first(high);
-        }
-        at += 16;
-    }
-    if let Some(word) = text.get(at..at + 8) {
-        let flagged = special(word);
-        if flagged != 0 {
-            return at + first(flagged);
-        }
-        at += 8;
-    }
-    at
-}
-
 struct Reader<'b> {
     bytes: &'b [u8],
     pos: usize,
@@ -411,7 +376,7 @@ impl Reader<'_> {
     }
 
     /// From the opening quote to just past the closing one. The text is already known to
-    /// be UTF-8, so only quotes, backslashes and control characters matter; eight bytes
+    /// be UTF-8, so only quotes, backslashes and control characters matter; sixteen bytes
     /// are looked at a time for them.
     #[inline(always)]
     fn string(&mut self) -> Result<Kind, TapeError> {
