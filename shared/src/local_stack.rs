@@ -480,6 +480,21 @@ impl TestStack {
 }
 
 impl TestStack {
+    /// Creates a tenant as POST /api/platform/tenants does (with its subscription index);
+    /// its id.
+    pub async fn create_tenant(&self, name: &str) -> String {
+        let fields = serde_json::json!({ "name": name })
+            .as_object()
+            .cloned()
+            .expect("an object");
+        self.ctx
+            .tenants()
+            .create(crate::validation::Fields::new(fields))
+            .await
+            .expect("tenant created")
+            .id
+    }
+
     /// Registers an endpoint for `tenant` from its JSON fields (as POST /api/v1/webhooks
     /// takes them); its id.
     pub async fn create_endpoint(&self, tenant: &str, fields: serde_json::Value) -> String {

@@ -105,7 +105,12 @@ impl TenantService {
             created_at: now.clone(),
             updated_at: now,
         };
-        self.table.put_new(self.item(&tenant)?).await?;
+        self.table
+            .transaction()
+            .put_new(self.item(&tenant)?)
+            .put_new(crate::webhooks::subscriptions::SubscriptionIndex::empty_item(&tenant.id))
+            .commit()
+            .await?;
         Ok(tenant)
     }
 

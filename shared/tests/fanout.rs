@@ -37,7 +37,7 @@ impl JobQueue for CountingQueue {
 async fn one_event_to_100_endpoints_is_ten_batch_calls() {
     let stack = TestStack::new("fanout").await;
     let ctx = &stack.ctx;
-    let tenant = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
+    let tenant = &stack.create_tenant("Fan-out").await;
     let endpoints = ctx.endpoints();
     for i in 0..100 {
         let input = json!({"name": format!("e{i}"), "url": format!("http://127.0.0.1:9/{i}"), "events": ["*"]});

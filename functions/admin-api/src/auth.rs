@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use hookhub_shared::api_keys::{ApiKey, KeyRejection, RateDecision, KEY_PREFIX};
 use hookhub_shared::audit::Actor;
 use hookhub_shared::auth::{self, Claims, Role, TokenError};
+use hookhub_shared::webhooks::events::TenantCheck;
 use hookhub_shared::AppContext;
 
 use crate::ApiError;
@@ -152,14 +153,25 @@ impl Caller {
 
     /// The tenant this request acts on, checked to exist, with `permission` for API keys.
     pub async fn tenant(&self, ctx: &AppContext, permission: &str) -> Result<String, ApiError> {
+        let (tenant_id, check) = self.tenant_to_check(permission)?;
+        if check == TenantCheck::Verify {
+            ctx.tenants().get(&tenant_id).await?;
+        }
+        Ok(tenant_id)
+    }
+
+    /// The tenant this request acts on, with `permission` for API keys, and whether it is
+    /// still to be checked to exist: for a caller that can fold the check into its own read.
+    pub fn tenant_to_check(&self, permission: &str) -> Result<(String, TenantCheck), ApiError> {
         let tenant_id = match &self.identity {
+            // Keys vanish with their tenant; JWTs and X-Tenant-Id need the check.
             Identity::Key(key) => {
                 if !key.allows(permission) {
                     return Err(forbidden(format!(
                         "API key lacks the {permission} permission"
                     )));
                 }
-                return Ok(key.tenant_id.clone());
+                return Ok((key.tenant_id.clone(), TenantCheck::Trusted));
             }
             Identity::Admin(c) if c.role == Role::TenantAdmin => {
                 c.tenant_id.clone().expect("verified to carry a tenant")
@@ -172,8 +184,6 @@ impl Caller {
                 )
             })?,
         };
-        // Keys vanish with their tenant; JWTs and X-Tenant-Id need the check.
-        ctx.tenants().get(&tenant_id).await?;
-        Ok(tenant_id)
+        Ok((tenant_id, TenantCheck::Verify))
     }
 }

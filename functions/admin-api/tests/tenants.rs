@@ -4,6 +4,23 @@ use axum::body::Body;
 use serde_json::json;
 use support::Api;
 
+/// The partition key of every stored item.
+async fn stored_partitions(api: &Api) -> Vec<String> {
+    let scan = api
+        .stack
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&api.stack.stack.table_name)
+        .send()
+        .await
+        .unwrap();
+    scan.items()
+        .iter()
+        .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).cloned())
+        .collect()
+}
+
 #[tokio::test]
 async fn tenant_crud() {
     let api = Api::new("api-tenants").await;
@@ -123,20 +140,7 @@ async fn deleting_a_tenant_removes_every_item_it_owns() {
         .await;
     assert_eq!(r.status, 204);
 
-    let scan = api
-        .stack
-        .clients
-        .dynamodb
-        .scan()
-        .table_name(&api.stack.stack.table_name)
-        .send()
-        .await
-        .unwrap();
-    let pks: Vec<String> = scan
-        .items()
-        .iter()
-        .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).cloned())
-        .collect();
+    let pks = stored_partitions(&api).await;
     assert!(pks.iter().all(|pk| !pk.contains(&doomed)), "{pks:?}");
     assert!(pks.iter().any(|pk| pk.contains(&kept)));
     // The tenant list index no longer names it either.
@@ -323,4 +327,48 @@ async fn authentication_and_roles() {
         )
         .await;
     assert_eq!(r.status, 403);
+}
+
+/// Publishing finds the tenant in the same read as its subscriptions: an unknown or
+/// malformed X-Tenant-Id is 404 with or without an Idempotency-Key, and nothing is stored.
+#[tokio::test]
+async fn publishing_to_an_unknown_tenant_is_not_found() {
+    let api = Api::new("api-publish-tenant").await;
+    let known = api.create_tenant("Known").await;
+    let event = json!({"type": "contact.created", "data": {"id": "c1"}});
+    for tenant in [
+        "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T",
+        "not-a-tenant",
+        known.as_str(),
+    ] {
+        for idempotency in [None, Some("same-key-1")] {
+            let mut request =
+                Api::request("POST", "/api/v1/events", Some(&api.admin), Some(&event))
+                    .header("x-tenant-id", tenant);
+            if let Some(key) = idempotency {
+                request = request.header("idempotency-key", key);
+            }
+            let reply = api
+                .send(
+                    request
+                        .body(axum::body::Body::from(event.to_string()))
+                        .unwrap(),
+                )
+                .await;
+            if tenant == known {
+                assert_eq!(reply.status, 202, "{}", reply.body);
+                assert_eq!(reply.body["deliveries"], 0);
+            } else {
+                assert_eq!(reply.status, 404, "{tenant}: {}", reply.body);
+                assert_eq!(reply.body["error"]["code"], "not_found");
+            }
+        }
+    }
+    let pks = stored_partitions(&api).await;
+    assert!(
+        pks.iter().all(
+            |pk| !pk.contains("ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T") && !pk.contains("not-a-tenant")
+        ),
+        "{pks:?}"
+    );
 }

@@ -40,7 +40,7 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 #[tokio::test]
 async fn aws_calls_per_published_event_and_per_delivery() {
     let stack = TestStack::new("worker-calls").await;
-    let tenant = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
+    let tenant = &stack.create_tenant("calls").await;
     let (url, hits) = receiver().await;
     stack
         .create_endpoint(
@@ -69,8 +69,8 @@ async fn aws_calls_per_published_event_and_per_delivery() {
         let published = calls.take();
         assert_eq!(
             published,
-            counts(&[("PutItem", 10), ("Query", 20), ("SendMessageBatch", 10)]),
-            "per event: the event stored, the tenant's endpoints and n8n workflows read, one batch enqueued"
+            counts(&[("GetItem", 10), ("PutItem", 10), ("SendMessageBatch", 10)]),
+            "per event: the tenant's subscription index read, the event stored, one batch enqueued"
         );
 
         let response = processor.process(batch_of(&stack, 10).await).await;
@@ -100,5 +100,28 @@ async fn aws_calls_per_published_event_and_per_delivery() {
         hits.load(Ordering::SeqCst),
         20,
         "every event delivered once"
+    );
+
+    // A tenant from before the subscription index (none stored): its endpoints are queried.
+    let legacy = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
+    stack
+        .create_endpoint(legacy, json!({"name": "old", "url": url, "events": ["*"]}))
+        .await;
+    calls.take();
+    let published = ctx
+        .events()
+        .publish(legacy, "contact.created", json!({}), None, "api")
+        .await
+        .unwrap();
+    assert_eq!(published.deliveries, 1);
+    assert_eq!(
+        calls.take(),
+        counts(&[
+            ("GetItem", 1),
+            ("PutItem", 1),
+            ("Query", 2),
+            ("SendMessageBatch", 1)
+        ]),
+        "without an index: the missing index, then the endpoints and workflows queried"
     );
 }

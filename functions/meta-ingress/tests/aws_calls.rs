@@ -123,14 +123,13 @@ async fn aws_calls_per_post_use_batch_apis() {
     assert_eq!(
         processed[1],
         BTreeMap::from([
-            ("GetItem".to_string(), 2),
+            ("GetItem".to_string(), 3),
             ("PutItem".to_string(), 1),
-            ("Query".to_string(), 2),
             ("SendMessageBatch".to_string(), 1),
             ("UpdateItem".to_string(), 3),
         ]),
         "per received message: the stored Meta event read, its hookhub event looked up (a retry \
-         finds it) then stored and fanned out (endpoints and workflows read, one batch \
+         finds it) then stored and fanned out (the tenant's subscription index read, one batch \
          enqueued), the contact captured, the Meta event's status and the hourly counters"
     );
 

@@ -110,6 +110,11 @@ pub fn tenant(tenant_id: &str) -> Key {
 
 pub const TENANT_LIST_PARTITION: &str = "TENANTS";
 
+/// The tenant's subscription index: which endpoints and workflows want which events.
+pub fn subscriptions(tenant_id: &str) -> Key {
+    Key::new(tenant_partition(tenant_id), "SUBSCRIPTIONS")
+}
+
 pub fn integration(tenant_id: &str, kind: &str) -> Key {
     Key::new(tenant_partition(tenant_id), format!("INTEGRATION#{kind}"))
 }

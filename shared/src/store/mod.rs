@@ -4,10 +4,12 @@
 mod cursor;
 pub mod keys;
 mod table;
+mod transact;
 
 pub use cursor::{decode_cursor, encode_cursor};
 pub use keys::{Index, Key};
 pub use table::{from_item, to_item, Item, Page, Query, Table, Update, Updated};
+pub use transact::Transaction;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::catalog;
+use super::subscriptions::{Subscription, SubscriptionIndex};
 use super::target::{check_registration, TargetError, TargetPolicy};
 use crate::crypto::{EnvelopeCipher, SecretContext};
 use crate::error::{ServiceError, ServiceResult};
@@ -306,6 +307,7 @@ pub struct EndpointService {
     cipher: std::sync::Arc<EnvelopeCipher>,
     policy: TargetPolicy,
     kind: EndpointKind,
+    subscriptions: SubscriptionIndex,
 }
 
 /// An endpoint as created or rotated, with the secret its owner sees once.
@@ -317,6 +319,7 @@ pub struct WithSecret {
 impl EndpointService {
     pub fn new(table: Table, cipher: std::sync::Arc<EnvelopeCipher>, policy: TargetPolicy) -> Self {
         Self {
+            subscriptions: SubscriptionIndex::new(table.clone()),
             table,
             cipher,
             policy,
@@ -442,6 +445,12 @@ impl EndpointService {
             created_at: now.clone(),
             updated_at: now,
         };
+        // Built (and the index's room checked) before the name is claimed.
+        let write = self.table.transaction().put_new(to_item(
+            &keys::endpoint(tenant_id, &endpoint.id),
+            &endpoint,
+        )?);
+        let write = self.subscriptions.with_line(write, &endpoint).await?;
         if self.kind == EndpointKind::Workflow {
             let claim = keys::workflow_name(tenant_id, &endpoint.name);
             let mut item = crate::store::Item::new();
@@ -465,12 +474,7 @@ impl EndpointService {
                 other => other.into(),
             })?;
         }
-        self.table
-            .put_new(to_item(
-                &keys::endpoint(tenant_id, &endpoint.id),
-                &endpoint,
-            )?)
-            .await?;
+        write.commit().await?;
         Ok(WithSecret {
             endpoint,
             secret: secret.expose().to_string(),
@@ -544,15 +548,26 @@ impl EndpointService {
         }
     }
 
+    /// Writes `next` if `current` is still what is stored; the subscription index changes in
+    /// the same transaction when the filters or the active flag do.
     async fn replace(&self, current: &Endpoint, mut next: Endpoint) -> ServiceResult<Endpoint> {
         next.updated_at = crate::time::next_version(&current.updated_at);
-        self.table
-            .put_if(
-                to_item(&keys::endpoint(&next.tenant_id, &next.id), &next)?,
-                "updatedAt",
-                &current.updated_at,
-            )
-            .await?;
+        let item = to_item(&keys::endpoint(&next.tenant_id, &next.id), &next)?;
+        if Subscription::of(current) == Subscription::of(&next) {
+            self.table
+                .put_if(item, "updatedAt", &current.updated_at)
+                .await?;
+        } else {
+            let write = self
+                .table
+                .transaction()
+                .put_if(item, "updatedAt", &current.updated_at);
+            self.subscriptions
+                .with_line(write, &next)
+                .await?
+                .commit()
+                .await?;
+        }
         Ok(next)
     }
 
@@ -611,8 +626,14 @@ impl EndpointService {
 
     pub async fn delete(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<()> {
         let endpoint = self.get(tenant_id, endpoint_id).await?;
-        self.table
-            .delete(&keys::endpoint(tenant_id, endpoint_id))
+        let write = self
+            .table
+            .transaction()
+            .delete(&keys::endpoint(tenant_id, endpoint_id));
+        self.subscriptions
+            .without_line(write, tenant_id, endpoint_id)
+            .await?
+            .commit()
             .await?;
         if self.kind == EndpointKind::Workflow {
             self.table

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::catalog;
 use super::delivery::DeliveryJob;
 use super::endpoint::{EndpointKind, EndpointService};
+use super::subscriptions::{Lookup, SubscriptionIndex};
 use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
@@ -81,11 +82,21 @@ fn fingerprint(event_type: &str, data: &Value) -> String {
     ]))
 }
 
+/// Whether a publish must also find the tenant (a caller that names it, such as a platform
+/// admin's X-Tenant-Id) or may trust it (API keys vanish with their tenant; hookhub's own
+/// events come from stored records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantCheck {
+    Verify,
+    Trusted,
+}
+
 #[derive(Clone)]
 pub struct EventService {
     table: Table,
     queue: std::sync::Arc<dyn JobQueue>,
     endpoints: EndpointService,
+    subscriptions: SubscriptionIndex,
     retention: Duration,
 }
 
@@ -97,6 +108,7 @@ impl EventService {
         retention: Duration,
     ) -> Self {
         Self {
+            subscriptions: SubscriptionIndex::new(table.clone()),
             table,
             queue,
             endpoints,
@@ -120,6 +132,7 @@ impl EventService {
         Ok(())
     }
 
+    /// Publishes for a tenant the caller already knows to exist.
     pub async fn publish(
         &self,
         tenant_id: &str,
@@ -128,9 +141,37 @@ impl EventService {
         idempotency_key: Option<&str>,
         source: &str,
     ) -> ServiceResult<Published> {
+        self.publish_checked(
+            tenant_id,
+            event_type,
+            data,
+            idempotency_key,
+            source,
+            TenantCheck::Trusted,
+        )
+        .await
+    }
+
+    /// Publishes; with `TenantCheck::Verify` an unknown tenant is `NotFound`, found in the
+    /// same read as the tenant's subscriptions when there is no Idempotency-Key (with one,
+    /// before the key is recorded, so no record is left under an unknown tenant).
+    pub async fn publish_checked(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        data: Value,
+        idempotency_key: Option<&str>,
+        source: &str,
+        check: TenantCheck,
+    ) -> ServiceResult<Published> {
         Self::validate(event_type, &data)?;
         let event_id = new_id(IdKind::Event);
         if let Some(key) = idempotency_key {
+            if check == TenantCheck::Verify {
+                crate::tenants::TenantService::new(self.table.clone())
+                    .get(tenant_id)
+                    .await?;
+            }
             let record_key = keys::idempotency(tenant_id, "events", key);
             let print = fingerprint(event_type, &data);
             let mut item = to_item(
@@ -159,7 +200,14 @@ impl EventService {
                 Err(e) => return Err(e.into()),
             };
             let published = match self
-                .store_and_fan_out(tenant_id, &event_id, event_type, data, source)
+                .store_and_fan_out(
+                    tenant_id,
+                    &event_id,
+                    event_type,
+                    data,
+                    source,
+                    TenantCheck::Trusted,
+                )
                 .await
             {
                 Ok(published) => published,
@@ -187,7 +235,7 @@ impl EventService {
             self.table.put(done).await?;
             return Ok(published);
         }
-        self.store_and_fan_out(tenant_id, &event_id, event_type, data, source)
+        self.store_and_fan_out(tenant_id, &event_id, event_type, data, source, check)
             .await
     }
 
@@ -249,8 +297,15 @@ impl EventService {
         source: &str,
     ) -> ServiceResult<Published> {
         Self::validate(event_type, &data)?;
-        self.store_and_fan_out(tenant_id, event_id, event_type, data, source)
-            .await
+        self.store_and_fan_out(
+            tenant_id,
+            event_id,
+            event_type,
+            data,
+            source,
+            TenantCheck::Trusted,
+        )
+        .await
     }
 
     async fn store_and_fan_out(
@@ -260,15 +315,16 @@ impl EventService {
         event_type: &str,
         data: Value,
         source: &str,
+        check: TenantCheck,
     ) -> ServiceResult<Published> {
-        let workflows = self.endpoints.with_kind(EndpointKind::Workflow);
-        let (endpoints, workflows) =
-            tokio::join!(self.endpoints.all(tenant_id), workflows.all(tenant_id));
-        let targets: Vec<_> = endpoints?
-            .into_iter()
-            .chain(workflows?)
-            .filter(|e| e.is_active && e.subscribes_to(event_type))
-            .collect();
+        let targets = match self
+            .subscriptions
+            .lookup(tenant_id, event_type, check == TenantCheck::Verify)
+            .await?
+        {
+            Lookup::Indexed(ids) => ids,
+            Lookup::NotIndexed => self.query_targets(tenant_id, event_type).await?,
+        };
         let event = StoredEvent {
             id: event_id.into(),
             tenant_id: tenant_id.into(),
@@ -285,7 +341,7 @@ impl EventService {
         }
         let jobs: Vec<Job> = targets
             .iter()
-            .map(|endpoint| DeliveryJob::for_event(&event, &endpoint.id).into_job(tenant_id))
+            .map(|endpoint_id| DeliveryJob::for_event(&event, endpoint_id).into_job(tenant_id))
             .collect();
         self.enqueue_all(&jobs).await?;
         Ok(Published {
@@ -293,6 +349,19 @@ impl EventService {
             deliveries: jobs.len() as u32,
             duplicate: false,
         })
+    }
+
+    /// The targets of a tenant without a subscription index, from the endpoint items.
+    async fn query_targets(&self, tenant_id: &str, event_type: &str) -> ServiceResult<Vec<String>> {
+        let workflows = self.endpoints.with_kind(EndpointKind::Workflow);
+        let (endpoints, workflows) =
+            tokio::join!(self.endpoints.all(tenant_id), workflows.all(tenant_id));
+        Ok(endpoints?
+            .into_iter()
+            .chain(workflows?)
+            .filter(|e| e.is_active && e.subscribes_to(event_type))
+            .map(|e| e.id)
+            .collect())
     }
 
     /// Stores an event without fanning it out (a test delivery's event, say), so that its

@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod events;
 pub mod logs;
 pub mod sender;
+pub mod subscriptions;
 pub mod target;
 
 /// The job kind of one delivery of one event to one endpoint.

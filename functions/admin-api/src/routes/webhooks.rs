@@ -359,7 +359,8 @@ pub async fn publish(
     headers: HeaderMap,
     JsonObject(mut input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let tenant = caller.tenant(&ctx, "write:events").await?;
+    // The tenant is checked in the same read as its subscriptions.
+    let (tenant, check) = caller.tenant_to_check("write:events")?;
     let event_type = input.required_string("type", 100);
     let data = input.raw("data");
     if !matches!(data, None | Some(Value::Object(_))) {
@@ -369,12 +370,13 @@ pub async fn publish(
     let key = crate::input::idempotency_key(&headers)?;
     let published = ctx
         .events()
-        .publish(
+        .publish_checked(
             &tenant,
             &event_type.expect("validated"),
             data.unwrap_or_else(|| json!({})),
             key.as_deref(),
             "api",
+            check,
         )
         .await?;
     Ok((

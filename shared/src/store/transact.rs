@@ -1,0 +1,138 @@
+//! Writes to several items that happen together or not at all (TransactWriteItems): an
+//! endpoint and the tenant's subscription index, say, so neither can drift from the other.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+use super::keys::{Key, PK, SK};
+use super::table::{Item, Table};
+use super::StoreError;
+use crate::aws::describe_error;
+
+/// Collected writes; nothing is sent before [`Transaction::commit`].
+pub struct Transaction<'t> {
+    table: &'t Table,
+    writes: Vec<TransactWriteItem>,
+    /// A write that could not be built (a programming error, reported at commit).
+    broken: Option<String>,
+}
+
+impl Table {
+    pub fn transaction(&self) -> Transaction<'_> {
+        Transaction {
+            table: self,
+            writes: Vec::new(),
+            broken: None,
+        }
+    }
+}
+
+fn key_values(key: &Key) -> [(String, AttributeValue); 2] {
+    [
+        (PK.to_string(), AttributeValue::S(key.pk.clone())),
+        (SK.to_string(), AttributeValue::S(key.sk.clone())),
+    ]
+}
+
+impl Transaction<'_> {
+    fn add<E: std::fmt::Display>(mut self, write: Result<TransactWriteItem, E>) -> Self {
+        match write {
+            Ok(w) => self.writes.push(w),
+            Err(e) => self.broken = Some(e.to_string()),
+        }
+        self
+    }
+
+    /// Writes `item` only if no item has its key.
+    pub fn put_new(self, item: Item) -> Self {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build());
+        self.add(put)
+    }
+
+    /// Replaces an item only if `attr` still holds `expected`.
+    pub fn put_if(self, item: Item, attr: &str, expected: &str) -> Self {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .condition_expression("#a = :expected")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build());
+        self.add(put)
+    }
+
+    /// Deletes an item (nothing happens to the others if it is already gone).
+    pub fn delete(self, key: &Key) -> Self {
+        let delete = Delete::builder()
+            .table_name(self.table.name())
+            .set_key(Some(key_values(key).into_iter().collect()))
+            .build()
+            .map(|d| TransactWriteItem::builder().delete(d).build());
+        self.add(delete)
+    }
+
+    /// Updates an existing item with an update expression of the caller's; the item must
+    /// exist, and `condition` (when given) must hold too.
+    pub fn update(
+        self,
+        key: &Key,
+        expression: &str,
+        condition: Option<&str>,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Self {
+        let condition = match condition {
+            Some(extra) => format!("attribute_exists(#pk) AND ({extra})"),
+            None => "attribute_exists(#pk)".to_string(),
+        };
+        let mut update = Update::builder()
+            .table_name(self.table.name())
+            .set_key(Some(key_values(key).into_iter().collect()))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_names("#pk", PK);
+        for (placeholder, name) in names {
+            update = update.expression_attribute_names(*placeholder, *name);
+        }
+        for (placeholder, value) in values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        let update = update
+            .build()
+            .map(|u| TransactWriteItem::builder().update(u).build());
+        self.add(update)
+    }
+
+    /// Sends the writes; a condition that failed (or a concurrent transaction on the same
+    /// items) is `Conflict`, and then none of the writes happened.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        if let Some(broken) = self.broken {
+            return Err(StoreError::Corrupt(format!(
+                "transaction not built: {broken}"
+            )));
+        }
+        let result = self
+            .table
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(self.writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                Err(StoreError::Conflict(
+                    "the items changed or were deleted concurrently; retry".into(),
+                ))
+            }
+            Err(e) => Err(StoreError::Unavailable(describe_error(&e))),
+        }
+    }
+}
