@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use hookhub_shared::error::ServiceError;
 use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
+use hookhub_shared::webhooks::events::TenantCheck;
 use serde_json::json;
 
 mod support;
@@ -100,6 +102,48 @@ async fn aws_calls_per_published_event_and_per_delivery() {
         hits.load(Ordering::SeqCst),
         20,
         "every event delivered once"
+    );
+
+    // A caller whose tenant is still to be checked (an admin token naming it): the index
+    // proves the tenant, so the same single read; an unknown tenant costs two reads, no write.
+    calls.take();
+    let checked = ctx
+        .events()
+        .publish_checked(
+            tenant,
+            "contact.created",
+            json!({}),
+            None,
+            "api",
+            TenantCheck::Verify,
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked.deliveries, 1);
+    assert_eq!(
+        calls.take(),
+        counts(&[("GetItem", 1), ("PutItem", 1), ("SendMessageBatch", 1)]),
+        "a checked publish: the index read is the tenant check"
+    );
+    let unknown = ctx
+        .events()
+        .publish_checked(
+            "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0V",
+            "contact.created",
+            json!({}),
+            None,
+            "api",
+            TenantCheck::Verify,
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(ServiceError::NotFound("tenant"))),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        calls.take(),
+        counts(&[("GetItem", 2)]),
+        "an unknown tenant: no index, then no tenant; nothing written"
     );
 
     // A tenant from before the subscription index (none stored): its endpoints are queried.

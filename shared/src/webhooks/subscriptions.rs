@@ -1,9 +1,14 @@
 //! The tenant's subscription index: one item listing every endpoint and workflow of the
 //! tenant with its event filters and whether it is active, changed in the same transaction
-//! as the endpoint itself. Publishing reads it, with the tenant, in one BatchGetItem instead
-//! of querying every endpoint item: one round trip and a few read units whatever the number
-//! of endpoints. Tenants created before the index existed have none; their publishes query
-//! the endpoints as before, and their endpoint writes leave the (absent) index alone.
+//! as the endpoint itself. Publishing reads it in one GetItem instead of querying every
+//! endpoint item: one round trip and a few read units whatever the number of endpoints.
+//! Tenants created before the index existed have none; their publishes query the endpoints
+//! as before, and their endpoint writes leave the (absent) index alone.
+//!
+//! Each line is one string, `1 message.* contact.created` (active flag, then the filters):
+//! filters are catalog names and patterns, which never hold a space. A string per line
+//! rather than a nested map keeps the item small and cheap to decode, on both sides of the
+//! wire, on the one read every publish makes.
 
 use std::collections::HashMap;
 
@@ -13,11 +18,9 @@ use super::catalog;
 use super::endpoint::Endpoint;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, IdKind};
-use crate::store::{keys, Item, Table, Transaction};
+use crate::store::{keys, Item, StoreError, Table, Transaction};
 
 const TARGETS: &str = "targets";
-const EVENTS: &str = "events";
-const ACTIVE: &str = "active";
 
 /// Beyond this the index would near DynamoDB's 400 KB item limit; endpoint writes that would
 /// grow it further are refused with a clear error instead of failing inside the database.
@@ -40,34 +43,30 @@ impl Subscription {
 
     /// What the line adds to the item's size (DynamoDB counts names and values).
     fn stored_bytes(&self, id: &str) -> usize {
-        id.len()
-            + EVENTS.len()
-            + ACTIVE.len()
-            + 8
-            + self.events.iter().map(|e| e.len() + 3).sum::<usize>()
+        id.len() + 1 + self.events.iter().map(|e| e.len() + 1).sum::<usize>()
     }
 
-    fn to_attribute(&self) -> AttributeValue {
-        AttributeValue::M(HashMap::from([
-            (
-                EVENTS.to_string(),
-                AttributeValue::L(self.events.iter().cloned().map(AttributeValue::S).collect()),
-            ),
-            (ACTIVE.to_string(), AttributeValue::Bool(self.active)),
-        ]))
+    fn encode(&self) -> String {
+        let mut line = String::from(if self.active { "1" } else { "0" });
+        for pattern in &self.events {
+            line.push(' ');
+            line.push_str(pattern);
+        }
+        line
     }
 
-    fn from_attribute(value: &AttributeValue) -> Option<Self> {
-        let line = value.as_m().ok()?;
-        let events = line
-            .get(EVENTS)?
-            .as_l()
-            .ok()?
+    fn decode(line: &str) -> Option<Self> {
+        let mut parts = line.split(' ');
+        let active = match parts.next()? {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        };
+        let events: Vec<String> = parts.map(str::to_string).collect();
+        events
             .iter()
-            .filter_map(|e| e.as_s().ok().cloned())
-            .collect();
-        let active = *line.get(ACTIVE)?.as_bool().ok()?;
-        Some(Self { events, active })
+            .all(|p| catalog::is_valid_pattern(p))
+            .then_some(Self { events, active })
     }
 }
 
@@ -78,17 +77,26 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
-    fn from_item(item: &Item) -> Self {
-        let lines = item
+    /// A line that cannot be read is an error, never skipped: a skipped line would be an
+    /// endpoint silently left out of every delivery.
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("subscription index: {what}"));
+        let targets = item
             .get(TARGETS)
             .and_then(|t| t.as_m().ok())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(id, v)| Some((id.clone(), Subscription::from_attribute(v)?)))
-                    .collect()
+            .ok_or_else(|| corrupt("no targets map".into()))?;
+        let lines = targets
+            .iter()
+            .map(|(id, value)| {
+                value
+                    .as_s()
+                    .ok()
+                    .and_then(|line| Subscription::decode(line))
+                    .map(|line| (id.clone(), line))
+                    .ok_or_else(|| corrupt(format!("unreadable line for {id}")))
             })
-            .unwrap_or_default();
-        Self { lines }
+            .collect::<Result<_, _>>()?;
+        Ok(Self { lines })
     }
 
     /// The active endpoints and workflows subscribed to `event_type`, in a stable order.
@@ -136,41 +144,28 @@ impl SubscriptionIndex {
         ])
     }
 
-    /// The targets of `event_type`. With `check_tenant`, the tenant item is read in the same
-    /// call and a missing tenant is `NotFound`, as everywhere else.
+    /// The targets of `event_type`. With `check_tenant`, a missing tenant is `NotFound`, as
+    /// everywhere else. The index itself proves the tenant: it is written in the tenant's
+    /// creating transaction and deleted before the tenant item. So the tenant item is read
+    /// only when there is no index (a missing or an older tenant).
     pub async fn lookup(
         &self,
         tenant_id: &str,
         event_type: &str,
         check_tenant: bool,
     ) -> ServiceResult<Lookup> {
-        let index_key = keys::subscriptions(tenant_id);
-        let index = if check_tenant {
-            if !ids::is_valid(IdKind::Tenant, tenant_id) {
-                return Err(ServiceError::NotFound("tenant"));
-            }
-            let tenant_key = keys::tenant(tenant_id);
-            let items = self
-                .table
-                .batch_get(&[tenant_key.clone(), index_key.clone()])
-                .await?;
-            let sort_key = |item: &Item| {
-                item.get(keys::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            if !items.iter().any(|i| sort_key(i) == tenant_key.sk) {
-                return Err(ServiceError::NotFound("tenant"));
-            }
-            items.into_iter().find(|i| sort_key(i) == index_key.sk)
-        } else {
-            self.table.get(&index_key).await?
-        };
-        Ok(match index {
-            Some(item) => Lookup::Indexed(Subscriptions::from_item(&item).targets(event_type)),
-            None => Lookup::NotIndexed,
-        })
+        if check_tenant && !ids::is_valid(IdKind::Tenant, tenant_id) {
+            return Err(ServiceError::NotFound("tenant"));
+        }
+        if let Some(item) = self.table.get(&keys::subscriptions(tenant_id)).await? {
+            return Ok(Lookup::Indexed(
+                Subscriptions::from_item(&item)?.targets(event_type),
+            ));
+        }
+        if check_tenant && self.table.get(&keys::tenant(tenant_id)).await?.is_none() {
+            return Err(ServiceError::NotFound("tenant"));
+        }
+        Ok(Lookup::NotIndexed)
     }
 
     /// The index as stored, or `None` for a tenant that predates it.
@@ -179,7 +174,8 @@ impl SubscriptionIndex {
             .table
             .get(&keys::subscriptions(tenant_id))
             .await?
-            .map(|item| Subscriptions::from_item(&item)))
+            .map(|item| Subscriptions::from_item(&item))
+            .transpose()?)
     }
 
     /// Adds to `tx` the write of `endpoint`'s line, when the tenant has an index; refuses a
@@ -209,7 +205,7 @@ impl SubscriptionIndex {
             "SET #targets.#id = :line",
             None,
             &[("#targets", TARGETS), ("#id", &endpoint.id)],
-            vec![(":line", line.to_attribute())],
+            vec![(":line", AttributeValue::S(line.encode()))],
         ))
     }
 
@@ -259,20 +255,56 @@ mod tests {
         assert_eq!(index.targets("webhook.test"), ["ep_a"]);
     }
 
-    #[test]
-    fn a_line_survives_its_stored_form() {
-        let original = line(&["message.*", "contact.created"], false);
+    fn stored(lines: &[(&str, AttributeValue)]) -> Item {
         let mut item = SubscriptionIndex::empty_item("tn_x");
         item.insert(
             TARGETS.into(),
-            AttributeValue::M(HashMap::from([("ep_1".into(), original.to_attribute())])),
+            AttributeValue::M(
+                lines
+                    .iter()
+                    .map(|(id, v)| (id.to_string(), v.clone()))
+                    .collect(),
+            ),
         );
-        let index = Subscriptions::from_item(&item);
-        assert_eq!(index.lines.get("ep_1"), Some(&original));
+        item
+    }
+
+    #[test]
+    fn a_line_survives_its_stored_form() {
+        for original in [
+            line(&["message.*", "contact.created"], false),
+            line(&["*"], true),
+            line(&[], true),
+        ] {
+            let item = stored(&[("ep_1", AttributeValue::S(original.encode()))]);
+            let index = Subscriptions::from_item(&item).unwrap();
+            assert_eq!(index.lines.get("ep_1"), Some(&original));
+            assert!(original.stored_bytes("ep_1") >= "ep_1".len() + original.encode().len());
+        }
         assert!(
             Subscriptions::from_item(&SubscriptionIndex::empty_item("tn_x"))
+                .unwrap()
                 .lines
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn an_unreadable_line_is_an_error_not_a_missing_endpoint() {
+        for bad in [
+            AttributeValue::S("yes message.*".into()),
+            AttributeValue::S("1 not.a.type".into()),
+            AttributeValue::S("1  message.*".into()),
+            AttributeValue::S(String::new()),
+            AttributeValue::Bool(true),
+        ] {
+            let item = stored(&[("ep_ok", AttributeValue::S("1 *".into())), ("ep_bad", bad)]);
+            let err = Subscriptions::from_item(&item).unwrap_err();
+            assert!(err.to_string().contains("ep_bad"), "{err}");
+        }
+        assert!(Subscriptions::from_item(&SubscriptionIndex::empty_item("tn_x")).is_ok());
+        let mut no_map = SubscriptionIndex::empty_item("tn_x");
+        no_map.remove(TARGETS);
+        assert!(Subscriptions::from_item(&no_map).is_err());
     }
 }

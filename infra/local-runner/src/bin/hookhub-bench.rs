@@ -2,7 +2,8 @@
 //! (the admin API in this process, the worker as its own `hookhub-local worker` process over
 //! the emulator's queue) and reports deliveries per second, publish-to-delivery latency, the
 //! worker's peak memory, and, as the baseline measured in the same run, the emulator's bare
-//! SQS send + receive + delete round trip.
+//! SQS send + receive + delete round trip: back to back before the load, and sampled on a
+//! queue of its own while the load runs.
 //!
 //! `infra/bench.sh [--events N] [--receivers M] [--pollers P] [--rate EVENTS_PER_SEC]` starts a private emulator and
 //! runs this; it is not a test and asserts nothing.
@@ -60,13 +61,13 @@ fn args() -> Args {
     a
 }
 
-/// The emulator's own SQS round trip: send, receive, delete, on a queue of its own.
-async fn emulator_round_trips(clients: &AwsClients, rounds: usize) -> Vec<Duration> {
+/// A queue of the baseline's own, so its round trips never meet the delivery jobs.
+async fn probe_queue(clients: &AwsClients) -> String {
     let name = format!(
         "bench-rtt-{}",
         hookhub_shared::ids::new_id(hookhub_shared::ids::IdKind::Request).to_lowercase()
     );
-    let url = clients
+    clients
         .sqs
         .create_queue()
         .queue_name(name)
@@ -74,40 +75,70 @@ async fn emulator_round_trips(clients: &AwsClients, rounds: usize) -> Vec<Durati
         .await
         .unwrap()
         .queue_url
+        .unwrap()
+}
+
+/// The emulator's own SQS round trip: send, receive, delete.
+async fn round_trip(sqs: &aws_sdk_sqs::Client, url: &str) -> Duration {
+    let started = Instant::now();
+    sqs.send_message()
+        .queue_url(url)
+        .message_body("x")
+        .send()
+        .await
         .unwrap();
+    let got = sqs
+        .receive_message()
+        .queue_url(url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    for m in got.messages() {
+        sqs.delete_message()
+            .queue_url(url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    started.elapsed()
+}
+
+/// `rounds` round trips back to back on an otherwise idle emulator, sorted.
+async fn idle_round_trips(clients: &AwsClients, rounds: usize) -> Vec<Duration> {
+    let url = probe_queue(clients).await;
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let started = Instant::now();
-        clients
-            .sqs
-            .send_message()
-            .queue_url(&url)
-            .message_body("x")
-            .send()
-            .await
-            .unwrap();
-        let got = clients
-            .sqs
-            .receive_message()
-            .queue_url(&url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in got.messages() {
-            clients
-                .sqs
-                .delete_message()
-                .queue_url(&url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        out.push(started.elapsed());
+        out.push(round_trip(&clients.sqs, &url).await);
     }
     out.sort();
     out
+}
+
+/// Round trips every `every` while the run goes on, until `stop`: the baseline under the
+/// same load as the deliveries (the emulator is one Python process, and everything it
+/// serves slows together when it is busy). Sorted.
+fn loaded_round_trips(
+    clients: &AwsClients,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Vec<Duration>> {
+    let sqs = clients.sqs.clone();
+    let clients = clients.clone();
+    tokio::spawn(async move {
+        let url = probe_queue(&clients).await;
+        let mut out = Vec::new();
+        while !*stop.borrow() {
+            out.push(round_trip(&sqs, &url).await);
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        out.sort();
+        out
+    })
 }
 
 async fn receive(
@@ -151,7 +182,7 @@ async fn main() {
     .await
     .unwrap();
 
-    let baseline = emulator_round_trips(&clients, 100).await;
+    let baseline = idle_round_trips(&clients, 100).await;
 
     // Receivers: one server, one path per endpoint.
     let arrivals: Arrivals = Arc::default();
@@ -282,6 +313,8 @@ async fn main() {
     wait_for(5 * args.receivers, Duration::from_secs(60)).await;
     arrivals.lock().unwrap().clear();
 
+    let (stop_probe, probe_stopped) = tokio::sync::watch::channel(false);
+    let probe = loaded_round_trips(&clients, Duration::from_millis(250), probe_stopped);
     let started = Instant::now();
     let mut published = HashMap::new();
     let mut pending = futures::stream::FuturesUnordered::new();
@@ -308,6 +341,8 @@ async fn main() {
     let publish_elapsed = started.elapsed();
     let expected = args.events * args.receivers;
     let got = wait_for(expected, Duration::from_secs(300)).await;
+    let _ = stop_probe.send(true);
+    let loaded = probe.await.unwrap();
     let rss = peak_rss_kib(worker_pid);
     let _ = worker.kill().await;
 
@@ -383,6 +418,17 @@ async fn main() {
     println!(
         "| p99 / baseline p99 | {:.2}x |",
         p99.as_secs_f64() / base_p99.as_secs_f64().max(1e-9)
+    );
+    let loaded_p99 = percentile(&loaded, 99.0);
+    println!(
+        "| the same round trip during the run, every 250 ms: p50 / p99 ({} samples) | {} / {} |",
+        loaded.len(),
+        ms(percentile(&loaded, 50.0)),
+        ms(loaded_p99)
+    );
+    println!(
+        "| p99 / that baseline's p99 | {:.2}x |",
+        p99.as_secs_f64() / loaded_p99.as_secs_f64().max(1e-9)
     );
     match rss {
         Some(kib) => println!(
