@@ -8,7 +8,10 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub kms: aws_sdk_kms::Client,
-    pub sns: aws_sdk_sns::Client,
+    /// SMS through SNS goes out on a client made per send (the tenant's region and keys), so
+    /// only the configuration is kept: a client built here would load SNS's endpoint rules at
+    /// every cold start (≈0.4 M instructions, callgrind) for functions that never send.
+    pub sns: aws_sdk_sns::Config,
 }
 
 impl AwsClients {
@@ -44,7 +47,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
+            sns: aws_sdk_sns::Config::new(sdk),
         }
     }
 }

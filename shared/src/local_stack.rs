@@ -632,13 +632,7 @@ impl TestStack {
                     .interceptor(counter.clone())
                     .build(),
             ),
-            sns: aws_sdk_sns::Client::from_conf(
-                c.sns
-                    .config()
-                    .to_builder()
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
+            sns: c.sns.to_builder().interceptor(counter.clone()).build(),
         };
         crate::AppContext::new((*self.ctx.config).clone(), &clients)
     }

@@ -17,7 +17,7 @@ pub struct ProviderClients {
     http: reqwest::Client,
     urls: Arc<ProviderUrls>,
     /// Built once per cold start; a tenant's own keys or region derive a client from it.
-    sns: aws_sdk_sns::Client,
+    sns: aws_sdk_sns::Config,
 }
 
 fn kind_of(channel: Channel) -> IntegrationKind {
@@ -28,7 +28,7 @@ fn kind_of(channel: Channel) -> IntegrationKind {
 }
 
 impl ProviderClients {
-    pub fn new(http: reqwest::Client, urls: ProviderUrls, sns: aws_sdk_sns::Client) -> Self {
+    pub fn new(http: reqwest::Client, urls: ProviderUrls, sns: aws_sdk_sns::Config) -> Self {
         Self {
             http,
             urls: Arc::new(urls),
@@ -132,7 +132,7 @@ impl ProviderClients {
                 from: field("from").unwrap_or_default(),
             }),
             (Channel::Sms, Some(SmsProvider::Sns)) => {
-                let mut config = self.sns.config().to_builder();
+                let mut config = self.sns.to_builder();
                 if let Some(region) = field("region") {
                     config = config.region(Region::new(region));
                 }
