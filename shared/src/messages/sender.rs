@@ -17,7 +17,9 @@ pub struct ProviderClients {
     http: reqwest::Client,
     urls: Arc<ProviderUrls>,
     /// Built once per cold start; a tenant's own keys or region derive a client from it.
-    sns: aws_sdk_sns::Config,
+    /// Shared, not copied: every route of a router holds a clone of these clients, and a
+    /// configuration is a map of type-erased layers (≈13 k instructions to clone).
+    sns: Arc<aws_sdk_sns::Config>,
 }
 
 fn kind_of(channel: Channel) -> IntegrationKind {
@@ -32,7 +34,7 @@ impl ProviderClients {
         Self {
             http,
             urls: Arc::new(urls),
-            sns,
+            sns: Arc::new(sns),
         }
     }
 
