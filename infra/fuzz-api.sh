@@ -65,7 +65,11 @@ PY
 )"
 
 start=$(date +%s)
+# One worker: schemathesis runs workers as threads, and CPython 3.11's `ast` module shares its
+# recursion-depth counter between threads (python/cpython#106905), so two workers now and then
+# fail a run with "AST constructor recursion depth mismatch" inside Hypothesis, whatever the API
+# answers (seen once in CI, on POST /api/v1/webhooks/{webhookId}/recover).
 "$VENV/bin/schemathesis" --config-file infra/schemathesis.toml run "$base/api/openapi.json" \
-  --max-examples "$examples" --phases examples,coverage,fuzzing --workers 2 \
+  --max-examples "$examples" --phases examples,coverage,fuzzing --workers 1 \
   --generation-database none --seed "${HOOKHUB_FUZZ_SEED:-20261123}" --no-color
 echo "schemathesis took $(( $(date +%s) - start )) s"
