@@ -618,7 +618,10 @@ async fn an_integration_unusable_at_send_time_fails_the_message_and_nothing_is_s
     );
     assert!(mock.requests(Provider::Twilio).is_empty());
 
-    // The same job delivered twice (SQS is at least once) sends once.
+    // The same job delivered twice (SQS is at least once) sends once. While one attempt holds
+    // the message's lease, another is turned away without sending. The overlap is set up here
+    // rather than raced: the claim is one conditional update, which DynamoDB makes atomic but
+    // the emulator (threads, no locks) does not, so two racing attempts could both pass it there.
     configure(
         &stack,
         TENANT,
@@ -631,10 +634,27 @@ async fn an_integration_unusable_at_send_time_fails_the_message_and_nothing_is_s
         .await
         .unwrap();
     let job = next_job(&stack).await;
-    let (a, b) = tokio::join!(service.handle(&job), service.handle(&job));
-    let outcomes = [a, b];
+    let lease = Duration::from_secs(1);
+    stack
+        .ctx
+        .messages()
+        .claim(TENANT, &submitted.message.id, lease)
+        .await
+        .unwrap()
+        .expect("the first attempt takes the lease");
+    let turned_away = service.handle(&job).await.expect_err("the lease is held");
+    assert!(
+        turned_away
+            .to_string()
+            .contains("being sent by another attempt"),
+        "{turned_away}"
+    );
+    assert!(mock.requests(Provider::Twilio).is_empty());
+    // The holder died without finishing: once its lease runs out, the redelivery sends.
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    assert_eq!(service.handle(&job).await.unwrap(), Outcome::Done);
     assert_eq!(mock.requests(Provider::Twilio).len(), 1);
-    assert!(outcomes.iter().any(|o| matches!(o, Ok(Outcome::Done))));
+    // And any later delivery of the job finds it sent.
     assert_eq!(service.handle(&job).await.unwrap(), Outcome::Done);
     assert_eq!(mock.requests(Provider::Twilio).len(), 1);
     let message = stack
@@ -643,5 +663,6 @@ async fn an_integration_unusable_at_send_time_fails_the_message_and_nothing_is_s
         .get(TENANT, &submitted.message.id)
         .await
         .unwrap();
-    assert_eq!((message.status.as_str(), message.attempts), ("sent", 1));
+    // Two claims: the one that died and the one that sent.
+    assert_eq!((message.status.as_str(), message.attempts), ("sent", 2));
 }
