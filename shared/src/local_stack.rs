@@ -577,18 +577,7 @@ impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let request = context.request();
-        // JSON protocols name the operation in X-Amz-Target; query protocols (SNS) in Action=.
-        let operation = match request.headers().get("x-amz-target") {
-            Some(target) => target.rsplit('.').next().unwrap_or_default().to_string(),
-            None => request
-                .body()
-                .bytes()
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|b| b.split('&').find_map(|p| p.strip_prefix("Action=")))
-                .unwrap_or("unknown")
-                .to_string(),
-        };
+        let operation = operation_name(context.request());
         *self
             .0
             .lock()
@@ -596,6 +585,78 @@ impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
             .entry(operation)
             .or_insert(0) += 1;
         Ok(())
+    }
+}
+
+/// The operation a request calls (`PutItem`, `SendMessageBatch`...): JSON protocols name it
+/// in X-Amz-Target, query protocols (SNS) in `Action=`.
+fn operation_name(request: &aws_smithy_runtime_api::http::Request) -> String {
+    match request.headers().get("x-amz-target") {
+        Some(target) => target.rsplit('.').next().unwrap_or_default().to_string(),
+        None => request
+            .body()
+            .bytes()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|b| b.split('&').find_map(|p| p.strip_prefix("Action=")))
+            .unwrap_or("unknown")
+            .to_string(),
+    }
+}
+
+/// Fails every request to the named operations before it leaves, as an outage of one AWS
+/// API would, while the rest keep working: for tests of what a half-done sequence of calls
+/// leaves behind. Counts what it refused.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOutage {
+    down: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    refused: AwsCallCounter,
+}
+
+impl AwsOutage {
+    pub fn of(operations: &[&str]) -> Self {
+        let outage = Self::default();
+        outage
+            .down
+            .lock()
+            .expect("outage lock")
+            .extend(operations.iter().map(|o| o.to_string()));
+        outage
+    }
+
+    /// Everything works again.
+    pub fn end(&self) {
+        self.down.lock().expect("outage lock").clear();
+    }
+
+    /// The requests refused so far, by operation, and a fresh start.
+    pub fn refused(&self) -> std::collections::BTreeMap<String, usize> {
+        self.refused.take()
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for AwsOutage {
+    fn name(&self) -> &'static str {
+        "aws-outage"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let operation = operation_name(context.request());
+        if !self.down.lock().expect("outage lock").contains(&operation) {
+            return Ok(());
+        }
+        *self
+            .refused
+            .0
+            .lock()
+            .expect("counter lock")
+            .entry(operation.clone())
+            .or_insert(0) += 1;
+        Err(format!("{operation} is down (injected outage)").into())
     }
 }
 
@@ -609,30 +670,38 @@ impl AwsCallCounter {
 impl TestStack {
     /// The application context on this stack, with every AWS client counting its calls.
     pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
+        self.intercepted_context(counter.clone())
+    }
+
+    /// The application context on this stack, with `interceptor` on every AWS client.
+    pub fn intercepted_context<I>(&self, interceptor: I) -> crate::AppContext
+    where
+        I: aws_sdk_dynamodb::config::Intercept + Clone + 'static,
+    {
         let c = &self.app_clients;
         let clients = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 c.dynamodb
                     .config()
                     .to_builder()
-                    .interceptor(counter.clone())
+                    .interceptor(interceptor.clone())
                     .build(),
             ),
             sqs: aws_sdk_sqs::Client::from_conf(
                 c.sqs
                     .config()
                     .to_builder()
-                    .interceptor(counter.clone())
+                    .interceptor(interceptor.clone())
                     .build(),
             ),
             kms: aws_sdk_kms::Client::from_conf(
                 c.kms
                     .config()
                     .to_builder()
-                    .interceptor(counter.clone())
+                    .interceptor(interceptor.clone())
                     .build(),
             ),
-            sns: c.sns.to_builder().interceptor(counter.clone()).build(),
+            sns: c.sns.to_builder().interceptor(interceptor).build(),
         };
         crate::AppContext::new((*self.ctx.config).clone(), &clients)
     }

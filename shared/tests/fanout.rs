@@ -1,12 +1,14 @@
-//! Fan-out enqueues in SQS batches of ten, not one call per endpoint.
+//! Fan-out enqueues in SQS batches of ten, not one call per endpoint; the event is stored
+//! before any job is enqueued, and a publish refused part-way leaves nothing behind.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hookhub_shared::error::ServiceError;
 use hookhub_shared::jobs::{Job, JobQueue, QueueError, SqsJobQueue};
-use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::local_stack::{AwsOutage, TestStack};
 use hookhub_shared::validation::Fields;
 use hookhub_shared::webhooks::events::EventService;
 use serde_json::json;
@@ -83,4 +85,80 @@ async fn one_event_to_100_endpoints_is_ten_batch_calls() {
         .parse()
         .unwrap();
     assert_eq!(n, 100);
+}
+
+/// The subscription lookup and the event's write go at once; these are the ways one of them
+/// fails while the other succeeds.
+#[tokio::test]
+async fn a_publish_half_refused_enqueues_nothing_and_leaves_no_event() {
+    let stack = TestStack::new("half-publish").await;
+    let tenant = &stack.create_tenant("Half").await;
+    stack
+        .create_endpoint(
+            tenant,
+            json!({"name": "all", "url": "https://hooks.example.com/in", "events": ["*"]}),
+        )
+        .await;
+    let stored = |ctx: hookhub_shared::AppContext, tenant: String| async move {
+        ctx.events()
+            .list(&tenant, None, None, None)
+            .await
+            .unwrap()
+            .0
+            .len()
+    };
+
+    // The event cannot be stored: no job may go out for it.
+    let outage = AwsOutage::of(&["PutItem"]);
+    let ctx = stack.intercepted_context(outage.clone());
+    let refused = ctx
+        .events()
+        .publish(tenant, "contact.created", json!({"n": 1}), None, "api")
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(outage.refused().get("PutItem"), Some(&1));
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 0);
+
+    // The targets cannot be read: the event stored meanwhile is taken back.
+    let outage = AwsOutage::of(&["GetItem"]);
+    let ctx = stack.intercepted_context(outage.clone());
+    let refused = ctx
+        .events()
+        .publish(tenant, "contact.created", json!({"n": 2}), None, "api")
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(outage.refused().get("GetItem"), Some(&1));
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 0);
+    assert_eq!(stored(stack.ctx.clone(), tenant.clone()).await, 0);
+
+    // An admin naming a tenant that does not exist: not found, nothing stored.
+    let stranger = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0V";
+    let unknown = stack
+        .ctx
+        .events()
+        .publish_checked(
+            stranger,
+            "contact.created",
+            json!({}),
+            None,
+            "api",
+            hookhub_shared::webhooks::events::TenantCheck::Verify,
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(ServiceError::NotFound("tenant"))),
+        "{unknown:?}"
+    );
+    assert_eq!(stored(stack.ctx.clone(), stranger.to_string()).await, 0);
+
+    // Once everything answers, the same publish goes through whole.
+    outage.end();
+    let published = ctx
+        .events()
+        .publish(tenant, "contact.created", json!({"n": 3}), None, "api")
+        .await
+        .unwrap();
+    assert_eq!(published.deliveries, 1);
+    assert_eq!(stack.queue_depth(&stack.stack.queue_url).await, 1);
+    assert_eq!(stored(stack.ctx.clone(), tenant.clone()).await, 1);
 }

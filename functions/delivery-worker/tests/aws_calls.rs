@@ -105,7 +105,8 @@ async fn aws_calls_per_published_event_and_per_delivery() {
     );
 
     // A caller whose tenant is still to be checked (an admin token naming it): the index
-    // proves the tenant, so the same single read; an unknown tenant costs two reads, no write.
+    // proves the tenant, so the same single read. The event is written alongside that read,
+    // so an unknown tenant costs two reads and the event's write, taken back.
     calls.take();
     let checked = ctx
         .events()
@@ -125,10 +126,11 @@ async fn aws_calls_per_published_event_and_per_delivery() {
         counts(&[("GetItem", 1), ("PutItem", 1), ("SendMessageBatch", 1)]),
         "a checked publish: the index read is the tenant check"
     );
+    let stranger = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0V";
     let unknown = ctx
         .events()
         .publish_checked(
-            "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0V",
+            stranger,
             "contact.created",
             json!({}),
             None,
@@ -142,8 +144,13 @@ async fn aws_calls_per_published_event_and_per_delivery() {
     );
     assert_eq!(
         calls.take(),
-        counts(&[("GetItem", 2)]),
-        "an unknown tenant: no index, then no tenant; nothing written"
+        counts(&[("GetItem", 2), ("PutItem", 1), ("DeleteItem", 1)]),
+        "an unknown tenant: no index, then no tenant; the event stored meanwhile deleted"
+    );
+    let (left, _) = ctx.events().list(stranger, None, None, None).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "nothing left under an unknown tenant: {left:?}"
     );
 
     // A tenant from before the subscription index (none stored): its endpoints are queried.

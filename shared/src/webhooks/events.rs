@@ -32,7 +32,6 @@ pub struct StoredEvent {
     pub event_type: String,
     pub data: Value,
     pub source: String,
-    pub deliveries: u32,
     pub created_at: String,
 }
 
@@ -317,28 +316,41 @@ impl EventService {
         source: &str,
         check: TenantCheck,
     ) -> ServiceResult<Published> {
-        let targets = match self
-            .subscriptions
-            .lookup(tenant_id, event_type, check == TenantCheck::Verify)
-            .await?
-        {
-            Lookup::Indexed(ids) => ids,
-            Lookup::NotIndexed => self.query_targets(tenant_id, event_type).await?,
-        };
+        if check == TenantCheck::Verify && !ids::is_valid(IdKind::Tenant, tenant_id) {
+            return Err(ServiceError::NotFound("tenant"));
+        }
         let event = StoredEvent {
             id: event_id.into(),
             tenant_id: tenant_id.into(),
             event_type: event_type.into(),
             data,
             source: source.into(),
-            deliveries: targets.len() as u32,
             created_at: crate::time::now_rfc3339(),
         };
-        match self.store(&event).await {
-            // Only a derived id can already be stored: a retry that finishes its fan-out.
-            Err(ServiceError::Conflict(_)) => {}
-            other => other?,
-        }
+        // Neither needs the other, so both go at once: one database round trip less between
+        // a publish and its deliveries. Jobs are still enqueued only once the event is stored.
+        let (targets, stored) = tokio::join!(
+            self.targets(tenant_id, event_type, check),
+            self.store(&event)
+        );
+        let created = match stored {
+            Ok(()) => Ok(true),
+            // Only a retry that finishes an earlier fan-out finds its event already stored.
+            Err(ServiceError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        };
+        let targets = match targets {
+            Ok(targets) => targets,
+            Err(e) => {
+                // An unknown tenant, or a lookup that failed: take back the event this call
+                // stored, so a refused publish leaves nothing behind (its TTL is the backstop).
+                if matches!(created, Ok(true)) {
+                    let _ = self.table.delete(&Self::key(tenant_id, event_id)).await;
+                }
+                return Err(e);
+            }
+        };
+        created?;
         let jobs: Vec<Job> = targets
             .iter()
             .map(|endpoint_id| DeliveryJob::for_event(&event, endpoint_id).into_job(tenant_id))
@@ -349,6 +361,30 @@ impl EventService {
             deliveries: jobs.len() as u32,
             duplicate: false,
         })
+    }
+
+    /// The ids of the active endpoints and workflows subscribed to `event_type`.
+    async fn targets(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        check: TenantCheck,
+    ) -> ServiceResult<Vec<String>> {
+        match self
+            .subscriptions
+            .lookup(tenant_id, event_type, check == TenantCheck::Verify)
+            .await?
+        {
+            Lookup::Indexed(ids) => Ok(ids),
+            Lookup::NotIndexed => self.query_targets(tenant_id, event_type).await,
+        }
+    }
+
+    fn key(tenant_id: &str, event_id: &str) -> crate::store::Key {
+        crate::store::Key {
+            pk: keys::events_partition(tenant_id),
+            sk: event_id.into(),
+        }
     }
 
     /// The targets of a tenant without a subscription index, from the endpoint items.
@@ -380,7 +416,6 @@ impl EventService {
             event_type: event_type.into(),
             data,
             source: source.into(),
-            deliveries: 1,
             created_at: crate::time::now_rfc3339(),
         };
         self.store(&event).await?;
@@ -388,13 +423,7 @@ impl EventService {
     }
 
     async fn store(&self, event: &StoredEvent) -> ServiceResult<()> {
-        let mut item = to_item(
-            &crate::store::Key {
-                pk: keys::events_partition(&event.tenant_id),
-                sk: event.id.clone(),
-            },
-            event,
-        )?;
+        let mut item = to_item(&Self::key(&event.tenant_id, &event.id), event)?;
         item.insert(
             keys::GSI1_PK.into(),
             AttributeValue::S(format!(
@@ -420,13 +449,9 @@ impl EventService {
         if !ids::is_valid(IdKind::Event, event_id) {
             return Err(ServiceError::NotFound("event"));
         }
-        let key = crate::store::Key {
-            pk: keys::events_partition(tenant_id),
-            sk: event_id.into(),
-        };
         let item = self
             .table
-            .get(&key)
+            .get(&Self::key(tenant_id, event_id))
             .await?
             .ok_or(ServiceError::NotFound("event"))?;
         Ok(from_item(item)?)
