@@ -560,11 +560,14 @@ pub fn test_endpoint() -> String {
 
 /// Counts the AWS requests a context makes, by operation (`PutItem`, `SendMessageBatch`,
 /// `Decrypt`...), with an SDK interceptor on the same clients production builds. The cost
-/// model in the README comes from these counts.
+/// model in the README comes from these counts. It can also refuse chosen operations before
+/// they leave, as an outage of one AWS API would while the rest keep working, for tests of
+/// what a half-done sequence of calls leaves behind; refused calls are counted too.
 #[derive(Debug, Clone, Default)]
-pub struct AwsCallCounter(
-    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
-);
+pub struct AwsCallCounter {
+    counts: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+    refused: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
 
 impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
     fn name(&self) -> &'static str {
@@ -579,11 +582,19 @@ impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let operation = operation_name(context.request());
         *self
-            .0
+            .counts
             .lock()
             .expect("counter lock")
-            .entry(operation)
+            .entry(operation.clone())
             .or_insert(0) += 1;
+        if self
+            .refused
+            .lock()
+            .expect("outage lock")
+            .contains(&operation)
+        {
+            return Err(format!("{operation} is down (injected outage)").into());
+        }
         Ok(())
     }
 }
@@ -603,81 +614,22 @@ fn operation_name(request: &aws_smithy_runtime_api::http::Request) -> String {
     }
 }
 
-/// Fails every request to the named operations before it leaves, as an outage of one AWS
-/// API would, while the rest keep working: for tests of what a half-done sequence of calls
-/// leaves behind. Counts what it refused.
-#[derive(Debug, Clone, Default)]
-pub struct AwsOutage {
-    down: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
-    refused: AwsCallCounter,
-}
-
-impl AwsOutage {
-    pub fn of(operations: &[&str]) -> Self {
-        let outage = Self::default();
-        outage
-            .down
-            .lock()
-            .expect("outage lock")
-            .extend(operations.iter().map(|o| o.to_string()));
-        outage
-    }
-
-    /// Everything works again.
-    pub fn end(&self) {
-        self.down.lock().expect("outage lock").clear();
-    }
-
-    /// The requests refused so far, by operation, and a fresh start.
-    pub fn refused(&self) -> std::collections::BTreeMap<String, usize> {
-        self.refused.take()
-    }
-}
-
-impl aws_sdk_dynamodb::config::Intercept for AwsOutage {
-    fn name(&self) -> &'static str {
-        "aws-outage"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let operation = operation_name(context.request());
-        if !self.down.lock().expect("outage lock").contains(&operation) {
-            return Ok(());
-        }
-        *self
-            .refused
-            .0
-            .lock()
-            .expect("counter lock")
-            .entry(operation.clone())
-            .or_insert(0) += 1;
-        Err(format!("{operation} is down (injected outage)").into())
-    }
-}
-
 impl AwsCallCounter {
     /// The counts so far, and a fresh start.
     pub fn take(&self) -> std::collections::BTreeMap<String, usize> {
-        std::mem::take(&mut self.0.lock().expect("counter lock"))
+        std::mem::take(&mut self.counts.lock().expect("counter lock"))
+    }
+
+    /// From now on, requests to `operations` fail before they are sent; only those.
+    pub fn refuse(&self, operations: &[&str]) {
+        *self.refused.lock().expect("outage lock") =
+            operations.iter().map(|o| o.to_string()).collect();
     }
 }
 
 impl TestStack {
     /// The application context on this stack, with every AWS client counting its calls.
-    pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
-        self.intercepted_context(counter.clone())
-    }
-
-    /// The application context on this stack, with `interceptor` on every AWS client.
-    pub fn intercepted_context<I>(&self, interceptor: I) -> crate::AppContext
-    where
-        I: aws_sdk_dynamodb::config::Intercept + Clone + 'static,
-    {
+    pub fn counted_context(&self, interceptor: &AwsCallCounter) -> crate::AppContext {
         let c = &self.app_clients;
         let clients = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
@@ -701,7 +653,7 @@ impl TestStack {
                     .interceptor(interceptor.clone())
                     .build(),
             ),
-            sns: c.sns.to_builder().interceptor(interceptor).build(),
+            sns: c.sns.to_builder().interceptor(interceptor.clone()).build(),
         };
         crate::AppContext::new((*self.ctx.config).clone(), &clients)
     }
