@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = coldstart ]; then
   shift
-  # The three functions as Lambda runs them, and the hello-world baseline, one profile.
+  # The three functions as Lambda runs them, the hello-world baseline and the SDK floor
+  # (hello-world + the AWS clients), one profile.
   cargo build --release --locked -p admin-api -p meta-ingress -p delivery-worker \
     -p hookhub-local --bin admin-api --bin meta-ingress --bin delivery-worker \
-    --bin coldstart-hello --bin hookhub-coldstart
+    --bin coldstart-hello --bin coldstart-sdk --bin hookhub-coldstart
   exec target/release/hookhub-coldstart --dir target/release "$@"
 fi
 tool=hookhub-bench
