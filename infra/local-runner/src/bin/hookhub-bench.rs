@@ -3,7 +3,8 @@
 //! the emulator's queue) and reports deliveries per second, publish-to-delivery latency, the
 //! worker's peak memory, and, as the baseline measured in the same run, the emulator's bare
 //! SQS send + receive + delete round trip: back to back before the load, and sampled on a
-//! queue of its own while the load runs.
+//! queue of its own while the load runs, midway between two publishes so that it neither
+//! slows a delivery nor is slowed by one.
 //!
 //! `infra/bench.sh [--events N] [--receivers M] [--pollers P] [--rate EVENTS_PER_SEC]` starts a private emulator and
 //! runs this; it is not a test and asserts nothing.
@@ -116,25 +117,32 @@ async fn idle_round_trips(clients: &AwsClients, rounds: usize) -> Vec<Duration> 
     out
 }
 
-/// Round trips every `every` while the run goes on, until `stop`: the baseline under the
-/// same load as the deliveries (the emulator is one Python process, and everything it
-/// serves slows together when it is busy). Sorted.
-fn loaded_round_trips(
+/// Round trips while the run goes on, until `stop`, each midway between two publishes
+/// (every publish interval, or every few when they come faster than 4 a second): the
+/// baseline on the same machine at the same time. The emulator is one Python process that
+/// serves one request at a time, so a round trip that overlapped a publish would slow both;
+/// at the midpoint the publish before has been delivered. Sorted.
+fn round_trips_between_publishes(
     clients: &AwsClients,
-    every: Duration,
+    started: Instant,
+    interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<Vec<Duration>> {
     let sqs = clients.sqs.clone();
     let clients = clients.clone();
+    let every = interval
+        * (Duration::from_millis(250).as_nanos() / interval.as_nanos().max(1)).max(1) as u32;
     tokio::spawn(async move {
         let url = probe_queue(&clients).await;
         let mut out = Vec::new();
+        let mut next = started + interval / 2;
         while !*stop.borrow() {
-            out.push(round_trip(&sqs, &url).await);
             tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => {}
+                _ = tokio::time::sleep_until(next.into()) => {}
+                _ = stop.changed() => break,
             }
+            out.push(round_trip(&sqs, &url).await);
+            next += every;
         }
         out.sort();
         out
@@ -313,13 +321,13 @@ async fn main() {
     wait_for(5 * args.receivers, Duration::from_secs(60)).await;
     arrivals.lock().unwrap().clear();
 
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let started = Instant::now() + Duration::from_millis(50);
     let (stop_probe, probe_stopped) = tokio::sync::watch::channel(false);
-    let probe = loaded_round_trips(&clients, Duration::from_millis(250), probe_stopped);
-    let started = Instant::now();
+    let probe = round_trips_between_publishes(&clients, started, interval, probe_stopped);
     let mut published = HashMap::new();
     let mut pending = futures::stream::FuturesUnordered::new();
     use futures::StreamExt;
-    let interval = Duration::from_secs_f64(1.0 / args.rate);
     for n in 0..args.events {
         let due = started + interval.mul_f64(n as f64);
         // Keep to the schedule; collect finished publishes while waiting.
@@ -421,7 +429,7 @@ async fn main() {
     );
     let loaded_p99 = percentile(&loaded, 99.0);
     println!(
-        "| the same round trip during the run, every 250 ms: p50 / p99 ({} samples) | {} / {} |",
+        "| the same round trip during the run, midway between publishes: p50 / p99 ({} samples) | {} / {} |",
         loaded.len(),
         ms(percentile(&loaded, 50.0)),
         ms(loaded_p99)
