@@ -629,31 +629,31 @@ impl AwsCallCounter {
 
 impl TestStack {
     /// The application context on this stack, with every AWS client counting its calls.
-    pub fn counted_context(&self, interceptor: &AwsCallCounter) -> crate::AppContext {
+    pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
         let c = &self.app_clients;
         let clients = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 c.dynamodb
                     .config()
                     .to_builder()
-                    .interceptor(interceptor.clone())
+                    .interceptor(counter.clone())
                     .build(),
             ),
             sqs: aws_sdk_sqs::Client::from_conf(
                 c.sqs
                     .config()
                     .to_builder()
-                    .interceptor(interceptor.clone())
+                    .interceptor(counter.clone())
                     .build(),
             ),
             kms: aws_sdk_kms::Client::from_conf(
                 c.kms
                     .config()
                     .to_builder()
-                    .interceptor(interceptor.clone())
+                    .interceptor(counter.clone())
                     .build(),
             ),
-            sns: c.sns.to_builder().interceptor(interceptor.clone()).build(),
+            sns: c.sns.to_builder().interceptor(counter.clone()).build(),
         };
         crate::AppContext::new((*self.ctx.config).clone(), &clients)
     }
