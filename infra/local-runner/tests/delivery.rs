@@ -505,6 +505,20 @@ async fn test_endpoint_and_manual_retry_of_a_log() {
     let (endpoint, secret) = stack
         .endpoint(&tenant, &receiver.url, json!({"retryAttempts": 0}))
         .await;
+    // As for a publish, the data of a test event is an object: anything else is refused
+    // before anything is stored or sent.
+    let (s, refused) = stack
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/{endpoint}/test"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"eventType": "message.received", "data": [1, 2]})),
+        )
+        .await;
+    assert_eq!(s, 422, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], "data", "{refused}");
+    assert_eq!(receiver.count(), 0);
     let (s, result) = stack
         .call(
             "POST",

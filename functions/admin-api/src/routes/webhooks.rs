@@ -130,6 +130,9 @@ pub async fn test(
                 .string("eventType", 100)
                 .unwrap_or_else(|| "webhook.test".into());
             let data = f.raw("data");
+            if !matches!(data, None | Some(Value::Object(_))) {
+                f.error("data", "must be an object");
+            }
             f.finish()?;
             (event_type, data)
         }
