@@ -11,7 +11,8 @@ VENV=${VENV:-.venv}
 : "${HOOKHUB_TEST_ENDPOINT:?set by infra/test.sh}"
 examples=${HOOKHUB_FUZZ_EXAMPLES:-10}
 runner=target/debug/hookhub-local
-[ -x "$runner" ] || cargo build --locked -q -p hookhub-local
+# Always through cargo: a runner left from an older checkout would fuzz old code.
+cargo build --locked -q -p hookhub-local
 api_port=$(infra/emulator.sh free-port)
 log=.run/fuzz-api-runner.log
 mkdir -p .run
@@ -57,11 +58,18 @@ call("PUT", f"/api/platform/tenants/{tenant}/integrations/instagram",
 suite = call("POST", "/api/v1/meta/test-suites",
              {"accountId": "17841400008460056", "senderId": "16505551234", "senderUsername": "fuzz.user"}, tenant)["id"]
 call("POST", "/api/v1/events", {"type": "contact.created", "data": {"contact": {"id": "c1"}}}, tenant)
+# An SMS integration (Twilio at the closed port: sends fail fast) and one message sent with it,
+# so the integration test and the message read reach their handlers instead of a 404.
+call("PUT", f"/api/platform/tenants/{tenant}/integrations/sms",
+     {"enabled": True, "provider": "twilio", "accountSid": "AC0123456789abcdef0123456789abcdef",
+      "authToken": "fuzz-twilio-auth-token-0123456789", "phoneNumber": "+15550001111"})
+message = call("POST", "/api/v1/messages", {"channel": "sms", "to": "+15551234567", "text": "fuzz"}, tenant)["id"]
 spare_tenant = call("POST", "/api/platform/tenants", {"name": "Fuzz spare"})["id"]
 spare_endpoint = call("POST", "/api/v1/webhooks", {"name": "spare", "url": "http://127.0.0.1:9/spare", "events": ["*"]}, tenant)["id"]
 print(f"export HOOKHUB_FUZZ_TENANT={tenant} HOOKHUB_FUZZ_ENDPOINT={endpoint} "
       f"HOOKHUB_FUZZ_WORKFLOW={workflow} HOOKHUB_FUZZ_SUITE={suite} "
-      f"HOOKHUB_FUZZ_SPARE_TENANT={spare_tenant} HOOKHUB_FUZZ_SPARE_ENDPOINT={spare_endpoint}")
+      f"HOOKHUB_FUZZ_SPARE_TENANT={spare_tenant} HOOKHUB_FUZZ_SPARE_ENDPOINT={spare_endpoint} "
+      f"HOOKHUB_FUZZ_MESSAGE={message}")
 PY
 )"
 
