@@ -11,8 +11,10 @@ VENV=${VENV:-.venv}
 : "${HOOKHUB_TEST_ENDPOINT:?set by infra/test.sh}"
 examples=${HOOKHUB_FUZZ_EXAMPLES:-10}
 runner=target/debug/hookhub-local
-# Always through cargo: a runner left from an older checkout would fuzz old code.
-cargo build --locked -q -p hookhub-local
+# Always through cargo, so a runner left from older code is rebuilt, and with the test run's
+# own arguments, so that after infra/test.sh's `cargo test` this builds nothing (building the
+# one package alone resolves features differently and recompiles the SDK).
+cargo test --workspace --all-targets --locked --no-run -q
 api_port=$(infra/emulator.sh free-port)
 log=.run/fuzz-api-runner.log
 mkdir -p .run

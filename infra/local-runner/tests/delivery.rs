@@ -328,6 +328,17 @@ async fn fan_out_with_wildcards_and_idempotent_publish() {
         )
         .await;
     assert_eq!(s, 422, "{body}");
+    let (s, body) = stack
+        .call(
+            "POST",
+            "/api/v1/events",
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"type": "message.received", "data": "not an object"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "data", "{body}");
 }
 
 #[tokio::test]

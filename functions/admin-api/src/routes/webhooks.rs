@@ -116,6 +116,15 @@ pub async fn rotate_secret(
     Ok(Json(view))
 }
 
+/// An event's `data`, published or sent as a test: a JSON object, or absent.
+fn event_data(input: &mut hookhub_shared::validation::Fields) -> Option<Value> {
+    let data = input.raw("data");
+    if !matches!(data, None | Some(Value::Object(_))) {
+        input.error("data", "must be an object");
+    }
+    data
+}
+
 pub async fn test(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -129,10 +138,7 @@ pub async fn test(
             let event_type = f
                 .string("eventType", 100)
                 .unwrap_or_else(|| "webhook.test".into());
-            let data = f.raw("data");
-            if !matches!(data, None | Some(Value::Object(_))) {
-                f.error("data", "must be an object");
-            }
+            let data = event_data(&mut f);
             f.finish()?;
             (event_type, data)
         }
@@ -365,10 +371,7 @@ pub async fn publish(
     // The tenant is checked in the same read as its subscriptions.
     let (tenant, check) = caller.tenant_to_check("write:events")?;
     let event_type = input.required_string("type", 100);
-    let data = input.raw("data");
-    if !matches!(data, None | Some(Value::Object(_))) {
-        input.error("data", "must be an object");
-    }
+    let data = event_data(&mut input);
     input.finish()?;
     let key = crate::input::idempotency_key(&headers)?;
     let published = ctx
