@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schemathesis against the local runner: starts `hookhub-local dev` on a free port over the
-# emulator at $HOOKHUB_TEST_ENDPOINT, seeds a tenant with an endpoint, a workflow and a test
-# suite, then runs every operation of /api/openapi.json with a bounded budget
+# emulator at $HOOKHUB_TEST_ENDPOINT, seeds a tenant with an endpoint, a workflow, a test suite,
+# an SMS integration and a sent message, then runs every operation of /api/openapi.json with a
+# bounded budget
 # ($HOOKHUB_FUZZ_EXAMPLES examples per operation, 10 by default). Fails on any 5xx, any
 # response that does not match the document, and any request the document rules out that the
 # API accepts. Called by infra/test.sh.
