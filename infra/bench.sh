@@ -2,7 +2,7 @@
 # The load tools against a private emulator (release build):
 #   infra/bench.sh [--events N] [--receivers M] [--pollers P] [--rate EVENTS_PER_SEC]   deliveries
 #   infra/bench.sh meta [--posts N] [--concurrency C] [--batches B]                      Meta ingress
-#   infra/bench.sh coldstart [--runs N] [--standard-chain]       cold starts and binary sizes
+#   infra/bench.sh coldstart [--runs N] [--standard-chain] [--compare DIR]   cold starts, sizes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = coldstart ]; then

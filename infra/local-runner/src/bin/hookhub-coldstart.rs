@@ -7,7 +7,7 @@
 //! on every binary alike. Also reports the binary sizes (the release profile strips symbols)
 //! and peak RSS after the first event.
 //!
-//! `infra/bench.sh coldstart [--runs N] [--standard-chain]`; not a test.
+//! `infra/bench.sh coldstart [--runs N] [--standard-chain] [--compare DIR]`; not a test.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -87,11 +87,14 @@ fn event(name: &str) -> Vec<u8> {
 /// What to measure: `--runs N`, `--dir DIR`, and `--standard-chain`, which also starts
 /// each function without the role's key variable, so that it builds its SDK configuration
 /// through aws-config's standard provider chain instead of from the Lambda variables (the
-/// cost of that chain, measured in the same run).
+/// cost of that chain, measured in the same run). `--compare DIR` also starts the five
+/// binaries of another directory (a copy of a build before a change, or another target), so
+/// a change is judged against its own before in one interleaved run.
 struct Options {
     runs: usize,
     dir: PathBuf,
     standard_chain: bool,
+    compare: Option<PathBuf>,
 }
 
 fn args() -> Options {
@@ -99,6 +102,7 @@ fn args() -> Options {
         runs: 30,
         dir: PathBuf::from("target/release"),
         standard_chain: false,
+        compare: None,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
@@ -109,9 +113,10 @@ fn args() -> Options {
             }
             "--dir" => options.dir = PathBuf::from(raw.next().unwrap_or_default()),
             "--standard-chain" => options.standard_chain = true,
-            other => {
-                panic!("unknown option {other} (use --runs N, --dir DIR, --standard-chain)")
-            }
+            "--compare" => options.compare = raw.next().map(PathBuf::from),
+            other => panic!(
+                "unknown option {other} (use --runs N, --dir DIR, --standard-chain, --compare DIR)"
+            ),
         }
     }
     options
@@ -158,6 +163,7 @@ fn main() {
         runs,
         dir,
         standard_chain,
+        compare,
     } = args();
     let names = [
         "coldstart-hello",
@@ -184,6 +190,17 @@ fn main() {
                 name: format!("{name}{STANDARD_CHAIN}"),
                 binary: dir.join(name),
                 env,
+                event: event(name),
+                timeout: Duration::from_secs(10),
+            });
+        }
+    }
+    if let Some(other) = &compare {
+        for name in &names {
+            launches.push(Launch {
+                name: format!("{name} ({})", other.display()),
+                binary: other.join(name),
+                env: lambda_env(name),
                 event: event(name),
                 timeout: Duration::from_secs(10),
             });
@@ -224,7 +241,8 @@ fn main() {
     let mut met = true;
     for s in &summaries {
         let ratio = ms(s.next_p50) / ms(baseline).max(1e-6);
-        if !s.name.starts_with("coldstart-") && !s.name.ends_with(STANDARD_CHAIN) {
+        // The targets judge this build's functions; the comparisons are for reading.
+        if names[2..].contains(&s.name.as_str()) {
             met &= ratio <= MAX_RATIO && s.bytes <= MAX_BYTES;
         }
         println!(
