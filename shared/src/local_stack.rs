@@ -72,9 +72,9 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        // As template.yaml: 6x a 30-second worker timeout, and five tries.
+        // As template.yaml: 6x the worker's 90-second timeout, and five tries.
         Self {
-            visibility_timeout: Duration::from_secs(180),
+            visibility_timeout: Duration::from_secs(540),
             max_receive_count: 5,
         }
     }

@@ -10,6 +10,9 @@ pub enum IngressError {
     UnknownTenant,
     #[error("verification failed")]
     VerificationFailed,
+    /// The verify token matched, but events could not be verified.
+    #[error("no app secret")]
+    NoAppSecret,
     #[error("signature missing or invalid")]
     BadSignature,
     /// Meta retries on 5xx, which is what we want while a dependency is down.
@@ -53,6 +56,11 @@ impl IntoResponse for IngressError {
                 StatusCode::FORBIDDEN,
                 "verification_failed",
                 "verification failed",
+            ),
+            IngressError::NoAppSecret => error_response(
+                StatusCode::FORBIDDEN,
+                "app_secret_missing",
+                "the integration has no appSecret, so its events could not be verified; set it, then verify again",
             ),
             IngressError::BadSignature => error_response(
                 StatusCode::UNAUTHORIZED,

@@ -54,6 +54,12 @@ pub async fn verify_subscription(
             .open_secret(&tenant_id, kind, &record, "webhookVerifyToken")
             .await?;
         if token.is_some_and(|t| constant_time_eq(t.as_bytes(), offered.as_bytes())) {
+            // A subscription whose events would all be refused (nothing to check their
+            // signature with) fails now, in Meta's dashboard, instead of silently later.
+            if !record.has_secret("appSecret") {
+                tracing::warn!(%tenant_id, integration = kind.as_str(), "Meta subscription refused: no app secret");
+                return Err(IngressError::NoAppSecret);
+            }
             tracing::info!(%tenant_id, integration = kind.as_str(), "Meta subscription verified");
             return Ok(([(header::CONTENT_TYPE, "text/plain")], challenge.clone()));
         }

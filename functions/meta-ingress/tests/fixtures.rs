@@ -79,10 +79,17 @@ async fn invoke(stack: &TestStack, fixture: &str) -> (http::StatusCode, http::He
 }
 
 async fn configure_whatsapp(stack: &TestStack, enabled: bool, token: &str) {
-    let input = serde_json::json!({
-        "enabled": enabled, "phoneNumberId": "106540352242922", "accessToken": "EAATestAccessToken123456789",
-        "webhookVerifyToken": token, "appSecret": "app-secret-0123456789abcdef"
-    });
+    put_whatsapp(
+        stack,
+        serde_json::json!({
+            "enabled": enabled, "phoneNumberId": "106540352242922", "accessToken": "EAATestAccessToken123456789",
+            "webhookVerifyToken": token, "appSecret": "app-secret-0123456789abcdef"
+        }),
+    )
+    .await;
+}
+
+async fn put_whatsapp(stack: &TestStack, input: serde_json::Value) {
     stack
         .ctx
         .integrations()
@@ -121,6 +128,34 @@ async fn verification_echoes_the_challenge_for_the_configured_token_only() {
         403,
         "a disabled integration verifies nothing"
     );
+}
+
+#[tokio::test]
+async fn verification_fails_while_events_could_not_be_verified() {
+    let stack = TestStack::new("fx-meta-nosecret").await;
+    create_tenant(&stack).await;
+    // Enough to send messages, not to receive them: no app secret.
+    put_whatsapp(
+        &stack,
+        serde_json::json!({
+            "enabled": true, "phoneNumberId": "106540352242922",
+            "accessToken": "EAATestAccessToken123456789", "webhookVerifyToken": "meatyhamhock"
+        }),
+    )
+    .await;
+    let fixture = include_str!("../events/verify.json");
+    let (status, _, body) = invoke(&stack, fixture).await;
+    assert_eq!(status, 403);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["code"], "app_secret_missing", "{body}");
+    // A wrong token learns nothing about the configuration.
+    let wrong = fixture.replace("meatyhamhock", "meatyhamhocks");
+    let (status, _, body) = invoke(&stack, &wrong).await;
+    assert_eq!(status, 403);
+    assert!(!String::from_utf8_lossy(&body).contains("appSecret"));
+
+    configure_whatsapp(&stack, true, "meatyhamhock").await;
+    assert_eq!(invoke(&stack, fixture).await.0, 200);
 }
 
 #[tokio::test]

@@ -508,6 +508,45 @@ async fn rotation_grace_period_signs_with_both_secrets() {
         .is_err());
 }
 
+async fn test_delivery(
+    stack: &Stack,
+    tenant: &str,
+    endpoint: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let path = format!("/api/v1/webhooks/{endpoint}/test");
+    stack
+        .call("POST", &path, &stack.admin, Some(tenant), Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn a_test_delivery_waits_at_most_its_cap_whatever_the_endpoint_timeout() {
+    let stack = Stack::start("e2e-test-cap").await;
+    let tenant = stack.tenant().await;
+    let silent = Receiver::start(Behaviour::Hang).await;
+    let (endpoint, _) = stack
+        .endpoint(&tenant, &silent.url, json!({"timeoutMs": 30_000}))
+        .await;
+    let (s, result) = test_delivery(
+        &stack,
+        &tenant,
+        &endpoint,
+        json!({"eventType": "message.received"}),
+    )
+    .await;
+    // Answered, not cut off by API Gateway's 30 s: the send gave up at the cap.
+    assert_eq!(s, 200, "{result}");
+    assert_eq!(result["success"], false, "{result}");
+    let waited = result["responseTimeMs"].as_u64().unwrap();
+    let cap = hookhub_shared::webhooks::delivery::MAX_TEST_WAIT.as_millis() as u64;
+    assert!(
+        (cap..cap + 5_000).contains(&waited),
+        "waited {waited} ms for a {cap} ms cap: {result}"
+    );
+    assert_eq!(silent.count(), 1);
+}
+
 #[tokio::test]
 async fn test_endpoint_and_manual_retry_of_a_log() {
     let stack = Stack::start("e2e-test").await;
@@ -518,27 +557,18 @@ async fn test_endpoint_and_manual_retry_of_a_log() {
         .await;
     // As for a publish, the data of a test event is an object: anything else is refused
     // before anything is stored or sent.
-    let (s, refused) = stack
-        .call(
-            "POST",
-            &format!("/api/v1/webhooks/{endpoint}/test"),
-            &stack.admin,
-            Some(&tenant),
-            Some(json!({"eventType": "message.received", "data": [1, 2]})),
-        )
-        .await;
+    let body = json!({"eventType": "message.received", "data": [1, 2]});
+    let (s, refused) = test_delivery(&stack, &tenant, &endpoint, body).await;
     assert_eq!(s, 422, "{refused}");
     assert_eq!(refused["error"]["details"][0]["field"], "data", "{refused}");
     assert_eq!(receiver.count(), 0);
-    let (s, result) = stack
-        .call(
-            "POST",
-            &format!("/api/v1/webhooks/{endpoint}/test"),
-            &stack.admin,
-            Some(&tenant),
-            Some(json!({"eventType": "message.received"})),
-        )
-        .await;
+    let (s, result) = test_delivery(
+        &stack,
+        &tenant,
+        &endpoint,
+        json!({"eventType": "message.received"}),
+    )
+    .await;
     assert_eq!(s, 200, "{result}");
     assert_eq!(result["success"], false);
     assert_eq!(result["statusCode"], 500);

@@ -251,16 +251,18 @@ impl MetaIngest {
         // has less to redo.
         let enqueued = enqueue_concurrently(self.queue.as_ref(), &jobs).await;
         report.aws_calls += jobs.len().div_ceil(10);
-        if let Some(e) = failure {
-            return Err(e.into());
-        }
-        enqueued.map_err(|e| IngestError::Unavailable(e.to_string()))?;
+        // Counted even when the answer is a 503: what was stored stays stored, and Meta's
+        // retry finds it requeued, not stored, so it would never be counted otherwise.
         if !counters.is_empty() {
             report.aws_calls += 1;
             if let Err(e) = self.stats.add(tenant_id, received_at, counters).await {
                 tracing::warn!(%tenant_id, error = %e, "Meta counters not updated");
             }
         }
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        enqueued.map_err(|e| IngestError::Unavailable(e.to_string()))?;
         Ok(report)
     }
 }

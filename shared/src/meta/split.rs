@@ -417,10 +417,15 @@ impl<'a> Splitter<'_, 'a> {
                 continue;
             };
             let from = from.and_then(|n| id_text(tape, n));
+            // A profile names its own wa_id's sender only; one without a wa_id can only be
+            // the sender's when it is the only one.
             let name = profiles
                 .iter()
-                .find(|(wa_id, _)| *wa_id == from)
-                .or(profiles.first())
+                .find(|(wa_id, _)| wa_id.is_some() && *wa_id == from)
+                .or(match profiles.as_slice() {
+                    [only @ (None, _)] => Some(only),
+                    _ => None,
+                })
                 .and_then(|(_, name)| name.clone());
             let kind = kind.and_then(|n| tape.str(n));
             let event_type = match kind.as_deref() {

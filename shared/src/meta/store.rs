@@ -214,9 +214,17 @@ pub struct MetaEventStore {
     retention: Duration,
 }
 
+/// How long a Meta item is kept at least, whatever the log retention: the stored item is what
+/// recognises Meta's retry of it, and Meta retries an unacknowledged webhook for up to seven
+/// days. A shorter life would store a late retry again, as a new event with a new id.
+pub const MIN_META_RETENTION: Duration = Duration::from_secs(8 * 24 * 3600);
+
 impl MetaEventStore {
     pub fn new(table: Table, retention: Duration) -> Self {
-        Self { table, retention }
+        Self {
+            table,
+            retention: retention.max(MIN_META_RETENTION),
+        }
     }
 
     fn item(&self, event: &MetaEvent) -> ServiceResult<Item> {
@@ -420,5 +428,32 @@ impl MetaEventStore {
         } else {
             Err(ServiceError::NotFound("Meta event"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_outlive_metas_retries_whatever_the_log_retention() {
+        let table = Table::new(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::Config::builder()
+                    .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            "unused",
+        );
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(
+            MetaEventStore::new(table.clone(), day).retention,
+            MIN_META_RETENTION
+        );
+        assert_eq!(
+            MetaEventStore::new(table, 90 * day).retention,
+            90 * day,
+            "a longer retention is kept"
+        );
     }
 }

@@ -85,6 +85,46 @@ fn whatsapp_text_message_is_normalised_with_its_contact() {
 }
 
 #[test]
+fn a_contact_profile_names_its_own_sender_only() {
+    let body = |contacts: serde_json::Value| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": contacts,
+            "messages": [{"from": "222", "id": "wamid.A", "timestamp": "1749416383", "type": "text", "text": {"body": "hi"}}]
+        }}]}]})
+        .to_string()
+    };
+    let name_of_sender = |contacts: serde_json::Value| {
+        let body = body(contacts);
+        let items = split(body.as_bytes()).unwrap();
+        let contact = items[0].contact.as_ref().unwrap();
+        assert_eq!(contact.external_id, "222");
+        contact.name.as_deref().map(str::to_string)
+    };
+    assert_eq!(
+        name_of_sender(json!([{"profile": {"name": "Alice"}, "wa_id": "111"}])),
+        None,
+        "another number's profile"
+    );
+    assert_eq!(
+        name_of_sender(
+            json!([{"profile": {"name": "Alice"}, "wa_id": "111"}, {"profile": {"name": "Bob"}, "wa_id": "222"}])
+        ),
+        Some("Bob".into())
+    );
+    assert_eq!(
+        name_of_sender(json!([{"profile": {"name": "Carol"}}])),
+        Some("Carol".into()),
+        "the only profile, with no wa_id to say otherwise"
+    );
+    assert_eq!(
+        name_of_sender(json!([{"profile": {"name": "Carol"}}, {"profile": {"name": "Dan"}}])),
+        None
+    );
+}
+
+#[test]
 fn whatsapp_statuses_become_typed_events_keyed_by_id_and_status() {
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
     "messaging_product": "whatsapp",

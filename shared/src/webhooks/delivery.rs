@@ -26,6 +26,10 @@ use crate::signing::{body_hmac, standard_webhooks};
 pub const AUTO_DISABLE_AFTER: u64 = 10;
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// The longest a test delivery waits for the receiver, whatever the endpoint's own timeout:
+/// the admin API answers within API Gateway's 30-second integration limit, with the event
+/// and the attempt written.
+pub const MAX_TEST_WAIT: Duration = Duration::from_secs(20);
 
 /// The payload of a `webhook.deliver` job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,7 +224,7 @@ impl DeliveryService {
                 match endpoint_of(i) {
                     None => Step::Missing,
                     Some(e) if !e.is_active => Step::NotSent(not_sent(e, &d.job, d.attempt)),
-                    Some(e) => match self.send(e, &d.job).await {
+                    Some(e) => match self.send(e, &d.job, e.timeout()).await {
                         Ok(result) => Step::Sent(decide(e, &d.job, d.attempt, result)),
                         Err(err) => Step::Failed(err),
                     },
@@ -286,13 +290,17 @@ impl DeliveryService {
     }
 
     /// Signs with every live secret (and a workflow's bearer token) and sends once.
-    async fn send(&self, endpoint: &Endpoint, job: &DeliveryJob) -> ServiceResult<SendResult> {
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        job: &DeliveryJob,
+        timeout: Duration,
+    ) -> ServiceResult<SendResult> {
         let secrets = self.endpoints.signing_secrets(endpoint).await?;
         let token = self.endpoints.auth_token(endpoint).await?;
         let body = request_body(&endpoint.tenant_id, job);
         let bearer = token.as_deref().map(String::as_str);
         let headers = request_headers(endpoint, &secrets, job, &body, bearer);
-        let timeout = Duration::from_millis(endpoint.timeout_ms as u64);
         Ok(self
             .sender
             .post(&endpoint.url, headers, body, timeout)
@@ -300,13 +308,15 @@ impl DeliveryService {
     }
 
     /// A test delivery: sent now whatever the endpoint's state, logged and counted, never
-    /// retried.
+    /// retried; it waits at most [`MAX_TEST_WAIT`].
     pub async fn send_now(
         &self,
         endpoint: &Endpoint,
         job: &DeliveryJob,
     ) -> ServiceResult<AttemptLog> {
-        let result = self.send(endpoint, job).await?;
+        let result = self
+            .send(endpoint, job, endpoint.timeout().min(MAX_TEST_WAIT))
+            .await?;
         let once = Endpoint {
             retry_attempts: 0,
             ..endpoint.clone()

@@ -18,6 +18,10 @@ use crate::validation::Fields;
 pub const DEFAULT_RETRY_ATTEMPTS: i64 = 3;
 pub const DEFAULT_RETRY_DELAY_SECS: i64 = 1;
 pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
+/// The longest an endpoint may take to answer. The worker's Lambda timeout in `template.yaml`
+/// leaves room for a whole batch of sends this slow and the writes after them (checked by
+/// `functions/delivery-worker/tests/template_limits.rs`).
+pub const MAX_TIMEOUT_MS: i64 = 30_000;
 pub const DEFAULT_GRACE_HOURS: i64 = 24;
 const SECRET_FIELD: &str = "endpointSigningSecret";
 const TOKEN_FIELD: &str = "workflowAuthToken";
@@ -142,6 +146,12 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// How long a send waits for the receiver: `timeoutMs`, within the limits the API
+    /// enforces (an item written otherwise still gets a sane wait).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms.clamp(1000, MAX_TIMEOUT_MS) as u64)
+    }
+
     /// The API's view: secrets as masks only.
     pub fn view(&self) -> serde_json::Value {
         let now = chrono::Utc::now();
@@ -278,7 +288,7 @@ async fn read_input(
     input.is_active = f.bool("isActive");
     input.retry_attempts = f.integer("retryAttempts", 0, 10);
     input.retry_delay = f.integer("retryDelay", 1, 3600);
-    input.timeout_ms = f.integer("timeoutMs", 1000, 30_000);
+    input.timeout_ms = f.integer("timeoutMs", 1000, MAX_TIMEOUT_MS);
     if let Some(headers) = f.string_map("headers", 20, 1024) {
         let mut out = std::collections::BTreeMap::new();
         for (name, value) in headers {
