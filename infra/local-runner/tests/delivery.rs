@@ -450,21 +450,60 @@ async fn auto_disable_after_ten_failures_emits_endpoint_disabled_and_recover_red
     assert_eq!(redelivered.len(), 10);
 }
 
+async fn rotate(
+    stack: &Stack,
+    tenant: &str,
+    endpoint: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let path = format!("/api/v1/webhooks/{endpoint}/rotate-secret");
+    stack
+        .call("POST", &path, &stack.admin, Some(tenant), body)
+        .await
+}
+
+#[tokio::test]
+async fn rotations_within_a_grace_period_keep_the_newest_secrets_only() {
+    use hookhub_shared::webhooks::endpoint::MAX_LIVE_SECRETS;
+    let stack = Stack::start("e2e-rotate-cap").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let (endpoint, first) = stack.endpoint(&tenant, &receiver.url, json!({})).await;
+    let mut latest = first.clone();
+    for rotation in 1..=MAX_LIVE_SECRETS + 1 {
+        let (s, rotated) = rotate(&stack, &tenant, &endpoint, None).await;
+        assert_eq!(s, 200, "{rotated}");
+        assert_eq!(
+            rotated["secrets"].as_array().unwrap().len(),
+            (rotation + 1).min(MAX_LIVE_SECRETS),
+            "{rotated}"
+        );
+        latest = rotated["secret"].as_str().unwrap().to_string();
+    }
+    stack.publish(&tenant, "user.created", json!({})).await;
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 1 })
+        .await;
+    let got = &receiver.all()[0];
+    let signatures = got.headers["webhook-signature"].to_str().unwrap();
+    assert_eq!(signatures.split(' ').count(), MAX_LIVE_SECRETS);
+    verify_independently(&latest, got);
+    assert!(
+        standardwebhooks::Webhook::new(&first)
+            .unwrap()
+            .verify(&got.body, &got.headers)
+            .is_err(),
+        "the oldest secret was retired"
+    );
+}
+
 #[tokio::test]
 async fn rotation_grace_period_signs_with_both_secrets() {
     let stack = Stack::start("e2e-rotate").await;
     let tenant = stack.tenant().await;
     let receiver = Receiver::start(Behaviour::Ok).await;
     let (endpoint, old_secret) = stack.endpoint(&tenant, &receiver.url, json!({})).await;
-    let (s, rotated) = stack
-        .call(
-            "POST",
-            &format!("/api/v1/webhooks/{endpoint}/rotate-secret"),
-            &stack.admin,
-            Some(&tenant),
-            None,
-        )
-        .await;
+    let (s, rotated) = rotate(&stack, &tenant, &endpoint, None).await;
     assert_eq!(s, 200, "{rotated}");
     let new_secret = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, old_secret);
@@ -483,15 +522,8 @@ async fn rotation_grace_period_signs_with_both_secrets() {
     verify_independently(&new_secret, got);
 
     // A rotation with no grace retires the previous secret at once.
-    let (_, again) = stack
-        .call(
-            "POST",
-            &format!("/api/v1/webhooks/{endpoint}/rotate-secret"),
-            &stack.admin,
-            Some(&tenant),
-            Some(json!({"gracePeriodHours": 0})),
-        )
-        .await;
+    let no_grace = json!({"gracePeriodHours": 0});
+    let (_, again) = rotate(&stack, &tenant, &endpoint, Some(no_grace)).await;
     let newest = again["secret"].as_str().unwrap().to_string();
     stack.publish(&tenant, "user.updated", json!({})).await;
     stack
@@ -698,6 +730,8 @@ async fn ssrf_targets_are_refused_when_private_targets_are_not_allowed() {
         )
         .await;
     assert_eq!(receiver.count(), 0);
+    assert!(result.refused, "{result:?}");
+    assert!(!hookhub_shared::webhooks::delivery::retryable(&result));
     assert!(result.error.unwrap().contains("blocked"));
 }
 

@@ -67,7 +67,9 @@ impl DeliveryJob {
 /// Whether a failed attempt is worth repeating (design §5).
 pub fn retryable(result: &SendResult) -> bool {
     match result.status {
-        None => true, // network error or timeout
+        // A network error or timeout; a name that resolved to a forbidden address may
+        // resolve elsewhere later, a forbidden literal never will.
+        None => !result.refused,
         Some(s) => s == 408 || s == 429 || s >= 500,
     }
 }
@@ -434,6 +436,7 @@ fn not_sent(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32) -> AttemptLog 
         error: Some("not sent: the endpoint is disabled".into()),
         retry_after: None,
         timed_out: false,
+        refused: false,
     };
     let never = Endpoint {
         retry_attempts: 0,
@@ -521,10 +524,16 @@ mod tests {
             error: None,
             retry_after: None,
             timed_out: false,
+            refused: false,
         };
         for s in [None, Some(408), Some(429), Some(500), Some(503)] {
             assert!(retryable(&r(s)), "{s:?}");
         }
+        let refused = SendResult {
+            refused: true,
+            ..r(None)
+        };
+        assert!(!retryable(&refused), "a forbidden address stays forbidden");
         for s in [Some(400), Some(401), Some(404), Some(301), Some(410)] {
             assert!(!retryable(&r(s)), "{s:?}");
         }

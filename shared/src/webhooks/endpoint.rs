@@ -23,6 +23,10 @@ pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 /// `functions/delivery-worker/tests/template_limits.rs`).
 pub const MAX_TIMEOUT_MS: i64 = 30_000;
 pub const DEFAULT_GRACE_HOURS: i64 = 24;
+/// Secrets that sign at once, the newest included: each adds a signature to every delivery's
+/// header and a decrypt to the worker's first use, so rotating again and again within a
+/// grace period retires the oldest instead of growing without bound.
+pub const MAX_LIVE_SECRETS: usize = 5;
 const SECRET_FIELD: &str = "endpointSigningSecret";
 const TOKEN_FIELD: &str = "workflowAuthToken";
 
@@ -683,6 +687,8 @@ impl EndpointService {
                 old.expires_at = Some(until.clone());
             }
         }
+        // Newest first: what falls off the end is the oldest.
+        next.secrets.truncate(MAX_LIVE_SECRETS - 1);
         next.secrets.insert(0, self.seal(tenant_id, &secret).await?);
         let endpoint = self.replace(&current, next).await?;
         Ok(WithSecret {

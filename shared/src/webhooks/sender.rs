@@ -20,6 +20,9 @@ pub struct SendResult {
     pub error: Option<String>,
     pub retry_after: Option<Duration>,
     pub timed_out: bool,
+    /// Refused before any connection: the URL names an address the policy forbids, and
+    /// asking again cannot change that.
+    pub refused: bool,
 }
 
 impl SendResult {
@@ -67,10 +70,14 @@ impl Sender {
             error: Some(error),
             retry_after: None,
             timed_out,
+            refused: false,
         };
         // IP literals never reach the resolver: check them here.
         if let Err(e) = check_url(url, self.policy) {
-            return failed(format!("blocked target: {e}"), false);
+            return SendResult {
+                refused: true,
+                ..failed(format!("blocked target: {e}"), false)
+            };
         }
         let request = self
             .client
@@ -120,6 +127,7 @@ impl Sender {
             error: body_error,
             retry_after,
             timed_out: false,
+            refused: false,
         }
     }
 }
