@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use hookhub_shared::local_stack::QueueSettings;
+use hookhub_shared::meta::process::PROCESSING_LEASE;
 use hookhub_shared::webhooks::delivery::MAX_TEST_WAIT;
 use hookhub_shared::webhooks::endpoint::MAX_TIMEOUT_MS;
 
@@ -61,6 +62,10 @@ fn the_worker_outlasts_its_slowest_send_and_the_queue_outlasts_the_worker() {
         QueueSettings::default().visibility_timeout,
         visibility,
         "the local stack mirrors the template's queue"
+    );
+    assert!(
+        worker < PROCESSING_LEASE && PROCESSING_LEASE < visibility,
+        "a Meta processing claim outlives a worker invocation and expires before a redelivery"
     );
 }
 

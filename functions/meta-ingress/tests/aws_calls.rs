@@ -37,9 +37,9 @@ async fn next_job(stack: &TestStack) -> Job {
     Job::from_body(m.body().unwrap()).unwrap()
 }
 
-#[tokio::test]
-async fn aws_calls_per_post_use_batch_apis() {
-    let stack = TestStack::new("meta-calls").await;
+/// A tenant with WhatsApp connected (app secret `wa-app-secret-0123456789`) and one
+/// subscriber to its messages, so that processing fans out as it would in use.
+async fn tenant_with_whatsapp(stack: &TestStack) -> String {
     let tenant = stack
         .ctx
         .tenants()
@@ -73,6 +73,99 @@ async fn aws_calls_per_post_use_batch_apis() {
             json!({"name": "inbox", "url": "http://127.0.0.1:9/hook", "events": ["message.*"]}),
         )
         .await;
+    tenant
+}
+
+/// Every message on the delivery queue now, taken off it.
+async fn drain(stack: &TestStack) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    loop {
+        let out = stack
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&stack.stack.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return jobs;
+        }
+        jobs.extend(
+            messages
+                .iter()
+                .map(|m| Job::from_body(m.body().unwrap()).unwrap()),
+        );
+    }
+}
+
+/// One message POSTed and stored: its processing job, taken off the queue, and its natural id.
+async fn received_message(stack: &TestStack, tenant: &str, run: &str) -> (Job, String) {
+    let body = whatsapp(1, run);
+    let signature = sign("wa-app-secret-0123456789", &body);
+    let ingest = stack.ctx.meta_ingest();
+    ingest
+        .receive(tenant, Some(&signature), &body)
+        .await
+        .unwrap();
+    let job = next_job(stack).await;
+    let natural_id = job.payload["naturalId"].as_str().unwrap().to_string();
+    (job, natural_id)
+}
+
+#[tokio::test]
+async fn a_meta_event_is_processed_by_one_job_at_a_time() {
+    let stack = TestStack::new("meta-claim").await;
+    let tenant = tenant_with_whatsapp(&stack).await;
+    let (job, natural_id) = received_message(&stack, &tenant, "C").await;
+    let processor = stack.ctx.meta_processor();
+
+    // Meta sent the batch twice at once: two jobs for one stored event, run together.
+    let (a, b) = tokio::join!(processor.handle(&job), processor.handle(&job));
+    let done = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Ok(Outcome::Done)))
+        .count();
+    assert!(done >= 1, "{a:?} {b:?}");
+    for refused in [&a, &b].into_iter().filter_map(|r| r.as_ref().err()) {
+        assert!(refused.to_string().contains("another job"), "{refused}");
+    }
+    let fanned_out = drain(&stack).await;
+    assert_eq!(
+        fanned_out.len(),
+        1,
+        "one delivery for the one subscriber: {fanned_out:?}"
+    );
+
+    // A claim held elsewhere turns a job away until it is given up.
+    let events = stack.ctx.meta_events();
+    let (job, natural_id_2) = received_message(&stack, &tenant, "D").await;
+    assert_ne!(natural_id, natural_id_2);
+    let lease = std::time::Duration::from_secs(60);
+    assert!(events
+        .claim_processing(&tenant, &natural_id_2, lease)
+        .await
+        .unwrap());
+    assert!(processor.handle(&job).await.is_err());
+    assert!(
+        drain(&stack).await.is_empty(),
+        "nothing fanned out meanwhile"
+    );
+    events
+        .release_processing(&tenant, &natural_id_2)
+        .await
+        .unwrap();
+    assert_eq!(processor.handle(&job).await.unwrap(), Outcome::Done);
+    assert_eq!(drain(&stack).await.len(), 1);
+}
+
+#[tokio::test]
+async fn aws_calls_per_post_use_batch_apis() {
+    let stack = TestStack::new("meta-calls").await;
+    let tenant = tenant_with_whatsapp(&stack).await;
     let calls = AwsCallCounter::default();
     let ctx = stack.counted_context(&calls);
     let ingest = ctx.meta_ingest();
@@ -124,12 +217,12 @@ async fn aws_calls_per_post_use_batch_apis() {
         processed[1],
         BTreeMap::from([
             ("GetItem".to_string(), 3),
-            ("PutItem".to_string(), 1),
+            ("PutItem".to_string(), 2),
             ("SendMessageBatch".to_string(), 1),
             ("UpdateItem".to_string(), 3),
         ]),
-        "per received message: the stored Meta event read, its hookhub event looked up (a retry \
-         finds it) then stored and fanned out (the tenant's subscription index read, one batch \
+        "per received message: the stored Meta event read and its processing claimed, its \
+         hookhub event looked up (a retry finds it) then stored and fanned out (the tenant's subscription index read, one batch \
          enqueued), the contact captured, the Meta event's status and the hourly counters"
     );
 

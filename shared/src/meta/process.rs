@@ -20,6 +20,10 @@ use serde_json::json;
 
 /// Tries before an event is marked failed.
 pub const MAX_PROCESSING_ATTEMPTS: u32 = 5;
+/// How long a job's claim on an event lasts: longer than a worker invocation, so it cannot
+/// run out under a live job, and shorter than the queue's visibility timeout, so the message
+/// of a job that died finds it expired (`functions/delivery-worker/tests/template_limits.rs`).
+pub const PROCESSING_LEASE: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
 pub struct MetaProcessor {
@@ -175,6 +179,18 @@ impl JobHandler for MetaProcessor {
         if event.status != ProcessingStatus::Received {
             return Ok(Outcome::Done);
         }
+        // One job at a time per event: the holder records the outcome and schedules any
+        // retry itself; a holder that dies leaves its claim to expire before its message
+        // comes back.
+        let claimed = self
+            .store
+            .claim_processing(&job.tenant_id, natural_id, PROCESSING_LEASE)
+            .await
+            .map_err(|e| JobError::new(e.to_string()))?;
+        if !claimed {
+            // Redelivered later, it finds the event processed, or the claim expired.
+            return Err(JobError::new("another job is processing this Meta event"));
+        }
         event.attempts += 1;
         let result = self.run_steps(&mut event).await;
         let now = crate::time::now();
@@ -217,10 +233,18 @@ impl JobHandler for MetaProcessor {
                 }
             }
         };
-        self.store
-            .record_outcome(&event)
-            .await
-            .map_err(|e| JobError::new(e.to_string()))?;
+        let recorded = self.store.record_outcome(&event).await;
+        if matches!(outcome, Outcome::RetryAfter(_)) || recorded.is_err() {
+            // The retry (scheduled here, or SQS's redelivery) must find the claim free.
+            if let Err(e) = self
+                .store
+                .release_processing(&job.tenant_id, natural_id)
+                .await
+            {
+                tracing::warn!(tenant_id = %job.tenant_id, error = %e, "Meta processing claim kept until it expires");
+            }
+        }
+        recorded.map_err(|e| JobError::new(e.to_string()))?;
         if !counters.is_empty() {
             self.finish(&event, counters).await;
         }

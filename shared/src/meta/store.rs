@@ -266,6 +266,33 @@ impl MetaEventStore {
         }
     }
 
+    /// Claims the processing of a stored event for `lease`: `false` while another job's
+    /// claim runs (two jobs for one event, after Meta sent it twice at once).
+    pub async fn claim_processing(
+        &self,
+        tenant_id: &str,
+        natural_id: &str,
+        lease: Duration,
+    ) -> ServiceResult<bool> {
+        let now = chrono::Utc::now().timestamp_millis();
+        Ok(self
+            .table
+            .take_lease(
+                &keys::meta_processing_lease(tenant_id, natural_id),
+                now,
+                now + lease.as_millis() as i64,
+            )
+            .await?)
+    }
+
+    /// Gives the claim up, so the event's next attempt can take it at once.
+    pub async fn release_processing(&self, tenant_id: &str, natural_id: &str) -> ServiceResult<()> {
+        Ok(self
+            .table
+            .delete(&keys::meta_processing_lease(tenant_id, natural_id))
+            .await?)
+    }
+
     pub async fn get_by_natural_id(
         &self,
         tenant_id: &str,

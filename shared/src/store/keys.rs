@@ -167,6 +167,12 @@ pub fn meta_event(tenant_id: &str, natural_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#METAID"), natural_id)
 }
 
+/// The lease of the job processing a Meta event: a small item of its own, so taking it does
+/// not rewrite the event and its three index entries.
+pub fn meta_processing_lease(tenant_id: &str, natural_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#METALEASE"), natural_id)
+}
+
 /// gsi1 partition: a tenant's Meta events by id (time order).
 pub fn meta_events_by_id(tenant_id: &str) -> String {
     format!("T#{tenant_id}#META")

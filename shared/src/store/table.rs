@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::cursor::{decode_cursor, encode_cursor};
-use super::keys::{Index, Key, PK, SK};
+use super::keys::{Index, Key, PK, SK, TTL};
 use super::{StoreError, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::aws::describe_error;
 
@@ -502,6 +502,44 @@ impl Table {
                 "batch write left {} items unprocessed",
                 pending.len()
             )))
+        }
+    }
+
+    /// Takes the lease item at `key` until `until_ms` (milliseconds since the epoch) unless
+    /// another holder's lease is still running at `now_ms`: one conditional PutItem. `false`
+    /// when it is held. The item outlives its lease by a day, then expires.
+    pub async fn take_lease(
+        &self,
+        key: &Key,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let number = |n: i64| AttributeValue::N(n.to_string());
+        let item = Item::from([
+            (PK.into(), AttributeValue::S(key.pk.clone())),
+            (SK.into(), AttributeValue::S(key.sk.clone())),
+            ("leaseUntil".into(), number(until_ms)),
+            (TTL.into(), number(until_ms / 1000 + 86_400)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR #lease < :now")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#lease", "leaseUntil")
+            .expression_attribute_values(":now", number(now_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 
