@@ -68,3 +68,36 @@ fn every_reference_resolves_and_every_operation_is_complete() {
         }
     }
 }
+
+/// The document lists the event types and subscription patterns the API accepts, so that
+/// clients (and the fuzzer) can tell a valid request without trying it: exactly the catalog.
+#[test]
+fn event_type_enums_are_the_catalog() {
+    use hookhub_shared::webhooks::catalog::{is_valid_pattern, EVENT_TYPES};
+    let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    let listed = |schema: &str| -> Vec<String> {
+        doc["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} has an enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let names: Vec<String> = EVENT_TYPES.iter().map(|e| e.name.to_string()).collect();
+    assert_eq!(listed("EventType"), names);
+
+    let patterns = listed("EventPattern");
+    assert!(patterns.iter().all(|p| is_valid_pattern(p)), "{patterns:?}");
+    let mut expected: BTreeSet<String> = names.iter().cloned().collect();
+    expected.insert("*".into());
+    for name in &names {
+        let prefix = name.split_once('.').map_or(name.as_str(), |(p, _)| p);
+        expected.insert(format!("{prefix}.*"));
+    }
+    assert_eq!(
+        patterns.iter().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "every valid pattern listed, once"
+    );
+    assert_eq!(patterns.len(), expected.len());
+}
