@@ -180,16 +180,15 @@ impl JobHandler for MetaProcessor {
             return Ok(Outcome::Done);
         }
         // One job at a time per event: the holder records the outcome and schedules any
-        // retry itself; a holder that dies leaves its claim to expire before its message
-        // comes back.
+        // retry itself, so another job for the event has nothing to do. A holder that dies
+        // leaves its claim to expire before its own message comes back.
         let claimed = self
             .store
             .claim_processing(&job.tenant_id, natural_id, PROCESSING_LEASE)
             .await
             .map_err(|e| JobError::new(e.to_string()))?;
         if !claimed {
-            // Redelivered later, it finds the event processed, or the claim expired.
-            return Err(JobError::new("another job is processing this Meta event"));
+            return Ok(Outcome::Done);
         }
         event.attempts += 1;
         let result = self.run_steps(&mut event).await;
