@@ -450,13 +450,15 @@ async fn auto_disable_after_ten_failures_emits_endpoint_disabled_and_recover_red
     assert_eq!(redelivered.len(), 10);
 }
 
-async fn rotate(
+/// `POST /api/v1/webhooks/{endpoint}/{action}` as the platform admin, for the tenant.
+async fn endpoint_action(
     stack: &Stack,
     tenant: &str,
     endpoint: &str,
+    action: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let path = format!("/api/v1/webhooks/{endpoint}/rotate-secret");
+    let path = format!("/api/v1/webhooks/{endpoint}/{action}");
     stack
         .call("POST", &path, &stack.admin, Some(tenant), body)
         .await
@@ -471,7 +473,7 @@ async fn rotations_within_a_grace_period_keep_the_newest_secrets_only() {
     let (endpoint, first) = stack.endpoint(&tenant, &receiver.url, json!({})).await;
     let mut latest = first.clone();
     for rotation in 1..=MAX_LIVE_SECRETS + 1 {
-        let (s, rotated) = rotate(&stack, &tenant, &endpoint, None).await;
+        let (s, rotated) = endpoint_action(&stack, &tenant, &endpoint, "rotate-secret", None).await;
         assert_eq!(s, 200, "{rotated}");
         assert_eq!(
             rotated["secrets"].as_array().unwrap().len(),
@@ -503,7 +505,7 @@ async fn rotation_grace_period_signs_with_both_secrets() {
     let tenant = stack.tenant().await;
     let receiver = Receiver::start(Behaviour::Ok).await;
     let (endpoint, old_secret) = stack.endpoint(&tenant, &receiver.url, json!({})).await;
-    let (s, rotated) = rotate(&stack, &tenant, &endpoint, None).await;
+    let (s, rotated) = endpoint_action(&stack, &tenant, &endpoint, "rotate-secret", None).await;
     assert_eq!(s, 200, "{rotated}");
     let new_secret = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, old_secret);
@@ -523,7 +525,8 @@ async fn rotation_grace_period_signs_with_both_secrets() {
 
     // A rotation with no grace retires the previous secret at once.
     let no_grace = json!({"gracePeriodHours": 0});
-    let (_, again) = rotate(&stack, &tenant, &endpoint, Some(no_grace)).await;
+    let (_, again) =
+        endpoint_action(&stack, &tenant, &endpoint, "rotate-secret", Some(no_grace)).await;
     let newest = again["secret"].as_str().unwrap().to_string();
     stack.publish(&tenant, "user.updated", json!({})).await;
     stack
@@ -540,18 +543,6 @@ async fn rotation_grace_period_signs_with_both_secrets() {
         .is_err());
 }
 
-async fn test_delivery(
-    stack: &Stack,
-    tenant: &str,
-    endpoint: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let path = format!("/api/v1/webhooks/{endpoint}/test");
-    stack
-        .call("POST", &path, &stack.admin, Some(tenant), Some(body))
-        .await
-}
-
 #[tokio::test]
 async fn a_test_delivery_waits_at_most_its_cap_whatever_the_endpoint_timeout() {
     let stack = Stack::start("e2e-test-cap").await;
@@ -560,11 +551,12 @@ async fn a_test_delivery_waits_at_most_its_cap_whatever_the_endpoint_timeout() {
     let (endpoint, _) = stack
         .endpoint(&tenant, &silent.url, json!({"timeoutMs": 30_000}))
         .await;
-    let (s, result) = test_delivery(
+    let (s, result) = endpoint_action(
         &stack,
         &tenant,
         &endpoint,
-        json!({"eventType": "message.received"}),
+        "test",
+        Some(json!({"eventType": "message.received"})),
     )
     .await;
     // Answered, not cut off by API Gateway's 30 s: the send gave up at the cap.
@@ -590,15 +582,16 @@ async fn test_endpoint_and_manual_retry_of_a_log() {
     // As for a publish, the data of a test event is an object: anything else is refused
     // before anything is stored or sent.
     let body = json!({"eventType": "message.received", "data": [1, 2]});
-    let (s, refused) = test_delivery(&stack, &tenant, &endpoint, body).await;
+    let (s, refused) = endpoint_action(&stack, &tenant, &endpoint, "test", Some(body)).await;
     assert_eq!(s, 422, "{refused}");
     assert_eq!(refused["error"]["details"][0]["field"], "data", "{refused}");
     assert_eq!(receiver.count(), 0);
-    let (s, result) = test_delivery(
+    let (s, result) = endpoint_action(
         &stack,
         &tenant,
         &endpoint,
-        json!({"eventType": "message.received"}),
+        "test",
+        Some(json!({"eventType": "message.received"})),
     )
     .await;
     assert_eq!(s, 200, "{result}");
