@@ -1,6 +1,11 @@
-//! Tenant API keys (seed 004): `hk_` + 32 random bytes, shown once; stored as a SHA-256 hash
-//! with a display prefix, permissions, an optional CIDR allow-list, an optional expiry, a
-//! per-minute rate limit and the time it was last used.
+//! Tenant API keys: `hk_` + 32 random bytes, shown once; stored as a SHA-256 hash with a
+//! display prefix, permissions, an optional CIDR allow-list, an optional expiry, a per-minute
+//! rate limit and the time it was last used.
+//!
+//! Each key is two items written together: its record in the tenant's partition (listed)
+//! and a copy under the hash of its secret (read to authenticate, strongly consistent). A
+//! revocation or a regeneration commits both at once, so the old secret is refused from the
+//! next request on, on every Lambda instance.
 
 use std::net::IpAddr;
 
@@ -209,14 +214,14 @@ impl ApiKeyService {
         Self { table }
     }
 
-    fn item(&self, key: &ApiKey) -> ServiceResult<crate::store::Item> {
-        let mut item = to_item(&keys::api_key(&key.tenant_id, &key.id), key)?;
-        item.insert(
-            keys::GSI1_PK.into(),
-            AttributeValue::S(keys::api_key_hash_partition(&key.key_hash)),
-        );
-        item.insert(keys::GSI1_SK.into(), AttributeValue::S("APIKEY".into()));
-        Ok(item)
+    /// The key's record, listed in its tenant's partition.
+    fn record(&self, key: &ApiKey) -> ServiceResult<crate::store::Item> {
+        Ok(to_item(&keys::api_key(&key.tenant_id, &key.id), key)?)
+    }
+
+    /// The same record under the hash of the key's secret: what authentication reads.
+    fn lookup(&self, key: &ApiKey) -> ServiceResult<crate::store::Item> {
+        Ok(to_item(&keys::api_key_by_hash(&key.key_hash), key)?)
     }
 
     pub async fn create(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<IssuedKey> {
@@ -249,7 +254,12 @@ impl ApiKeyService {
             created_at: now.clone(),
             updated_at: now,
         };
-        self.table.put_new(self.item(&key)?).await?;
+        self.table
+            .transaction()
+            .put_new(self.record(&key)?)
+            .put_new(self.lookup(&key)?)
+            .commit()
+            .await?;
         Ok(IssuedKey { key, plaintext })
     }
 
@@ -296,8 +306,14 @@ impl ApiKeyService {
         next.key_hash = hash_key(&plaintext);
         next.updated_at = crate::time::now_rfc3339();
         next.last_used_at = None;
+        // The old secret's lookup goes in the same transaction as the new one comes: from
+        // the commit on, the old secret finds nothing.
         self.table
-            .put_if(self.item(&next)?, "keyHash", &current.key_hash)
+            .transaction()
+            .put_if(self.record(&next)?, "keyHash", &current.key_hash)
+            .delete(&keys::api_key_by_hash(&current.key_hash))
+            .put_new(self.lookup(&next)?)
+            .commit()
             .await?;
         Ok(IssuedKey {
             key: next,
@@ -316,7 +332,10 @@ impl ApiKeyService {
         next.revoked_at = Some(now.clone());
         next.updated_at = now;
         self.table
-            .put_if(self.item(&next)?, "keyHash", &current.key_hash)
+            .transaction()
+            .put_if(self.record(&next)?, "keyHash", &current.key_hash)
+            .put(self.lookup(&next)?)
+            .commit()
             .await?;
         Ok(next)
     }
@@ -330,18 +349,13 @@ impl ApiKeyService {
         if !presented.starts_with(KEY_PREFIX) || presented.len() > 128 {
             return Ok(Err(KeyRejection::Unknown));
         }
-        let page = self
-            .table
-            .query(
-                Query::new(
-                    Index::Gsi1,
-                    keys::api_key_hash_partition(&hash_key(presented)),
-                )
-                .page(Some(1), None),
-            )
-            .await?;
-        let Some(item) = page.items.into_iter().next() else {
-            return Ok(Err(KeyRejection::Unknown));
+        let hash = hash_key(presented);
+        let item = match self.table.get(&keys::api_key_by_hash(&hash)).await? {
+            Some(item) => item,
+            None => match self.legacy_lookup(&hash).await? {
+                Some(item) => item,
+                None => return Ok(Err(KeyRejection::Unknown)),
+            },
         };
         let key: ApiKey = from_item(item)?;
         let now = chrono::Utc::now();
@@ -360,6 +374,30 @@ impl ApiKeyService {
         Ok(Ok(key))
     }
 
+    /// Keys made before the lookup item are found through the index, which may lag behind a
+    /// change; the base record, read consistently, then decides: a secret it no longer
+    /// holds (regenerated since) is unknown, and a revocation is seen at once.
+    async fn legacy_lookup(&self, hash: &str) -> ServiceResult<Option<crate::store::Item>> {
+        let page = self
+            .table
+            .query(Query::new(Index::Gsi1, keys::api_key_hash_partition(hash)).page(Some(1), None))
+            .await?;
+        let Some(indexed) = page.items.into_iter().next() else {
+            return Ok(None);
+        };
+        let indexed: ApiKey = from_item(indexed)?;
+        let record = self
+            .table
+            .get(&keys::api_key(&indexed.tenant_id, &indexed.id))
+            .await?;
+        Ok(record.filter(|item| {
+            item.get("keyHash")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(hash)
+        }))
+    }
+
     async fn touch(&self, key: &ApiKey, now: chrono::DateTime<chrono::Utc>) -> ServiceResult<()> {
         let fresh = key
             .last_used_at
@@ -371,24 +409,24 @@ impl ApiKeyService {
         if fresh {
             return Ok(());
         }
-        let k = keys::api_key(&key.tenant_id, &key.id);
-        self.table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(k.pk))
-            .key(keys::SK, AttributeValue::S(k.sk))
-            .update_expression("SET lastUsedAt = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":now", AttributeValue::S(crate::time::rfc3339(now)))
-            .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                // A key deleted between lookup and touch is not this request's problem.
-                tracing::debug!(error = %crate::aws::describe_error(&e), "lastUsedAt not updated");
-                Ok(())
-            })
+        // Both copies: the lookup's decides the next touch, the record's is what people read.
+        let at = [(
+            "lastUsedAt",
+            Some(AttributeValue::S(crate::time::rfc3339(now))),
+        )];
+        let record = keys::api_key(&key.tenant_id, &key.id);
+        let lookup = keys::api_key_by_hash(&key.key_hash);
+        let (record, lookup) = tokio::join!(
+            self.table.update_existing(&record, &at),
+            self.table.update_existing(&lookup, &at)
+        );
+        for outcome in [record, lookup] {
+            // A key changed or deleted between lookup and touch is not this request's problem.
+            if let Err(e) = outcome {
+                tracing::debug!(error = %e, "lastUsedAt not updated");
+            }
+        }
+        Ok(())
     }
 }
 

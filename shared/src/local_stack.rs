@@ -567,7 +567,13 @@ pub fn test_endpoint() -> String {
 pub struct AwsCallCounter {
     counts: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
     refused: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    permissions: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<IamPermission>>>,
 }
+
+/// An IAM action a request needs and the resource it needs it on, as AWS authorises it:
+/// `("dynamodb:GetItem", "table/NAME")`, `("dynamodb:Query", "table/NAME/index/gsi1")`,
+/// `("sqs:SendMessage", "queue/NAME")`, `("kms:Decrypt", "key")`, `("sns:Publish", "*")`.
+pub type IamPermission = (String, String);
 
 impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
     fn name(&self) -> &'static str {
@@ -581,6 +587,10 @@ impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let operation = operation_name(context.request());
+        self.permissions
+            .lock()
+            .expect("permissions lock")
+            .extend(iam_permissions(context.request(), &operation));
         *self
             .counts
             .lock()
@@ -614,7 +624,84 @@ fn operation_name(request: &aws_smithy_runtime_api::http::Request) -> String {
     }
 }
 
+/// What IAM authorises for one request: batch and transaction calls are authorised per item
+/// by the item's own action on its own table (`TransactWriteItems` by `PutItem`, `UpdateItem`,
+/// `DeleteItem` and `ConditionCheckItem`), SQS batches by the single-message action.
+fn iam_permissions(
+    request: &aws_smithy_runtime_api::http::Request,
+    operation: &str,
+) -> Vec<IamPermission> {
+    let body: serde_json::Value = request
+        .body()
+        .bytes()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    let service = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|t| t.split('.').next())
+        .unwrap_or_default();
+    let str_of = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or("?").to_string();
+    let table = |v: &serde_json::Value| format!("table/{}", str_of(v, "TableName"));
+    let one = |action: &str, resource: String| vec![(action.to_string(), resource)];
+    if service.starts_with("DynamoDB") {
+        let action = |op: &str| format!("dynamodb:{op}");
+        return match operation {
+            "Query" | "Scan" => match body["IndexName"].as_str() {
+                Some(index) => one(
+                    &action(operation),
+                    format!("{}/index/{index}", table(&body)),
+                ),
+                None => one(&action(operation), table(&body)),
+            },
+            "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+                .as_object()
+                .into_iter()
+                .flat_map(|tables| tables.keys())
+                .map(|name| (action(operation), format!("table/{name}")))
+                .collect(),
+            "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.as_object()?.iter().next())
+                .map(|(kind, part)| {
+                    let op = match kind.as_str() {
+                        "ConditionCheck" => "ConditionCheckItem".to_string(),
+                        other => format!("{other}Item"),
+                    };
+                    (action(&op), table(part))
+                })
+                .collect(),
+            _ => one(&action(operation), table(&body)),
+        };
+    }
+    if service == "AmazonSQS" {
+        let queue = str_of(&body, "QueueUrl");
+        let name = queue.rsplit('/').next().unwrap_or_default();
+        let op = operation.strip_suffix("Batch").unwrap_or(operation);
+        return one(&format!("sqs:{op}"), format!("queue/{name}"));
+    }
+    if service == "TrentService" {
+        return one(&format!("kms:{operation}"), "key".to_string());
+    }
+    if service.starts_with("AWSCognitoIdentityProviderService") {
+        return one(
+            &format!("cognito-idp:{operation}"),
+            format!("userpool/{}", str_of(&body, "UserPoolId")),
+        );
+    }
+    // Query protocols (SNS) name the action in the form body; a text to a phone number has
+    // no topic to scope it to.
+    one(&format!("sns:{operation}"), "*".to_string())
+}
+
 impl AwsCallCounter {
+    /// Every permission the requests so far needed (`take` leaves these).
+    pub fn permissions(&self) -> std::collections::BTreeSet<IamPermission> {
+        self.permissions.lock().expect("permissions lock").clone()
+    }
+
     /// The counts so far, and a fresh start.
     pub fn take(&self) -> std::collections::BTreeMap<String, usize> {
         std::mem::take(&mut self.counts.lock().expect("counter lock"))
@@ -630,31 +717,37 @@ impl AwsCallCounter {
 impl TestStack {
     /// The application context on this stack, with every AWS client counting its calls.
     pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
-        let c = &self.app_clients;
-        let clients = AwsClients {
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                c.dynamodb
-                    .config()
-                    .to_builder()
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                c.sqs
-                    .config()
-                    .to_builder()
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                c.kms
-                    .config()
-                    .to_builder()
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            sns: c.sns.to_builder().interceptor(counter.clone()).build(),
-        };
-        crate::AppContext::new((*self.ctx.config).clone(), &clients)
+        crate::AppContext::new(
+            (*self.ctx.config).clone(),
+            &counted_clients(&self.app_clients, counter),
+        )
+    }
+}
+
+/// The same clients, each counting its calls with `counter`.
+pub fn counted_clients(c: &AwsClients, counter: &AwsCallCounter) -> AwsClients {
+    AwsClients {
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            c.dynamodb
+                .config()
+                .to_builder()
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        sqs: aws_sdk_sqs::Client::from_conf(
+            c.sqs
+                .config()
+                .to_builder()
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        kms: aws_sdk_kms::Client::from_conf(
+            c.kms
+                .config()
+                .to_builder()
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        sns: c.sns.to_builder().interceptor(counter.clone()).build(),
     }
 }

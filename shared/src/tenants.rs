@@ -192,6 +192,7 @@ impl TenantService {
             )
             .await?;
         let mut endpoint_ids = Vec::new();
+        let mut key_lookups = Vec::new();
         let mut cursor = owned.next_cursor;
         let mut items = owned.items;
         loop {
@@ -207,6 +208,11 @@ impl TenantService {
                 {
                     endpoint_ids.push(id.to_string());
                 }
+                if sk.starts_with(keys::API_KEY_PREFIX) {
+                    if let Some(hash) = item.get("keyHash").and_then(|v| v.as_s().ok()) {
+                        key_lookups.push(keys::api_key_by_hash(hash));
+                    }
+                }
             }
             let Some(c) = cursor.take() else { break };
             let page = self
@@ -220,6 +226,11 @@ impl TenantService {
             cursor = page.next_cursor;
         }
         let mut deleted = 0;
+        // Keys stop working first: their lookups live outside the tenant's partitions.
+        for lookup in &key_lookups {
+            self.table.delete(lookup).await?;
+            deleted += 1;
+        }
         // The tenant's own partition (with its record) is first in the list: do it last.
         let mut partitions = keys::tenant_partitions(tenant_id, &endpoint_ids);
         let own = partitions.remove(0);

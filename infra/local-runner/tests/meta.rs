@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use hookhub_shared::messages::{Content, OutboundMessage};
 use hookhub_shared::meta::ProcessingStatus;
-use hookhub_shared::signing::body_hmac::sign;
 use serde_json::{json, Value};
 use support::{Behaviour, Receiver, Stack};
 
@@ -17,18 +16,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";
 
 async fn post_signed(stack: &Stack, tenant: &str, body: &Value) -> (u16, Value) {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let resp = stack
-        .http
-        .post(format!("{}/webhooks/meta/{tenant}", stack.base))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", sign(WA_SECRET, &bytes))
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    stack.post_meta(tenant, WA_SECRET, body).await
 }
 
 fn whatsapp(key: &str, items: Value) -> Value {

@@ -18,7 +18,8 @@
 //! | endpoint             | `T#{t}`                    | `ENDPOINT#{whId}`           |                                       |                                        |
 //! | workflow webhook     | `T#{t}`                    | `WORKFLOW#{wfId}`           |                                       |                                        |
 //! | workflow name claim  | `T#{t}`                    | `WFNAME#{workflowName}`     |                                       |                                        |
-//! | API key              | `T#{t}`                    | `APIKEY#{keyId}`            | `APIKEYHASH#{sha256}` / `APIKEY`      |                                        |
+//! | API key              | `T#{t}`                    | `APIKEY#{keyId}`            | (keys made before the lookup item: `APIKEYHASH#{sha256}` / `APIKEY`) |  |
+//! | API key lookup       | `APIKEYHASH#{sha256}`      | `APIKEY`                    |                                       |                                        |
 //! | rate window          | `T#{t}#RATE`               | `{keyId}#{minute}` (TTL)    |                                       |                                        |
 //! | idempotency record   | `T#{t}#IDEM`               | `{scope}#{key}` (TTL)       |                                       |                                        |
 //! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
@@ -148,6 +149,12 @@ pub fn api_key(tenant_id: &str, key_id: &str) -> Key {
 
 pub fn api_key_hash_partition(hash_hex: &str) -> String {
     format!("APIKEYHASH#{hash_hex}")
+}
+
+/// A copy of an API key's record under the hash of its secret, so that authenticating a
+/// presented key is one strongly consistent read of a base item.
+pub fn api_key_by_hash(hash_hex: &str) -> Key {
+    Key::new(api_key_hash_partition(hash_hex), "APIKEY")
 }
 
 pub fn audit_partition(tenant_id: &str) -> String {

@@ -55,6 +55,16 @@ impl Transaction<'_> {
         self.add(put)
     }
 
+    /// Writes `item` whether or not one has its key.
+    pub fn put(self, item: Item) -> Self {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build());
+        self.add(put)
+    }
+
     /// Replaces an item only if `attr` still holds `expected`.
     pub fn put_if(self, item: Item, attr: &str, expected: &str) -> Self {
         let put = Put::builder()

@@ -15,16 +15,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hookhub_local::{app, QueuePoller};
 use hookhub_shared::auth::{mint_for, Role};
-use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::local_stack::{counted_clients, AwsCallCounter, TestStack};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 pub struct Stack {
     pub stack: TestStack,
+    worker: Worker,
     pub base: String,
     pub admin: String,
     pub http: reqwest::Client,
-    worker: Mutex<watch::Sender<bool>>,
+    stop_worker: Mutex<watch::Sender<bool>>,
 }
 
 impl Stack {
@@ -53,10 +54,44 @@ impl Stack {
         Self::launch(TestStack::through(label, queue, app_endpoint).await).await
     }
 
+    /// Like `start_with`, with each function's AWS calls counted on its own: the admin API,
+    /// the Meta ingress and the worker each record what they ask of AWS, as three Lambda
+    /// functions with three roles would. Every request and every batch runs on a context of
+    /// its own, as on a cold container, so calls a warm cache would skip (a secret's data
+    /// key opened with KMS) are made and recorded.
+    pub async fn start_counted(label: &str, overrides: &[(&str, String)]) -> (Self, FunctionCalls) {
+        let stack = TestStack::with_settings(
+            label,
+            hookhub_shared::local_stack::QueueSettings::default(),
+            overrides,
+        )
+        .await;
+        let calls = FunctionCalls::default();
+        let cold = |counter: &AwsCallCounter| {
+            let clients = counted_clients(&stack.app_clients, counter);
+            let config = (*stack.ctx.config).clone();
+            move || hookhub_shared::AppContext::new(config.clone(), &clients)
+        };
+        let (admin, meta) = (cold(&calls.admin_api), cold(&calls.meta_ingress));
+        let router = axum::Router::new().fallback_service(tower::service_fn(
+            move |request: axum::extract::Request| {
+                let router = admin_api::router(admin()).merge(meta_ingress::router(meta()));
+                async move { tower::ServiceExt::oneshot(router, request).await }
+            },
+        ));
+        let worker = Worker::Cold(Arc::new(cold(&calls.delivery_worker)));
+        (Self::serve(stack, router, worker).await, calls)
+    }
+
     async fn launch(stack: TestStack) -> Self {
+        let router = app(stack.ctx.clone());
+        let worker = Worker::Warm(stack.ctx.clone());
+        Self::serve(stack, router, worker).await
+    }
+
+    async fn serve(stack: TestStack, router: axum::Router, worker: Worker) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = app(stack.ctx.clone());
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -74,10 +109,11 @@ impl Stack {
         );
         let stack = Self {
             stack,
+            worker,
             base: format!("http://{addr}"),
             admin,
             http: reqwest::Client::new(),
-            worker: Mutex::new(watch::channel(false).0),
+            stop_worker: Mutex::new(watch::channel(false).0),
         };
         stack.start_worker();
         stack
@@ -86,21 +122,39 @@ impl Stack {
     /// Starts a worker: the queue poller feeding the real batch processor.
     pub fn start_worker(&self) {
         let (stop, stop_rx) = watch::channel(false);
-        let processor = Arc::new(delivery_worker::processor(&self.stack.ctx));
-        let poller = QueuePoller::new(
-            self.stack.app_clients.sqs.clone(),
-            &self.stack.stack.queue_url,
-            processor,
-        )
-        .with_wait(Duration::from_secs(1));
-        tokio::spawn(async move { poller.run(stop_rx).await });
-        *self.worker.lock().unwrap() = stop;
+        let sqs = self.stack.app_clients.sqs.clone();
+        let queue = self.stack.stack.queue_url.clone();
+        let poller = move |ctx: &hookhub_shared::AppContext| {
+            QueuePoller::new(
+                sqs.clone(),
+                &queue,
+                Arc::new(delivery_worker::processor(ctx)),
+            )
+            .with_wait(Duration::from_secs(1))
+        };
+        match &self.worker {
+            Worker::Warm(ctx) => {
+                let poller = poller(ctx);
+                tokio::spawn(async move { poller.run(stop_rx).await });
+            }
+            Worker::Cold(fresh) => {
+                let fresh = fresh.clone();
+                tokio::spawn(async move {
+                    while !*stop_rx.borrow() {
+                        if let Err(e) = poller(&fresh()).poll_once().await {
+                            eprintln!("poll failed: {e}");
+                        }
+                    }
+                });
+            }
+        }
+        *self.stop_worker.lock().unwrap() = stop;
     }
 
     /// Stops the worker where it stands, as if its process were killed: the batch in hand
     /// is dropped mid-flight, nothing more is recorded or deleted.
     pub fn kill_worker(&self) {
-        let _ = self.worker.lock().unwrap().send(true);
+        let _ = self.stop_worker.lock().unwrap().send(true);
     }
 
     pub async fn call(
@@ -128,6 +182,25 @@ impl Stack {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// POSTs `body` to the tenant's Meta callback, signed with `app_secret` as Meta signs.
+    pub async fn post_meta(&self, tenant: &str, app_secret: &str, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let resp = self
+            .http
+            .post(format!("{}/webhooks/meta/{tenant}", self.base))
+            .header("content-type", "application/json")
+            .header(
+                "x-hub-signature-256",
+                hookhub_shared::signing::body_hmac::sign(app_secret, &bytes),
+            )
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn tenant(&self) -> String {
@@ -225,6 +298,21 @@ impl Stack {
         }
         panic!("condition not met within {within:?}");
     }
+}
+
+/// What runs the queue's jobs: one context for every batch, as a warm container, or a new
+/// one for each batch.
+enum Worker {
+    Warm(hookhub_shared::AppContext),
+    Cold(Arc<dyn Fn() -> hookhub_shared::AppContext + Send + Sync>),
+}
+
+/// The AWS calls of each function, recorded apart.
+#[derive(Default)]
+pub struct FunctionCalls {
+    pub admin_api: AwsCallCounter,
+    pub meta_ingress: AwsCallCounter,
+    pub delivery_worker: AwsCallCounter,
 }
 
 /// How a receiver answers.
