@@ -27,6 +27,8 @@ pub struct Config {
     /// Lets deliveries reach private and loopback addresses (local receivers).
     pub allow_private_targets: bool,
     jwt_secret: Option<String>,
+    /// Where people's tokens come from, when an identity provider is configured.
+    pub issuer: Option<crate::auth::oidc::IssuerConfig>,
     /// Retention of attempt logs and dedupe records.
     pub log_retention: Duration,
     /// Base URLs of Twilio, Vonage and the Graph API (tests point them at local servers).
@@ -46,6 +48,7 @@ impl std::fmt::Debug for Config {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("issuer", &self.issuer)
             .field("log_retention", &self.log_retention)
             .field("provider_urls", &self.provider_urls)
             .finish()
@@ -129,7 +132,10 @@ impl Config {
             graph: base_url("HOOKHUB_GRAPH_BASE_URL", defaults.graph)?,
         };
 
+        let issuer = read_issuer(&optional)?;
+
         Ok(Self {
+            issuer,
             provider_urls,
             table_name: required("HOOKHUB_TABLE")?,
             delivery_queue_url: required("HOOKHUB_DELIVERY_QUEUE_URL")?,
@@ -143,13 +149,66 @@ impl Config {
     }
 
     /// The HS256 secret for admin JWTs: the configured one, or the documented development
-    /// secret in local mode only.
+    /// secret in local mode only. A deployment with an identity provider and no secret has
+    /// no shared-secret tokens at all.
     pub fn jwt_secret(&self) -> Result<&str, ConfigError> {
         match (&self.jwt_secret, self.local_mode) {
             (Some(secret), _) => Ok(secret),
             (None, true) => Ok(DEV_JWT_SECRET),
             (None, false) => Err(ConfigError::Missing("HOOKHUB_JWT_SECRET")),
         }
+    }
+}
+
+/// The identity provider: a Cognito user pool (`HOOKHUB_COGNITO_USER_POOL_ID` and
+/// `HOOKHUB_COGNITO_CLIENT_ID`, in `AWS_REGION`), or any OIDC issuer (`HOOKHUB_OIDC_ISSUER`,
+/// `HOOKHUB_OIDC_CLIENT_ID`, with the role and tenant claims' names in
+/// `HOOKHUB_OIDC_ROLE_CLAIM`, default `groups`, and `HOOKHUB_OIDC_TENANT_CLAIM`, default
+/// `tenantId`). `HOOKHUB_AUTH_JWKS_URL` says where the keys are when not at the issuer's
+/// `/.well-known/jwks.json`.
+fn read_issuer(
+    optional: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::auth::oidc::IssuerConfig>, ConfigError> {
+    use crate::auth::oidc::{IssuerConfig, TokenUse};
+    let jwks_url = optional("HOOKHUB_AUTH_JWKS_URL").map(|u| u.trim().to_string());
+    let pool = optional("HOOKHUB_COGNITO_USER_POOL_ID");
+    let oidc = optional("HOOKHUB_OIDC_ISSUER");
+    match (pool, oidc) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            name: "HOOKHUB_OIDC_ISSUER",
+            reason: "set either a Cognito user pool or an OIDC issuer, not both".into(),
+        }),
+        (Some(pool), None) => {
+            let client = optional("HOOKHUB_COGNITO_CLIENT_ID")
+                .ok_or(ConfigError::Missing("HOOKHUB_COGNITO_CLIENT_ID"))?;
+            let region = optional("AWS_REGION").ok_or(ConfigError::Missing("AWS_REGION"))?;
+            let mut config = IssuerConfig::cognito(region.trim(), pool.trim(), client.trim(), None);
+            if let Some(url) = jwks_url {
+                config.jwks_url = url;
+            }
+            Ok(Some(config))
+        }
+        (None, Some(issuer)) => {
+            let issuer = issuer.trim().trim_end_matches('/').to_string();
+            if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
+                return Err(ConfigError::Invalid {
+                    name: "HOOKHUB_OIDC_ISSUER",
+                    reason: "expected the issuer's URL, as its tokens' iss claim says it".into(),
+                });
+            }
+            let client_id = optional("HOOKHUB_OIDC_CLIENT_ID")
+                .ok_or(ConfigError::Missing("HOOKHUB_OIDC_CLIENT_ID"))?;
+            Ok(Some(IssuerConfig {
+                jwks_url: jwks_url.unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json")),
+                issuer,
+                client_id: client_id.trim().to_string(),
+                token_use: TokenUse::Oidc,
+                role_claim: optional("HOOKHUB_OIDC_ROLE_CLAIM").unwrap_or_else(|| "groups".into()),
+                tenant_claim: optional("HOOKHUB_OIDC_TENANT_CLAIM")
+                    .unwrap_or_else(|| "tenantId".into()),
+            }))
+        }
+        (None, None) => Ok(None),
     }
 }
 

@@ -18,6 +18,8 @@ pub struct AppContext {
     pub sender: crate::webhooks::sender::Sender,
     /// The SMS and WhatsApp providers' clients, pooled likewise.
     pub providers: crate::messages::ProviderClients,
+    /// Checks people's bearer tokens; keeps the issuer's keys for the container's life.
+    pub tokens: Arc<crate::auth::TokenVerifier>,
 }
 
 impl AppContext {
@@ -30,12 +32,20 @@ impl AppContext {
         );
         let keys = KmsDataKeys::new(clients.kms.clone(), &config.kms_key_id);
         let policy = crate::webhooks::target::TargetPolicy::from_config(&config);
+        let http = crate::messages::providers::provider_http_client();
+        let issuer = config
+            .issuer
+            .clone()
+            .map(|issuer| crate::auth::oidc::OidcVerifier::new(issuer, http.clone()));
+        let tokens =
+            crate::auth::TokenVerifier::new(config.jwt_secret().ok().map(str::to_string), issuer);
         Self {
+            tokens: Arc::new(tokens),
             table,
             queue: Arc::new(queue),
             sender: crate::webhooks::sender::Sender::new(policy),
             providers: crate::messages::ProviderClients::new(
-                crate::messages::providers::provider_http_client(),
+                http,
                 config.provider_urls.clone(),
                 clients.sns.clone(),
             ),

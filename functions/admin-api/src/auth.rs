@@ -1,7 +1,7 @@
 //! Who is calling, and which tenant they may act on.
 //!
-//! `Authorization: Bearer <token>` carries either an admin JWT (HS256) or a tenant API key
-//! (`hk_…`). Platform admins reach any tenant's `/api/v1` routes with `X-Tenant-Id`; tenant
+//! `Authorization: Bearer <token>` carries a person's token (an ID token from the identity
+//! provider, or an HS256 token minted with the shared secret) or a tenant API key (`hk_…`). Platform admins reach any tenant's `/api/v1` routes with `X-Tenant-Id`; tenant
 //! admins and keys only their own. An id of another tenant is answered as unknown (404).
 
 use std::net::{IpAddr, SocketAddr};
@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use hookhub_shared::api_keys::{ApiKey, KeyRejection, RateDecision, KEY_PREFIX};
 use hookhub_shared::audit::Actor;
-use hookhub_shared::auth::{self, Claims, Role, TokenError};
+use hookhub_shared::auth::{Claims, Role, TokenError};
 use hookhub_shared::webhooks::events::TenantCheck;
 use hookhub_shared::AppContext;
 
@@ -56,6 +56,39 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
+}
+
+/// Why a token is refused, in words a person can act on: 401 for a token that proves
+/// nothing (sign in again), 403 for a valid person without access, 503 while the issuer's
+/// keys cannot be fetched (the token may be fine).
+fn token_refused(error: TokenError) -> ApiError {
+    match error {
+        TokenError::Expired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "token expired: sign in again or refresh it",
+        ),
+        TokenError::NotYetValid => unauthorized("token not valid yet (check the clock)"),
+        TokenError::Invalid => unauthorized("invalid token"),
+        TokenError::WrongTokenUse => unauthorized(
+            "an access token was presented: send the ID token (idToken) as the Bearer token",
+        ),
+        TokenError::MissingTenant => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_tenant",
+            "this tenant admin is not assigned to a tenant",
+        ),
+        TokenError::NoRole => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_role",
+            "this user is in neither the platform_admin nor the tenant_admin group",
+        ),
+        TokenError::IssuerUnavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "auth_unavailable",
+            "sign-in cannot be checked right now: the identity provider's keys are unreachable",
+        ),
+    }
 }
 
 impl FromRequestParts<AppContext> for Caller {
@@ -106,15 +139,7 @@ impl FromRequestParts<AppContext> for Caller {
             });
         }
 
-        let secret = ctx.config.jwt_secret().map_err(|e| {
-            tracing::error!(error = %e, "JWT secret not configured");
-            ApiError::internal()
-        })?;
-        let claims = auth::verify(secret, token).map_err(|e| match e {
-            TokenError::Expired => unauthorized("token expired"),
-            TokenError::MissingTenant => unauthorized("tenant admin token without tenantId"),
-            TokenError::Invalid => unauthorized("invalid token"),
-        })?;
+        let claims = ctx.tokens.verify(token).await.map_err(token_refused)?;
         Ok(Caller {
             identity: Identity::Admin(claims),
             requested_tenant,

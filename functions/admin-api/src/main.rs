@@ -8,8 +8,10 @@ use hookhub_shared::{telemetry, AppContext, Config};
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    // Refuse to start without a JWT secret rather than fail every request.
-    config.jwt_secret()?;
+    // Refuse to start with no way to sign in rather than fail every request.
+    if config.issuer.is_none() {
+        config.jwt_secret()?;
+    }
     let ctx = AppContext::new(config, &AwsClients::from_env().await);
     lambda_http::run(admin_api::router(ctx)).await
 }

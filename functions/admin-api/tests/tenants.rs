@@ -295,7 +295,7 @@ async fn authentication_and_roles() {
         .call("GET", "/api/platform/tenants", &expired, None)
         .await;
     assert_eq!(r.status, 401);
-    assert_eq!(r.body["error"]["message"], "token expired");
+    assert_eq!(r.body["error"]["code"], "token_expired");
     let forged = hookhub_shared::auth::mint_for(
         "some-other-secret-some-other-secret",
         "root",

@@ -126,7 +126,7 @@ fn transport_error(err: &reqwest::Error) -> Rejected {
     Rejected::new(code, err.without_url_string(), true)
 }
 
-trait WithoutUrl {
+pub(crate) trait WithoutUrl {
     fn without_url_string(&self) -> String;
 }
 

@@ -1,4 +1,10 @@
-//! Admin JWTs (HS256): `sub`, `role`, `tenantId` for tenant admins, `exp`.
+//! Who a bearer token says the caller is.
+//!
+//! Two sources, either or both configured: an identity provider's tokens (Amazon Cognito by
+//! default, or any OIDC issuer; [`oidc`]), and HS256 tokens minted with a shared secret by a
+//! platform that embeds hookhub (`sub`, `role`, `tenantId` for tenant admins, `exp`).
+
+pub mod oidc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -20,6 +26,9 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default)]
     pub iat: i64,
+    /// The person's email, when the issuer says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -28,8 +37,46 @@ pub enum TokenError {
     Expired,
     #[error("invalid token")]
     Invalid,
+    #[error("token not valid yet")]
+    NotYetValid,
     #[error("a tenant admin token must carry tenantId")]
     MissingTenant,
+    #[error("the token carries neither the platform_admin nor the tenant_admin role")]
+    NoRole,
+    #[error("an access token was presented: send the ID token")]
+    WrongTokenUse,
+    #[error("the token issuer's keys cannot be fetched")]
+    IssuerUnavailable,
+}
+
+/// Verifies bearer tokens from whichever sources are configured; one per container.
+pub struct TokenVerifier {
+    shared_secret: Option<String>,
+    issuer: Option<oidc::OidcVerifier>,
+}
+
+impl TokenVerifier {
+    pub fn new(shared_secret: Option<String>, issuer: Option<oidc::OidcVerifier>) -> Self {
+        Self {
+            shared_secret,
+            issuer,
+        }
+    }
+
+    pub fn issuer(&self) -> Option<&oidc::OidcVerifier> {
+        self.issuer.as_ref()
+    }
+
+    /// HS256 tokens go to the shared secret, RS256 and ES256 ones to the issuer; a token
+    /// whose source is not configured is invalid.
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        match (header.alg, &self.shared_secret, &self.issuer) {
+            (Algorithm::HS256, Some(secret), _) => verify(secret, token),
+            (Algorithm::RS256 | Algorithm::ES256, _, Some(issuer)) => issuer.verify(token).await,
+            _ => Err(TokenError::Invalid),
+        }
+    }
 }
 
 pub fn mint(secret: &str, claims: &Claims) -> String {
@@ -79,6 +126,7 @@ pub fn mint_for(
             tenant_id: tenant_id.map(str::to_string),
             exp: now + hours * 3600,
             iat: now,
+            email: None,
         },
     )
 }
