@@ -12,6 +12,8 @@ pub struct AwsClients {
     /// only the configuration is kept: a client built here would load SNS's endpoint rules at
     /// every cold start (≈0.4 M instructions, callgrind) for functions that never send.
     pub sns: aws_sdk_sns::Config,
+    /// Cognito, likewise: only the admin API calls it, and only with a user pool configured.
+    pub cognito: aws_sdk_cognitoidentityprovider::Config,
 }
 
 impl AwsClients {
@@ -48,6 +50,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
             sns: aws_sdk_sns::Config::new(sdk),
+            cognito: aws_sdk_cognitoidentityprovider::Config::new(sdk),
         }
     }
 }

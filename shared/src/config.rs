@@ -29,6 +29,9 @@ pub struct Config {
     jwt_secret: Option<String>,
     /// Where people's tokens come from, when an identity provider is configured.
     pub issuer: Option<crate::auth::oidc::IssuerConfig>,
+    /// The Cognito user pool people sign in to, when the issuer is Cognito: sign-in routes
+    /// and people management need it.
+    pub user_pool_id: Option<String>,
     /// Retention of attempt logs and dedupe records.
     pub log_retention: Duration,
     /// Base URLs of Twilio, Vonage and the Graph API (tests point them at local servers).
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Config {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("issuer", &self.issuer)
+            .field("user_pool_id", &self.user_pool_id)
             .field("log_retention", &self.log_retention)
             .field("provider_urls", &self.provider_urls)
             .finish()
@@ -136,6 +140,7 @@ impl Config {
 
         Ok(Self {
             issuer,
+            user_pool_id: optional("HOOKHUB_COGNITO_USER_POOL_ID").map(|p| p.trim().to_string()),
             provider_urls,
             table_name: required("HOOKHUB_TABLE")?,
             delivery_queue_url: required("HOOKHUB_DELIVERY_QUEUE_URL")?,

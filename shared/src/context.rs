@@ -20,6 +20,8 @@ pub struct AppContext {
     pub providers: crate::messages::ProviderClients,
     /// Checks people's bearer tokens; keeps the issuer's keys for the container's life.
     pub tokens: Arc<crate::auth::TokenVerifier>,
+    /// Where people sign in and are managed: the Cognito user pool, when configured.
+    pub identity: Option<Arc<dyn crate::people::identity::IdentityProvider>>,
 }
 
 impl AppContext {
@@ -39,7 +41,19 @@ impl AppContext {
             .map(|issuer| crate::auth::oidc::OidcVerifier::new(issuer, http.clone()));
         let tokens =
             crate::auth::TokenVerifier::new(config.jwt_secret().ok().map(str::to_string), issuer);
+        let identity = match (&config.user_pool_id, &config.issuer) {
+            (Some(pool), Some(issuer)) => {
+                let cognito = crate::people::cognito::CognitoIdentity::new(
+                    aws_sdk_cognitoidentityprovider::Client::from_conf(clients.cognito.clone()),
+                    pool,
+                    &issuer.client_id,
+                );
+                Some(Arc::new(cognito) as Arc<dyn crate::people::identity::IdentityProvider>)
+            }
+            _ => None,
+        };
         Self {
+            identity,
             tokens: Arc::new(tokens),
             table,
             queue: Arc::new(queue),
@@ -74,6 +88,19 @@ impl AppContext {
 
     pub fn audit(&self) -> crate::audit::AuditLog {
         crate::audit::AuditLog::new(self.table.clone())
+    }
+
+    pub fn people(&self) -> crate::people::PeopleService {
+        crate::people::PeopleService::new(self.table.clone(), self.identity.clone())
+    }
+
+    pub fn sign_in(&self) -> crate::people::sign_in::SignInService {
+        crate::people::sign_in::SignInService::new(
+            self.identity.clone(),
+            crate::people::throttle::SignInThrottle::new(self.table.clone()),
+            self.people(),
+            self.tokens.clone(),
+        )
     }
 }
 

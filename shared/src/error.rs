@@ -23,6 +23,13 @@ pub enum ServiceError {
     Crypto(#[from] CryptoError),
     #[error("queue: {0}")]
     Queue(#[from] crate::jobs::QueueError),
+    #[error(transparent)]
+    Identity(#[from] crate::people::identity::IdentityError),
+    #[error(transparent)]
+    Token(#[from] crate::auth::TokenError),
+    /// Too many failed attempts: try again after this long.
+    #[error("too many failed attempts; retry in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
 }
 
 impl From<StoreError> for ServiceError {

@@ -24,6 +24,15 @@ pub struct ProvisionError {
     message: String,
 }
 
+impl ProvisionError {
+    pub fn new(resource: &str, message: impl Into<String>) -> Self {
+        Self {
+            resource: resource.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
 fn failed<E: std::error::Error + 'static>(resource: &str) -> impl FnOnce(E) -> ProvisionError + '_ {
     move |e| ProvisionError {
         resource: resource.to_string(),
@@ -686,6 +695,10 @@ fn iam_permissions(
         return one(&format!("kms:{operation}"), "key".to_string());
     }
     if service.starts_with("AWSCognitoIdentityProviderService") {
+        // Signing in is Cognito's public API, authorised by the app client, not by IAM.
+        if !operation.starts_with("Admin") && body.get("UserPoolId").is_none() {
+            return Vec::new();
+        }
         return one(
             &format!("cognito-idp:{operation}"),
             format!("userpool/{}", str_of(&body, "UserPoolId")),
@@ -749,5 +762,6 @@ pub fn counted_clients(c: &AwsClients, counter: &AwsCallCounter) -> AwsClients {
                 .build(),
         ),
         sns: c.sns.to_builder().interceptor(counter.clone()).build(),
+        cognito: c.cognito.to_builder().interceptor(counter.clone()).build(),
     }
 }

@@ -11,10 +11,12 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use hookhub_shared::api_keys::{ApiKey, KeyRejection, RateDecision, KEY_PREFIX};
 use hookhub_shared::audit::Actor;
-use hookhub_shared::auth::{Claims, Role, TokenError};
+use hookhub_shared::auth::{Claims, Role};
+use hookhub_shared::people::Access;
 use hookhub_shared::webhooks::events::TenantCheck;
 use hookhub_shared::AppContext;
 
+use crate::error::token_refused;
 use crate::ApiError;
 
 pub const TENANT_HEADER: &str = "x-tenant-id";
@@ -58,37 +60,18 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// Why a token is refused, in words a person can act on: 401 for a token that proves
-/// nothing (sign in again), 403 for a valid person without access, 503 while the issuer's
-/// keys cannot be fetched (the token may be fine).
-fn token_refused(error: TokenError) -> ApiError {
-    match error {
-        TokenError::Expired => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "token_expired",
-            "token expired: sign in again or refresh it",
+/// A person's token that verifies but no longer grants access.
+fn access_ended(access: Access) -> Option<ApiError> {
+    let (code, message) = match access {
+        Access::Allowed => return None,
+        Access::Disabled => ("user_disabled", "this user is disabled"),
+        Access::Removed => ("user_removed", "this user has been removed"),
+        Access::SignedOut => (
+            "signed_out",
+            "signed out since this token was issued: sign in again",
         ),
-        TokenError::NotYetValid => unauthorized("token not valid yet (check the clock)"),
-        TokenError::Invalid => unauthorized("invalid token"),
-        TokenError::WrongTokenUse => unauthorized(
-            "an access token was presented: send the ID token (idToken) as the Bearer token",
-        ),
-        TokenError::MissingTenant => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "no_tenant",
-            "this tenant admin is not assigned to a tenant",
-        ),
-        TokenError::NoRole => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "no_role",
-            "this user is in neither the platform_admin nor the tenant_admin group",
-        ),
-        TokenError::IssuerUnavailable => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "auth_unavailable",
-            "sign-in cannot be checked right now: the identity provider's keys are unreachable",
-        ),
-    }
+    };
+    Some(ApiError::new(StatusCode::UNAUTHORIZED, code, message))
 }
 
 impl FromRequestParts<AppContext> for Caller {
@@ -140,6 +123,9 @@ impl FromRequestParts<AppContext> for Caller {
         }
 
         let claims = ctx.tokens.verify(token).await.map_err(token_refused)?;
+        if let Some(refused) = access_ended(ctx.people().access(&claims).await?) {
+            return Err(refused);
+        }
         Ok(Caller {
             identity: Identity::Admin(claims),
             requested_tenant,

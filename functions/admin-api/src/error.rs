@@ -3,8 +3,10 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use hookhub_shared::auth::TokenError;
 use hookhub_shared::crypto::CryptoError;
 use hookhub_shared::error::ServiceError;
+use hookhub_shared::people::identity::IdentityError;
 use hookhub_shared::store::StoreError;
 use hookhub_shared::validation::InputError;
 use serde_json::{json, Value};
@@ -127,7 +129,103 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %e, "queue unavailable");
                 ApiError::unavailable("the delivery queue is unavailable; retry shortly")
             }
+            ServiceError::Identity(e) => e.into(),
+            ServiceError::Token(e) => token_refused(e),
+            ServiceError::Throttled { retry_after_secs } => {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!("too many failed attempts; try again in {retry_after_secs} s"),
+                );
+                err.retry_after_secs = Some(retry_after_secs);
+                err
+            }
         }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(err: IdentityError) -> Self {
+        let message = err.to_string();
+        match err {
+            IdentityError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message)
+            }
+            IdentityError::PasswordResetRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, "password_reset_required", message)
+            }
+            IdentityError::PasswordRejected(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "password_rejected",
+                message,
+            ),
+            IdentityError::InvalidCode => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_code", message)
+            }
+            IdentityError::SessionExpired => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", message)
+            }
+            IdentityError::RefreshRefused => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "refresh_refused", message)
+            }
+            IdentityError::UserExists => {
+                ApiError::new(StatusCode::CONFLICT, "user_exists", message)
+            }
+            IdentityError::UserNotFound => ApiError::not_found("user"),
+            IdentityError::Invalid(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                message,
+            ),
+            IdentityError::Throttled => {
+                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+                err.retry_after_secs = Some(5);
+                err
+            }
+            IdentityError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "identity provider unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "auth_unavailable",
+                    "the identity provider is unavailable; retry shortly",
+                )
+            }
+        }
+    }
+}
+
+/// Why a token is refused, in words a person can act on: 401 for a token that proves
+/// nothing (sign in again), 403 for a valid person without access, 503 while the issuer's
+/// keys cannot be fetched (the token may be fine).
+pub fn token_refused(error: TokenError) -> ApiError {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    match error {
+        TokenError::Expired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "token expired: sign in again or refresh it",
+        ),
+        TokenError::NotYetValid => unauthorized("token not valid yet (check the clock)"),
+        TokenError::Invalid => unauthorized("invalid token"),
+        TokenError::WrongTokenUse => unauthorized(
+            "an access token was presented: send the ID token (idToken) as the Bearer token",
+        ),
+        TokenError::MissingTenant => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_tenant",
+            "this tenant admin is not assigned to a tenant",
+        ),
+        TokenError::NoRole => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_role",
+            "this user is in neither the platform_admin nor the tenant_admin group",
+        ),
+        TokenError::IssuerUnavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "auth_unavailable",
+            "sign-in cannot be checked right now: the identity provider's keys are unreachable",
+        ),
     }
 }
 

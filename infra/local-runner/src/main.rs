@@ -1,6 +1,7 @@
 //! `hookhub-local [dev|serve|provision|token]`
 //!
-//! - `dev` (default): provision the development stack on the emulator, then `serve` it.
+//! - `dev` (default): provision the development stack on the emulator (its user pool and a
+//!   first platform admin with a fresh password included), then `serve` it.
 //! - `serve`: run the admin API and Meta ingress on 127.0.0.1:$HOOKHUB_PORT (3000) and poll
 //!   the delivery queue, with the configuration from the environment.
 //! - `worker`: only the delivery worker's pollers ($HOOKHUB_POLLERS, 2), configured from the
@@ -15,7 +16,12 @@ use std::time::Duration;
 use hookhub_local::{app, emulator_endpoint, pollers, port, spawn_pollers};
 use hookhub_shared::auth::{mint_for, Role};
 use hookhub_shared::aws::AwsClients;
-use hookhub_shared::local_stack::{provision, wait_until_reachable, QueueSettings, StackNames};
+use hookhub_shared::local_stack::{
+    provision, wait_until_reachable, ProvisionedStack, QueueSettings, StackNames,
+};
+use hookhub_shared::local_user_pool::{
+    ensure_platform_admin, ensure_user_pool, generate_password, LocalUserPool,
+};
 use hookhub_shared::{telemetry, AppContext, Config};
 use tokio::sync::watch;
 
@@ -29,8 +35,8 @@ async fn main() {
         None | Some("dev") => dev().await,
         Some("serve") => serve_from_env().await,
         Some("worker") => worker_from_env().await,
-        Some("provision") => provision_dev().await.map(|stack| {
-            for (name, value) in stack.env_vars() {
+        Some("provision") => provision_dev().await.map(|(stack, pool)| {
+            for (name, value) in stack.env_vars().into_iter().chain(pool.env_vars()) {
                 println!("{name}={value}");
             }
         }),
@@ -47,20 +53,38 @@ async fn main() {
     }
 }
 
-async fn provision_dev() -> Result<hookhub_shared::local_stack::ProvisionedStack, Error> {
-    let clients = AwsClients::for_endpoint(&emulator_endpoint()).await;
+/// The development stack and its user pool.
+async fn provision_dev() -> Result<(ProvisionedStack, LocalUserPool), Error> {
+    let endpoint = emulator_endpoint();
+    let clients = AwsClients::for_endpoint(&endpoint).await;
     wait_until_reachable(&clients, Duration::from_secs(30)).await?;
-    Ok(provision(
-        &clients,
-        &StackNames::development(),
-        QueueSettings::default(),
+    let names = StackNames::development();
+    let stack = provision(&clients, &names, QueueSettings::default()).await?;
+    let pool = ensure_user_pool(
+        &cognito(&clients),
+        &format!("{}-people", names.table),
+        &endpoint,
     )
-    .await?)
+    .await?;
+    Ok((stack, pool))
+}
+
+fn cognito(clients: &AwsClients) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::from_conf(clients.cognito.clone())
 }
 
 async fn dev() -> Result<(), Error> {
-    let stack = provision_dev().await?;
-    let vars = stack.env_vars();
+    let (stack, pool) = provision_dev().await?;
+    let clients = AwsClients::for_endpoint(&emulator_endpoint()).await;
+    // A fresh password at every start: the emulator keeps the user, the terminal shows it.
+    let email = std::env::var("HOOKHUB_ADMIN_EMAIL").unwrap_or_else(|_| DEV_ADMIN_EMAIL.into());
+    let password = generate_password();
+    ensure_platform_admin(&cognito(&clients), &pool, &email, &password).await?;
+    let vars: Vec<_> = stack
+        .env_vars()
+        .into_iter()
+        .chain(pool.env_vars())
+        .collect();
     let config = Config::from_lookup(|name| {
         vars.iter()
             .find(|(n, _)| *n == name)
@@ -68,12 +92,15 @@ async fn dev() -> Result<(), Error> {
             .or_else(|| std::env::var(name).ok())
             .or_else(|| (name == "HOOKHUB_LOCAL").then(|| "true".to_string()))
     })?;
-    serve(config, AwsClients::for_endpoint(&emulator_endpoint()).await).await
+    serve(config, clients, Some((email, password))).await
 }
+
+/// The first platform admin `make dev` signs in as.
+const DEV_ADMIN_EMAIL: &str = "admin@hookhub.example";
 
 async fn serve_from_env() -> Result<(), Error> {
     let config = Config::from_env()?;
-    serve(config, clients_from_env().await).await
+    serve(config, clients_from_env().await, None).await
 }
 
 async fn clients_from_env() -> AwsClients {
@@ -108,7 +135,12 @@ async fn worker_from_env() -> Result<(), Error> {
     Ok(())
 }
 
-async fn serve(config: Config, clients: AwsClients) -> Result<(), Error> {
+/// Serves `config`; `first_admin` is the email and password to print for signing in.
+async fn serve(
+    config: Config,
+    clients: AwsClients,
+    first_admin: Option<(String, String)>,
+) -> Result<(), Error> {
     if !config.local_mode {
         return Err("the local runner needs HOOKHUB_LOCAL=true".into());
     }
@@ -129,7 +161,11 @@ async fn serve(config: Config, clients: AwsClients) -> Result<(), Error> {
     let poller_tasks = spawn_pollers(&ctx, &clients.sqs, pollers(), stop_rx.clone());
 
     println!("hookhub local runner listening on http://{addr}");
-    println!("platform-admin token (24 h):\n  {token}");
+    if let Some((email, password)) = &first_admin {
+        println!("platform admin:\n  email:    {email}\n  password: {password}");
+        println!("sign in:\n  curl -s -X POST http://{addr}/api/auth/login -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{email}\",\"password\":\"{password}\"}}'");
+    }
+    println!("platform-admin token for scripts (24 h, shared secret):\n  {token}");
     println!("try:\n  curl -s http://{addr}/api/health");
     println!("  curl -s -H 'Authorization: Bearer {token}' http://{addr}/api/openapi.json");
 

@@ -25,7 +25,7 @@ const WAIT: Duration = Duration::from_secs(60);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";
 
 /// The `(action, resource)` pairs a function's policy grants, resources by their logical
-/// names: `Table`, `Table/index/*`, `DeliveryQueue`, `SecretsKey`, `*`.
+/// names: `Table`, `Table/index/*`, `DeliveryQueue`, `SecretsKey`, `UserPool`, `*`.
 fn granted(function: &str) -> BTreeSet<IamPermission> {
     let template: Yaml = serde_yaml_ng::from_str(TEMPLATE).expect("template.yaml parses");
     let policies = template["Resources"][function]["Properties"]["Policies"]
@@ -94,6 +94,16 @@ fn needed(calls: &AwsCallCounter, stack: &Stack) -> BTreeSet<IamPermission> {
     let table = format!("table/{}", names.table_name);
     let queue = format!("queue/{}", queue_name(&names.queue_url));
     let dead_letters = format!("queue/{}", queue_name(&names.dead_letter_queue_url));
+    let user_pool = format!(
+        "userpool/{}",
+        stack
+            .stack
+            .ctx
+            .config
+            .user_pool_id
+            .as_deref()
+            .unwrap_or("-")
+    );
     calls
         .permissions()
         .into_iter()
@@ -108,6 +118,8 @@ fn needed(calls: &AwsCallCounter, stack: &Stack) -> BTreeSet<IamPermission> {
                 "DeliveryDeadLetterQueue".to_string()
             } else if resource == "key" {
                 "SecretsKey".to_string()
+            } else if resource == user_pool {
+                "UserPool".to_string()
             } else if resource == "*" {
                 "*".to_string()
             } else {
@@ -235,6 +247,146 @@ fn id(value: &Value) -> String {
     value["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_string()
+}
+
+const TEMPORARY: &str = "Temporary-passw0rd!";
+const CHOSEN: &str = "Chosen-passw0rd-iam!";
+
+/// Sign-in and people management: invitations at both scopes, a first sign-in with its
+/// new-password challenge, refresh, password reset, sign-out, disable, enable, remove, and
+/// a person left in `spare` for the tenant's deletion to remove.
+async fn walk_people(walk: &mut Walk<'_>, tenant: &str, spare: &str) {
+    let platform = id_of(
+        &walk
+            .expect(
+                201,
+                "POST",
+                "/api/platform/users",
+                None,
+                Some(json!({"email": "ops@iam.test", "temporaryPassword": TEMPORARY})),
+            )
+            .await,
+    );
+    walk.expect(200, "GET", "/api/platform/users", None, None)
+        .await;
+    for action in ["disable", "enable"] {
+        walk.expect(
+            200,
+            "POST",
+            &format!("/api/platform/users/{platform}/{action}"),
+            None,
+            None,
+        )
+        .await;
+    }
+    walk.expect(
+        204,
+        "DELETE",
+        &format!("/api/platform/users/{platform}"),
+        None,
+        None,
+    )
+    .await;
+    walk.expect(200, "GET", "/api/platform/audit", None, None)
+        .await;
+
+    let users = format!("/api/platform/tenants/{tenant}/users");
+    let alice = id_of(
+        &walk
+            .expect(
+                201,
+                "POST",
+                &users,
+                None,
+                Some(json!({"email": "alice@iam.test", "temporaryPassword": TEMPORARY})),
+            )
+            .await,
+    );
+    walk.expect(
+        201,
+        "POST",
+        &format!("/api/platform/tenants/{spare}/users"),
+        None,
+        Some(json!({"email": "bob@iam.test", "temporaryPassword": TEMPORARY})),
+    )
+    .await;
+    walk.expect(200, "GET", &users, None, None).await;
+    let challenge = walk
+        .expect(
+            200,
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"email": "alice@iam.test", "password": TEMPORARY})),
+        )
+        .await;
+    let tokens = walk
+        .expect(
+            200,
+            "POST",
+            "/api/auth/challenge",
+            None,
+            Some(
+                json!({"email": "alice@iam.test", "session": challenge["session"],
+                        "newPassword": CHOSEN}),
+            ),
+        )
+        .await;
+    let refreshed = walk
+        .expect(
+            200,
+            "POST",
+            "/api/auth/refresh",
+            None,
+            Some(json!({"refreshToken": tokens["refreshToken"]})),
+        )
+        .await;
+    let alice_token = refreshed["idToken"]
+        .as_str()
+        .expect("an ID token")
+        .to_string();
+    walk.expect_as(&alice_token, 200, "GET", "/api/auth/me", None, None)
+        .await;
+    walk.expect_as(&alice_token, 200, "GET", "/api/v1/users", None, None)
+        .await;
+    walk.expect(
+        202,
+        "POST",
+        "/api/auth/forgot-password",
+        None,
+        Some(json!({"email": "alice@iam.test"})),
+    )
+    .await;
+    // The emulator takes any code without its own prefix as the emailed one.
+    walk.expect(
+        204,
+        "POST",
+        "/api/auth/confirm-forgot-password",
+        None,
+        Some(json!({"email": "alice@iam.test", "code": "123456", "newPassword": CHOSEN})),
+    )
+    .await;
+    walk.expect_as(&alice_token, 204, "POST", "/api/auth/logout", None, None)
+        .await;
+    for action in ["disable", "enable"] {
+        walk.expect(
+            200,
+            "POST",
+            &format!("{users}/{alice}/{action}"),
+            None,
+            None,
+        )
+        .await;
+    }
+    walk.expect(204, "DELETE", &format!("{users}/{alice}"), None, None)
+        .await;
+}
+
+fn id_of(person: &Value) -> String {
+    person["userId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no userId in {person}"))
         .to_string()
 }
 
@@ -726,6 +878,7 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
     walk.expect(200, "GET", "/api/v1/export/audit", Some(&tenant), None)
         .await;
     walk.expect(200, "DELETE", &c, Some(&tenant), None).await;
+    walk_people(&mut walk, &tenant, &spare).await;
     walk.expect(
         204,
         "DELETE",

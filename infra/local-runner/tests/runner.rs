@@ -397,3 +397,129 @@ async fn the_worker_dead_letters_bad_payloads_and_unknown_tenants_without_blocki
     assert!(reasons[&dead[3].id].contains("undecodable"));
     assert!(reasons[&dead[4].id].contains("naturalId"));
 }
+
+/// What `make dev` prints and the README walks through: the first platform admin signs in
+/// with the printed email and password, creates a tenant and invites its admin, who sets a
+/// password at first sign-in and registers a webhook, all over HTTP to the running binary.
+#[tokio::test]
+async fn make_dev_prints_a_platform_admin_who_signs_in_and_invites_a_tenant_admin() {
+    use serde_json::{json, Value};
+    use tokio::io::AsyncBufReadExt;
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookhub-local"))
+        .arg("dev")
+        .env(
+            "AWS_ENDPOINT_URL",
+            hookhub_shared::local_stack::test_endpoint(),
+        )
+        .env("HOOKHUB_PORT", port.to_string())
+        .env("HOOKHUB_ALLOW_PRIVATE_TARGETS", "true")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the runner starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut email, mut password) = (None, None);
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(v) = line.trim().strip_prefix("email:") {
+                email = Some(v.trim().to_string());
+            }
+            if let Some(v) = line.trim().strip_prefix("password:") {
+                password = Some(v.trim().to_string());
+            }
+            if line.starts_with("try:") {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the runner printed its banner");
+    let (email, password) = (email.expect("an email"), password.expect("a password"));
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>| {
+        let mut request = http.request(method, format!("{base}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.expect("the runner answers");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    use reqwest::Method;
+    let (status, root) = call(
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await;
+    assert_eq!(status, 200, "{root}");
+    let root = root["idToken"].as_str().unwrap().to_string();
+    let (status, tenant) = call(
+        Method::POST,
+        "/api/platform/tenants",
+        Some(&root),
+        Some(json!({"name": "Walkthrough"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{tenant}");
+    let tenant = tenant["id"].as_str().unwrap().to_string();
+    let invitee = format!("{}@walkthrough.example", tenant.to_lowercase());
+    let (status, invited) = call(
+        Method::POST,
+        &format!("/api/platform/tenants/{tenant}/users"),
+        Some(&root),
+        Some(json!({"email": invitee, "temporaryPassword": "Temporary-passw0rd!"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{invited}");
+    let (status, challenge) = call(
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"email": invitee, "password": "Temporary-passw0rd!"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &challenge["challenge"]),
+        (200, &json!("NEW_PASSWORD_REQUIRED"))
+    );
+    let (status, tokens) = call(
+        Method::POST,
+        "/api/auth/challenge",
+        None,
+        Some(json!({"email": invitee, "session": challenge["session"],
+                    "newPassword": "My-own-passw0rd!"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let admin = tokens["idToken"].as_str().unwrap();
+    let (status, endpoint) = call(
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(admin),
+        Some(json!({"name": "Orders", "url": "https://example.com/hooks", "events": ["*"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let (status, me) = call(Method::GET, "/api/auth/me", Some(admin), None).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["tenantId"], tenant.as_str());
+    child.kill().await.ok();
+}

@@ -29,6 +29,20 @@ pub struct Claims {
     /// The person's email, when the issuer says it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Who vouches for the token; never read from the token itself.
+    #[serde(skip)]
+    pub source: TokenSource,
+}
+
+/// Where a verified token came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// Minted with the shared secret by a platform embedding hookhub: its people are its own.
+    #[default]
+    SharedSecret,
+    /// The identity provider: a person in hookhub's directory.
+    Issuer,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -127,6 +141,7 @@ pub fn mint_for(
             exp: now + hours * 3600,
             iat: now,
             email: None,
+            source: TokenSource::SharedSecret,
         },
     )
 }

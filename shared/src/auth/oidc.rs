@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
-use super::{Claims, Role, TokenError};
+use super::{Claims, Role, TokenError, TokenSource};
 use crate::messages::providers::WithoutUrl;
 
 /// Clock skew allowed on `exp` and `nbf`.
@@ -209,6 +209,7 @@ impl OidcVerifier {
             exp: claims.exp,
             iat: claims.iat,
             email: claims.email,
+            source: TokenSource::Issuer,
         })
     }
 

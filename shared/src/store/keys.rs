@@ -34,6 +34,11 @@
 //! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
 //! | contact              | `T#{t}#CONTACTS`           | `{channel}#{externalId}`    | `T#{t}#CONTACTIDS` / `{conId}`        |                                        |
 //! | export audit         | `T#{t}#EXPORTS`            | `{expId}`                   |                                       |                                        |
+//! | person (directory)   | `T#{t}#USERS`              | `{userId}` (TTL once removed) |                                     |                                        |
+//! | sign-in failures     | `SIGNIN#{sha256(subject)}` | `{windowStart}` (TTL)       |                                       |                                        |
+//!
+//! Platform admins are people of the `platform` scope (`T#platform#USERS`), and changes to
+//! them are audited under `T#platform#AUDIT`; tenant ids (`ten_…`) never collide with it.
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -241,6 +246,23 @@ pub fn audit_entry(tenant_id: &str, audit_id: &str) -> Key {
     Key::new(audit_partition(tenant_id), audit_id)
 }
 
+/// The scope of platform-wide people and their audit entries, beside the tenants'.
+pub const PLATFORM_SCOPE: &str = "platform";
+
+/// A person in the directory of `scope`: a tenant id, or [`PLATFORM_SCOPE`].
+pub fn person(scope: &str, user_id: &str) -> Key {
+    Key::new(people_partition(scope), user_id)
+}
+
+pub fn people_partition(scope: &str) -> String {
+    format!("T#{scope}#USERS")
+}
+
+/// Failed sign-ins of one subject (an email or an address, hashed) in one window.
+pub fn sign_in_failures(subject_hash: &str, window_start: i64) -> Key {
+    Key::new(format!("SIGNIN#{subject_hash}"), window_start.to_string())
+}
+
 pub const API_KEY_PREFIX: &str = "APIKEY#";
 pub const WORKFLOW_PREFIX: &str = "WORKFLOW#";
 
@@ -261,6 +283,7 @@ pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String
         "#MESSAGES",
         "#CONTACTS",
         "#EXPORTS",
+        "#USERS",
     ]
     .iter()
     .map(|suffix| format!("T#{tenant_id}{suffix}"))
@@ -294,6 +317,7 @@ mod tests {
             meta_test_suite(t, "ts_1"),
             contact(t, "whatsapp", "16505551234"),
             idempotency(t, "events", "abc"),
+            person(t, "user-1"),
         ] {
             assert!(key.pk.starts_with("T#ten_01"), "{key:?}");
         }

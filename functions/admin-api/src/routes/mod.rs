@@ -2,6 +2,8 @@ pub mod api_keys;
 pub mod contacts;
 pub mod messages;
 pub mod meta;
+pub mod people;
 pub mod platform;
+pub mod sign_in;
 pub mod webhooks;
 pub mod workflows;

@@ -83,8 +83,10 @@ pub async fn delete_tenant(
     Path(tenant_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require_platform_admin()?;
+    // People first: a tenant half-deleted still lists whoever could not be removed.
+    let people = ctx.people().remove_everyone(&tenant_id).await?;
     let removed = ctx.tenants().delete(&tenant_id).await?;
-    tracing::info!(%tenant_id, removed, actor = %caller.actor().label(), "tenant deleted");
+    tracing::info!(%tenant_id, removed, people, actor = %caller.actor().label(), "tenant deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

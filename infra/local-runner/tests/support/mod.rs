@@ -60,10 +60,26 @@ impl Stack {
     /// its own, as on a cold container, so calls a warm cache would skip (a secret's data
     /// key opened with KMS) are made and recorded.
     pub async fn start_counted(label: &str, overrides: &[(&str, String)]) -> (Self, FunctionCalls) {
+        // People sign in to a user pool of the stack's own, as the deployed admin API does.
+        let endpoint = hookhub_shared::local_stack::test_endpoint();
+        let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            hookhub_shared::aws::AwsClients::for_endpoint(&endpoint)
+                .await
+                .cognito,
+        );
+        let pool = hookhub_shared::local_user_pool::ensure_user_pool(
+            &cognito,
+            &hookhub_shared::local_stack::StackNames::unique(label).table,
+            &endpoint,
+        )
+        .await
+        .expect("provisioning the user pool");
+        let mut settings = pool.env_vars();
+        settings.extend(overrides.iter().map(|(n, v)| (*n, v.clone())));
         let stack = TestStack::with_settings(
             label,
             hookhub_shared::local_stack::QueueSettings::default(),
-            overrides,
+            &settings,
         )
         .await;
         let calls = FunctionCalls::default();

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hookhub_shared::auth::{mint_for, Role};
 use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::local_user_pool::{ensure_platform_admin, LocalUserPool};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -15,6 +16,8 @@ use tower::ServiceExt;
 pub struct Api {
     pub stack: TestStack,
     pub admin: String,
+    /// The user pool people sign in to, for stacks built `with_user_pool`.
+    pub pool: Option<LocalUserPool>,
 }
 
 pub struct Reply {
@@ -33,7 +36,71 @@ impl Api {
             None,
             1,
         );
-        Self { stack, admin }
+        Self {
+            stack,
+            admin,
+            pool: None,
+        }
+    }
+
+    /// An API whose people sign in to a user pool of its own.
+    pub async fn with_user_pool(label: &str) -> Self {
+        let (stack, pool) = TestStack::with_user_pool(label).await;
+        let admin = mint_for(
+            stack.ctx.config.jwt_secret().unwrap(),
+            "root",
+            Role::PlatformAdmin,
+            None,
+            1,
+        );
+        Self {
+            stack,
+            admin,
+            pool: Some(pool),
+        }
+    }
+
+    pub fn cognito(&self) -> aws_sdk_cognitoidentityprovider::Client {
+        aws_sdk_cognitoidentityprovider::Client::from_conf(self.stack.clients.cognito.clone())
+    }
+
+    /// A platform admin in the pool who signs in with `password` straight away.
+    pub async fn platform_admin(&self, email: &str, password: &str) {
+        let pool = self.pool.as_ref().expect("a stack with a user pool");
+        ensure_platform_admin(&self.cognito(), pool, email, password)
+            .await
+            .expect("platform admin created");
+    }
+
+    /// An unauthenticated POST of JSON from `ip`.
+    pub async fn post_from(&self, ip: [u8; 4], path: &str, body: Value) -> Reply {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/json")
+            .extension(ConnectInfo(SocketAddr::from((ip, 40000))))
+            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    pub async fn post_public(&self, path: &str, body: Value) -> Reply {
+        self.post_from([127, 0, 0, 1], path, body).await
+    }
+
+    /// Signs in; the ID token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let reply = self
+            .post_public(
+                "/api/auth/login",
+                serde_json::json!({ "email": email, "password": password }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["idToken"]
+            .as_str()
+            .expect("tokens, not a challenge")
+            .to_string()
     }
 
     pub fn tenant_admin(&self, tenant_id: &str) -> String {

@@ -1,8 +1,6 @@
-mod support;
-
+use crate::support::Api;
 use axum::body::Body;
 use serde_json::json;
-use support::Api;
 
 /// The partition key of every stored item.
 async fn stored_partitions(api: &Api) -> Vec<String> {

@@ -1,14 +1,12 @@
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Api, Reply};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
-use support::{Api, Reply};
 use tower::ServiceExt;
 
 async fn create_key(api: &Api, tenant: &str, body: Value) -> Reply {
@@ -265,7 +263,7 @@ async fn expired_keys_and_ip_allow_lists() {
     assert_eq!(bad_cidr.status, 422);
 
     // In Lambda the address comes from API Gateway's request context, not from headers.
-    let mut event: Value = serde_json::from_str(include_str!("../events/health.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../events/health.json")).unwrap();
     event["rawPath"] = json!("/probe/read:webhooks");
     event["requestContext"]["http"]["path"] = json!("/probe/read:webhooks");
     event["headers"]["authorization"] = json!(format!("Bearer {fenced}"));

@@ -1,9 +1,7 @@
-mod support;
-
+use crate::support::Api;
 use hookhub_shared::integrations::IntegrationKind;
 use hookhub_shared::store::keys;
 use serde_json::{json, Value};
-use support::Api;
 
 const TOKEN: &str = "EAATestAccessToken123456789";
 const APP_SECRET: &str = "app-secret-0123456789abcdef";
@@ -18,7 +16,7 @@ fn every_string(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn put(api: &Api, tenant: &str, kind: &str, body: Value) -> support::Reply {
+async fn put(api: &Api, tenant: &str, kind: &str, body: Value) -> crate::support::Reply {
     api.call(
         "PUT",
         &format!("/api/platform/tenants/{tenant}/integrations/{kind}"),

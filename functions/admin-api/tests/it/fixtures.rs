@@ -30,7 +30,7 @@ async fn invoke(
 #[tokio::test]
 async fn health_fixture() {
     let stack = TestStack::new("fx-health").await;
-    let (status, headers, body) = invoke(&stack, include_str!("../events/health.json")).await;
+    let (status, headers, body) = invoke(&stack, include_str!("../../events/health.json")).await;
     assert_eq!(status, 200);
     assert_eq!(body["components"]["dynamodb"]["status"], "ok");
     assert_eq!(body["components"]["sqs"]["status"], "ok");
@@ -43,7 +43,7 @@ async fn health_fixture() {
 #[tokio::test]
 async fn openapi_fixture_serves_a_3_1_document_covering_the_routes() {
     let stack = TestStack::new("fx-openapi").await;
-    let (status, headers, doc) = invoke(&stack, include_str!("../events/openapi.json")).await;
+    let (status, headers, doc) = invoke(&stack, include_str!("../../events/openapi.json")).await;
     assert_eq!(status, 200);
     assert_eq!(
         headers["x-request-id"], "fixture-openapi-1",

@@ -1,0 +1,10 @@
+//! The admin API's integration tests: one binary, the router called in-process against an
+//! isolated stack on the emulator per test.
+
+mod api_keys;
+mod fixtures;
+mod integrations;
+mod openapi;
+mod sign_in;
+mod support;
+mod tenants;
