@@ -2,6 +2,7 @@
 # and runs every test, the template lint included.
 SHELL := /bin/bash
 VENV := .venv
+SAM_VENV := .venv-sam
 EMULATOR_PORT := $(or $(HOOKHUB_EMULATOR_PORT),4566)
 export HOOKHUB_EMULATOR_PORT := $(EMULATOR_PORT)
 export HOOKHUB_PORT ?= 3000
@@ -11,15 +12,16 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_REGION ?= us-east-1
 
-.PHONY: dev test setup venv toolchain build lint fmt emulator-start emulator-stop token clean
+.PHONY: dev test setup venv toolchain browser build lint fmt emulator-start emulator-stop token clean
 
 dev: setup
 	infra/emulator.sh start $(EMULATOR_PORT)
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) cargo run --locked -p hookhub-local -- dev
 
-test: setup
+test: setup browser $(SAM_VENV)/.installed
 	infra/test.sh
 	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
 
 lint: toolchain
 	cargo fmt --all -- --check
@@ -33,6 +35,19 @@ $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $@
+
+$(SAM_VENV)/.installed: infra/requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
+# The console's journeys run in Debian's Chromium (Playwright drives it; no browser download)
+# and its unit tests in Node.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: sudo apt-get install chromium"; exit 1; fi; }
+	@command -v node >/dev/null || { echo "node not found: install Node.js 18 or later"; exit 1; }
 
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup"; exit 1; }
@@ -52,4 +67,4 @@ token:
 
 clean: emulator-stop
 	cargo clean
-	rm -rf $(VENV) .run
+	rm -rf $(VENV) $(SAM_VENV) .run

@@ -13,3 +13,5 @@ cargo test --workspace --all-targets --locked "$@"
 echo "tests took $(( $(date +%s) - start )) s"
 # Schemathesis over every operation of the OpenAPI document, on the same emulator.
 infra/fuzz-api.sh
+# The web console in headless Chromium, on the same emulator.
+infra/console-test.sh

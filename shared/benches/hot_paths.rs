@@ -4,7 +4,9 @@
 //! - `sha256=` header sign and verify, and Meta's `X-Hub-Signature-256` check, vs a bare
 //!   HMAC-SHA256 of the body;
 //! - envelope seal and open with a cached data key vs bare AES-256-GCM of the same plaintext;
-//! - masking vs copying the secret.
+//! - masking vs copying the secret;
+//! - a person's RS256 ID token verified with the issuer's keys cached (signature, claims,
+//!   role and tenant) vs the bare RSA signature check of the same token.
 //!
 //! `cargo bench -p hookhub-shared --bench hot_paths` (Meta parse + split: `cargo bench -p
 //! meta-ingress --bench ingress`).
@@ -215,11 +217,111 @@ fn masking(c: &mut Criterion) {
     group.finish();
 }
 
+/// An RS256 token as Cognito issues it, the JWKS that verifies it, and the raw pieces (signed
+/// text, signature, public key) for the baseline.
+struct Rs256Token {
+    token: String,
+    jwks: String,
+    signed: Vec<u8>,
+    signature: Vec<u8>,
+    public_key: Vec<u8>,
+}
+
+const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench";
+const CLIENT: &str = "bench-client";
+
+fn rs256_token() -> Rs256Token {
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    let pair = KeyPair::generate(KeySize::Rsa2048).expect("an RSA key");
+    let public = pair.public_key();
+    let jwk = serde_json::json!({
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "bench",
+        "n": B64.encode(public.modulus().big_endian_without_leading_zero()),
+        "e": B64.encode(public.exponent().big_endian_without_leading_zero()),
+    });
+    let header = B64.encode(br#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#);
+    let claims = serde_json::json!({
+        "sub": "2f1c6d8e-0000-4000-8000-000000000001", "iss": ISSUER, "aud": CLIENT,
+        "token_use": "id", "email": "alice@example.com", "cognito:groups": ["tenant_admin"],
+        "custom:tenantId": "ten_01JBENCH", "iat": 1_763_800_000, "exp": 4_102_444_800i64,
+    });
+    let signed = format!("{header}.{}", B64.encode(claims.to_string()));
+    let mut signature = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        signed.as_bytes(),
+        &mut signature,
+    )
+    .expect("signed");
+    Rs256Token {
+        token: format!("{signed}.{}", B64.encode(&signature)),
+        jwks: serde_json::json!({ "keys": [jwk] }).to_string(),
+        signed: signed.into_bytes(),
+        signature,
+        public_key: public.as_ref().to_vec(),
+    }
+}
+
+fn token_verification(c: &mut Criterion) {
+    use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+    use hookhub_shared::auth::oidc::{IssuerConfig, OidcVerifier, TokenUse};
+    let token = rs256_token();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    // The issuer's key set, served once over loopback: the verifier caches it at the first
+    // token, as a warm container has.
+    let jwks = token.jwks.clone();
+    let url = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || std::future::ready(jwks.clone())),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    });
+    let verifier = OidcVerifier::new(
+        IssuerConfig {
+            issuer: ISSUER.into(),
+            jwks_url: url,
+            client_id: CLIENT.into(),
+            token_use: TokenUse::CognitoId,
+            role_claim: "cognito:groups".into(),
+            tenant_claim: "custom:tenantId".into(),
+        },
+        reqwest::Client::new(),
+    );
+    runtime
+        .block_on(verifier.verify(&token.token))
+        .expect("the token verifies");
+    let key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &token.public_key);
+    let mut group = c.benchmark_group("token_verification");
+    group.bench_function("raw_rsa_verify", |b| {
+        b.iter(|| {
+            key.verify(black_box(&token.signed), black_box(&token.signature))
+                .expect("valid")
+        })
+    });
+    group.bench_function("id_token_cached_jwks", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(verifier.verify(black_box(&token.token)))
+                .expect("valid")
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     standard_webhooks,
     body_signatures,
     envelope,
-    masking
+    masking,
+    token_verification
 );
 criterion_main!(benches);

@@ -44,7 +44,7 @@ impl AppContext {
         let identity = match (&config.user_pool_id, &config.issuer) {
             (Some(pool), Some(issuer)) => {
                 let cognito = crate::people::cognito::CognitoIdentity::new(
-                    aws_sdk_cognitoidentityprovider::Client::from_conf(clients.cognito.clone()),
+                    clients.cognito.clone(),
                     pool,
                     &issuer.client_id,
                 );

@@ -1,7 +1,8 @@
-//! The admin API: every `/api` route. The same router serves Lambda (through
-//! `lambda_http::run`) and the local runner.
+//! The admin API: every `/api` route, and the web console under `/console/`. The same router
+//! serves Lambda (through `lambda_http::run`) and the local runner.
 
 pub mod auth;
+mod console;
 mod error;
 mod health;
 pub mod input;
@@ -111,6 +112,12 @@ api_routes! {
 
 pub fn router(ctx: AppContext) -> Router {
     with_routes(Router::new())
+        .route("/console", axum::routing::get(console::page))
+        .route("/console/", axum::routing::get(console::page))
+        .route(
+            "/console/assets/{version}/{*path}",
+            axum::routing::get(console::asset),
+        )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(ctx)

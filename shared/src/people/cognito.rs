@@ -18,18 +18,31 @@ use super::identity::{group_of, IdentityError, IdentityProvider, NewUser, SignIn
 pub const TENANT_ATTRIBUTE: &str = "custom:tenantId";
 
 pub struct CognitoIdentity {
-    client: Client,
+    config: aws_sdk_cognitoidentityprovider::Config,
+    /// Built at the first sign-in or people call, not at the cold start: most requests never
+    /// reach Cognito, and a client loads its endpoint rules when built.
+    client: std::sync::OnceLock<Client>,
     pool_id: String,
     client_id: String,
 }
 
 impl CognitoIdentity {
-    pub fn new(client: Client, pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
+    pub fn new(
+        config: aws_sdk_cognitoidentityprovider::Config,
+        pool_id: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> Self {
         Self {
-            client,
+            config,
+            client: std::sync::OnceLock::new(),
             pool_id: pool_id.into(),
             client_id: client_id.into(),
         }
+    }
+
+    fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| Client::from_conf(self.config.clone()))
     }
 }
 
@@ -139,7 +152,7 @@ fn attribute(name: &str, value: &str) -> Result<AttributeType, IdentityError> {
 impl IdentityProvider for CognitoIdentity {
     async fn sign_in(&self, email: &str, password: &str) -> Result<SignIn, IdentityError> {
         let out = self
-            .client
+            .client()
             .initiate_auth()
             .client_id(&self.client_id)
             .auth_flow(AuthFlowType::UserPasswordAuth)
@@ -162,7 +175,7 @@ impl IdentityProvider for CognitoIdentity {
         new_password: &str,
     ) -> Result<SignIn, IdentityError> {
         let out = self
-            .client
+            .client()
             .respond_to_auth_challenge()
             .client_id(&self.client_id)
             .challenge_name(ChallengeNameType::NewPasswordRequired)
@@ -190,7 +203,7 @@ impl IdentityProvider for CognitoIdentity {
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {
         let out = self
-            .client
+            .client()
             .initiate_auth()
             .client_id(&self.client_id)
             .auth_flow(AuthFlowType::RefreshTokenAuth)
@@ -213,7 +226,7 @@ impl IdentityProvider for CognitoIdentity {
 
     async fn forgot_password(&self, email: &str) -> Result<(), IdentityError> {
         match self
-            .client
+            .client()
             .forgot_password()
             .client_id(&self.client_id)
             .username(email)
@@ -235,7 +248,7 @@ impl IdentityProvider for CognitoIdentity {
         code: &str,
         new_password: &str,
     ) -> Result<(), IdentityError> {
-        self.client
+        self.client()
             .confirm_forgot_password()
             .client_id(&self.client_id)
             .username(email)
@@ -258,7 +271,7 @@ impl IdentityProvider for CognitoIdentity {
 
     async fn create_user(&self, user: NewUser<'_>) -> Result<String, IdentityError> {
         let mut request = self
-            .client
+            .client()
             .admin_create_user()
             .user_pool_id(&self.pool_id)
             .username(user.email)
@@ -289,7 +302,7 @@ impl IdentityProvider for CognitoIdentity {
             .ok_or_else(|| IdentityError::Unavailable("Cognito answered a user without id".into()))?
             .to_string();
         let grouped = self
-            .client
+            .client()
             .admin_add_user_to_group()
             .user_pool_id(&self.pool_id)
             .username(&user_id)
@@ -306,7 +319,7 @@ impl IdentityProvider for CognitoIdentity {
 
     async fn set_enabled(&self, user_id: &str, enabled: bool) -> Result<(), IdentityError> {
         let result = if enabled {
-            self.client
+            self.client()
                 .admin_enable_user()
                 .user_pool_id(&self.pool_id)
                 .username(user_id)
@@ -315,7 +328,7 @@ impl IdentityProvider for CognitoIdentity {
                 .map(|_| ())
                 .map_err(plain)
         } else {
-            self.client
+            self.client()
                 .admin_disable_user()
                 .user_pool_id(&self.pool_id)
                 .username(user_id)
@@ -328,7 +341,7 @@ impl IdentityProvider for CognitoIdentity {
     }
 
     async fn sign_out_everywhere(&self, user_id: &str) -> Result<(), IdentityError> {
-        self.client
+        self.client()
             .admin_user_global_sign_out()
             .user_pool_id(&self.pool_id)
             .username(user_id)
@@ -339,7 +352,7 @@ impl IdentityProvider for CognitoIdentity {
     }
 
     async fn delete_user(&self, user_id: &str) -> Result<(), IdentityError> {
-        self.client
+        self.client()
             .admin_delete_user()
             .user_pool_id(&self.pool_id)
             .username(user_id)

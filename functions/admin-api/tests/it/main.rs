@@ -2,6 +2,7 @@
 //! isolated stack on the emulator per test.
 
 mod api_keys;
+mod console;
 mod fixtures;
 mod integrations;
 mod openapi;

@@ -1,0 +1,62 @@
+// Delivery logs of the tenant being acted for: filters, an attempt's detail, retry.
+
+import { html, useState } from '../vendor/preact-htm.js';
+import { api } from '../api.js';
+import { relativeTime } from '../format.js';
+import { Empty, ErrorBox, Field, Loading, Select, toast, toastError, useLoad } from '../ui.js';
+
+function query(filters) {
+  const params = new URLSearchParams({ limit: '100' });
+  for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
+  return params.toString();
+}
+
+export function Logs({ tenant, params }) {
+  const [webhookId, setWebhookId] = useState(params.get('webhookId') || '');
+  const [status, setStatus] = useState('');
+  const [eventType, setEventType] = useState('');
+  const [open, setOpen] = useState(null);
+  const filters = { webhookId, status, eventType };
+  const logs = useLoad(() => api('GET', `/api/v1/webhooks/logs?${query(filters)}`, { tenant }), [tenant, webhookId, status, eventType]);
+  const retry = (log) => async () => {
+    try {
+      await api('POST', `/api/v1/webhooks/logs/${log.id}/retry`, { tenant });
+      toast('Retry queued: it appears here once delivered.');
+      setTimeout(logs.reload, 1500);
+    } catch (e) {
+      toastError(e);
+    }
+  };
+  const list = (logs.data && logs.data.data) || [];
+  return html`<section>
+    <h1>Delivery logs</h1>
+    <div class="filters" role="search">
+      <${Field} label="Endpoint id" value=${webhookId} onInput=${setWebhookId} placeholder="wh_…" />
+      <${Select} label="Status" value=${status} onChange=${setStatus} options=${[['', 'Any'], ['success', 'Delivered'], ['failed', 'Failed']]} />
+      <${Field} label="Event type" value=${eventType} onInput=${setEventType} placeholder="contact.created" />
+      <button type="button" onClick=${logs.reload}>Refresh</button>
+    </div>
+    ${logs.loading ? html`<${Loading} what="Loading deliveries" />` : null}
+    <${ErrorBox} error=${logs.error} retry=${logs.reload} />
+    ${logs.data && !list.length ? html`<${Empty}>No deliveries match.<//>` : null}
+    ${list.length ? html`<table class="logs">
+      <thead><tr><th>When</th><th>Event</th><th>Result</th><th>Time</th><th>Attempt</th><th></th></tr></thead>
+      <tbody>${list.map((log) => html`<tr key=${log.id} class=${log.success ? '' : 'failed'}>
+        <td title=${log.createdAt}>${relativeTime(log.createdAt)}</td>
+        <td>${log.eventType}<div class="muted mono">${log.eventId}</div></td>
+        <td><span class="badge badge-${log.status}">${log.statusCode ? `HTTP ${log.statusCode}` : log.status}</span>
+          ${log.error ? html`<div class="muted">${log.error}</div>` : null}</td>
+        <td>${log.responseTimeMs} ms</td>
+        <td>${log.attempt}${log.willRetry ? ' (will retry)' : ''}</td>
+        <td class="actions">
+          <button type="button" aria-expanded=${open === log.id} onClick=${() => setOpen(open === log.id ? null : log.id)}>Details</button>
+          ${log.success ? null : html`<button type="button" onClick=${retry(log)}>Retry</button>`}
+        </td>
+      </tr>`)}</tbody>
+    </table>` : null}
+    ${open ? html`<div class="card detail" role="region" aria-label="Attempt detail">
+      <h3>Attempt ${open}</h3>
+      <pre>${JSON.stringify(list.find((l) => l.id === open), null, 2)}</pre>
+    </div>` : null}
+  </section>`;
+}

@@ -1,0 +1,94 @@
+//! Embeds the web console (`console/` at the workspace root) in the admin API: every file
+//! but the tests and notes, gzipped once here, under a path versioned by the hash of the
+//! whole console so browsers may cache assets forever. `index.html` names that version.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files.sort();
+    for (_, path) in &files {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+
+    let mut hasher = Sha256::new();
+    for (name, path) in &files {
+        hasher.update(name.as_bytes());
+        hasher.update(std::fs::read(path).expect("a console file"));
+    }
+    let version: String = hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    let mut table = String::new();
+    writeln!(
+        table,
+        "/// The hash of the whole console, naming its assets' path."
+    )
+    .unwrap();
+    writeln!(table, "pub const VERSION: &str = \"{version}\";").unwrap();
+    writeln!(
+        table,
+        "/// Every embedded file: path, content, gzipped content."
+    )
+    .unwrap();
+    writeln!(table, "pub static FILES: &[(&str, &[u8], &[u8])] = &[").unwrap();
+    for (i, (name, path)) in files.iter().enumerate() {
+        let mut content = std::fs::read(path).expect("a console file");
+        if name == "index.html" {
+            content = String::from_utf8(content)
+                .expect("index.html is UTF-8")
+                .replace("{{VERSION}}", &version)
+                .into_bytes();
+        }
+        let raw = out.join(format!("console-{i}"));
+        std::fs::write(&raw, &content).expect("writing OUT_DIR");
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&content).expect("gzip");
+        let zipped = out.join(format!("console-{i}.gz"));
+        std::fs::write(&zipped, gzip.finish().expect("gzip")).expect("writing OUT_DIR");
+        writeln!(
+            table,
+            "    ({name:?}, include_bytes!({:?}), include_bytes!({:?})),",
+            raw.display(),
+            zipped.display()
+        )
+        .unwrap();
+    }
+    writeln!(table, "];").unwrap();
+    std::fs::write(out.join("console_files.rs"), table).expect("writing OUT_DIR");
+}
+
+/// Files below `dir` as (path from `root` with `/`, absolute path); tests, notes and
+/// licences stay out of the binary (the licences ship in the repository).
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path
+            .strip_prefix(root)
+            .expect("below the root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if path.is_dir() {
+            if name != "tests" {
+                collect(root, &path, files);
+            }
+        } else if !name.ends_with(".md") && !name.ends_with(".txt") && !name.starts_with('.') {
+            files.push((name, path));
+        }
+    }
+}
