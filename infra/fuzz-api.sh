@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 : "${HOOKHUB_TEST_ENDPOINT:?set by infra/test.sh}"
 examples=${HOOKHUB_FUZZ_EXAMPLES:-10}
-runner=target/debug/hookhub-local
+runner=${CARGO_TARGET_DIR:-target}/debug/hookhub-local
 # Always through cargo, so a runner left from older code is rebuilt, and with the test run's
 # own arguments, so that after infra/test.sh's `cargo test` this builds nothing (building the
 # one package alone resolves features differently and recompiles the SDK).

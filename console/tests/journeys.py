@@ -19,8 +19,9 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "target" / "console-screenshots"
-RUNNER = ROOT / "target" / "debug" / "hookhub-local"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+SHOTS = TARGET / "console-screenshots"
+RUNNER = TARGET / "debug" / "hookhub-local"
 expect.set_options(timeout=15_000)
 
 
@@ -223,8 +224,38 @@ def journeys(page, base, email, password, receiver):
     assert shown not in page.content(), "the key is shown only once"
     shot(page, "api-key-once")
 
+    # The Meta test suite, run through hookhub's own ingress with the WhatsApp app secret.
+    page.get_by_role("link", name="Meta").click()
+    page.get_by_role("tab", name="Test suites").click()
+    form = page.get_by_role("form", name="New test suite")
+    form.get_by_label("Account ID").fill("102290129340398")
+    form.get_by_role("button", name="Create test suite").click()
+    page.get_by_role("button", name="Run test suite").click()
+    run = page.get_by_role("status", name="Test run")
+    expect(run).to_contain_text("passed")
+    expect(run.get_by_text("failed", exact=True)).to_have_count(0)
+    shot(page, "meta-test-suite")
+    page.get_by_role("tab", name="Health and monitoring").click()
+    chart = page.locator("figure.chart")
+    expect(chart).to_contain_text("Meta events per hour")
+    expect(chart.locator("canvas")).to_have_count(1)
+    expect(page.get_by_text(re.compile(r"Health: (healthy|degraded)"))).to_be_visible()
+
+    # Contacts from those messages, exported as CSV with the screen's filters.
+    page.get_by_role("link", name="Contacts").click()
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    path = download.value.path()
+    assert download.value.suggested_filename == "contacts.csv"
+    header = Path(path).read_text().splitlines()[0]
+    assert "externalId" in header or "external_id" in header or "id" in header, header
+    expect(page.get_by_text("Contacts exported as CSV")).to_be_visible()
+    shot(page, "contacts-export")
+
     # Phone width: the same screen, still usable.
     page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="API keys").click()
     expect(page.get_by_role("cell", name="CRM sync")).to_be_visible()
     shot(page, "phone-width")
 
