@@ -107,3 +107,8 @@ export function parseHeaders(text) {
   });
   return { headers, errors };
 }
+
+/** A `to` filter from a date input: the end of that day (UTC), so the day is included. */
+export function endOfDay(date) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(date || '') ? `${date}T23:59:59Z` : date;
+}

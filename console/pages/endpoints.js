@@ -4,21 +4,27 @@
 import { html, useState } from '../vendor/preact-htm.js';
 import { api } from '../api.js';
 import { eventChoices, relativeTime, successRateClass } from '../format.js';
+import { TimeChart } from '../chart.js';
 import { Checkbox, ConfirmButton, Empty, ErrorBox, Field, FormError, Loading, Reveal, Select, toast, toastError, useLoad, useSubmit } from '../ui.js';
 
-function EventPicker({ catalog, selected, onChange }) {
+export function EventPicker({ catalog, selected, onChange }) {
   const toggle = (pattern) => onChange(selected.includes(pattern)
     ? selected.filter((p) => p !== pattern)
     : [...selected, pattern]);
   return html`<fieldset class="event-picker">
     <legend>Events</legend>
     <${Checkbox} label="Every event (*)" checked=${selected.includes('*')} onChange=${() => toggle('*')} />
-    ${eventChoices(catalog).map((group) => html`<div class="event-group" key=${group.prefix}>
-      <${Checkbox} label=${`All ${group.prefix} events (${group.wildcard})`} checked=${selected.includes(group.wildcard)}
-        onChange=${() => toggle(group.wildcard)} />
-      <div class="event-types">${group.types.map((type) => html`<${Checkbox} key=${type} label=${type}
-        checked=${selected.includes(type)} onChange=${() => toggle(type)} />`)}</div>
-    </div>`)}
+    ${eventChoices(catalog).map((group) => {
+      const chosen = group.types.filter((t) => selected.includes(t)).length;
+      return html`<div class="event-group" key=${group.prefix}>
+        <${Checkbox} label=${`All ${group.prefix} events (${group.wildcard})`} checked=${selected.includes(group.wildcard)}
+          onChange=${() => toggle(group.wildcard)} />
+        <details open=${chosen > 0}><summary>${group.types.length} ${group.prefix} event types${chosen ? `, ${chosen} chosen` : ''}</summary>
+          <div class="event-types">${group.types.map((type) => html`<${Checkbox} key=${type} label=${type}
+            checked=${selected.includes(type)} onChange=${() => toggle(type)} />`)}</div>
+        </details>
+      </div>`;
+    })}
   </fieldset>`;
 }
 
@@ -93,8 +99,21 @@ function TestEvent({ tenant, endpoint, catalog }) {
   </div>`;
 }
 
+/** The last 24 hours of one endpoint: deliveries and failures per hour, and latency. */
+function HourlyStats({ hours }) {
+  if (!hours || !hours.length) return html`<p class="muted">No deliveries in the last 24 hours.</p>`;
+  const times = hours.map((h) => Date.parse(`${h.hour}:00:00Z`) / 1000);
+  return html`<div class="row">
+    <${TimeChart} title="Deliveries per hour, last 24 hours" times=${times}
+      series=${[{ label: 'delivered', values: hours.map((h) => h.successful || 0) }, { label: 'failed', values: hours.map((h) => h.failed || 0) }]} />
+    <${TimeChart} title="Average response time per hour (ms)" times=${times}
+      series=${[{ label: 'ms', values: hours.map((h) => (h.total ? Math.round((h.responseMs || 0) / h.total) : null)) }]} />
+  </div>`;
+}
+
 function EndpointRow({ tenant, endpoint, catalog, onChanged }) {
   const [open, setOpen] = useState(false);
+  const [showStats, setShowStats] = useState(false);
   const [secret, setSecret] = useState(null);
   const stats = useLoad(() => api('GET', `/api/v1/webhooks/${endpoint.id}/stats`, { tenant }), [endpoint.id, endpoint.updatedAt]);
   const s = stats.data;
@@ -140,6 +159,7 @@ function EndpointRow({ tenant, endpoint, catalog, onChanged }) {
     ${secret ? html`<${Reveal} title="New signing secret" value=${secret} onDone=${() => setSecret(null)} />` : null}
     <div class="actions">
       <button type="button" aria-expanded=${open} onClick=${() => setOpen(!open)}>${open ? 'Close' : 'Test'}</button>
+      <button type="button" aria-expanded=${showStats} onClick=${() => setShowStats(!showStats)}>${showStats ? 'Hide stats' : 'Stats'}</button>
       <a class="button" href="#/logs?webhookId=${endpoint.id}">Logs</a>
       ${endpoint.isActive
         ? html`<button type="button" onClick=${() => setActive(false)}>Disable</button>`
@@ -147,6 +167,7 @@ function EndpointRow({ tenant, endpoint, catalog, onChanged }) {
       <${ConfirmButton} label="Rotate secret" danger=${false} question="Rotate the signing secret? The old one keeps working for 24 hours." onConfirm=${rotate} />
       <${ConfirmButton} label="Delete" question=${`Delete ${endpoint.name}? Deliveries to it stop at once.`} onConfirm=${remove} />
     </div>
+    ${showStats && s ? html`<${HourlyStats} hours=${s.last24Hours} />` : null}
     ${open ? html`<${TestEvent} tenant=${tenant} endpoint=${endpoint} catalog=${catalog} />` : null}
   </li>`;
 }

@@ -2,7 +2,7 @@
 
 import { html, useState } from '../vendor/preact-htm.js';
 import { api } from '../api.js';
-import { relativeTime } from '../format.js';
+import { endOfDay, relativeTime } from '../format.js';
 import { Empty, ErrorBox, Field, Loading, Select, toast, toastError, useLoad } from '../ui.js';
 
 function query(filters) {
@@ -15,9 +15,21 @@ export function Logs({ tenant, params }) {
   const [webhookId, setWebhookId] = useState(params.get('webhookId') || '');
   const [status, setStatus] = useState('');
   const [eventType, setEventType] = useState('');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
   const [open, setOpen] = useState(null);
-  const filters = { webhookId, status, eventType };
-  const logs = useLoad(() => api('GET', `/api/v1/webhooks/logs?${query(filters)}`, { tenant }), [tenant, webhookId, status, eventType]);
+  const filters = { webhookId, status, eventType, from, to: endOfDay(to) };
+  const logs = useLoad(() => api('GET', `/api/v1/webhooks/logs?${query(filters)}`, { tenant }), [tenant, webhookId, status, eventType, from, to]);
+  const [since, setSince] = useState(new Date(Date.now() - 86_400_000).toISOString().slice(0, 16));
+  const recover = async () => {
+    try {
+      const done = await api('POST', `/api/v1/webhooks/${webhookId}/recover?since=${encodeURIComponent(new Date(`${since}Z`).toISOString())}`, { tenant });
+      toast(`${done.recovered} failed event(s) queued for delivery again`);
+      setTimeout(logs.reload, 1500);
+    } catch (e) {
+      toastError(e);
+    }
+  };
   const retry = (log) => async () => {
     try {
       await api('POST', `/api/v1/webhooks/logs/${log.id}/retry`, { tenant });
@@ -34,8 +46,15 @@ export function Logs({ tenant, params }) {
       <${Field} label="Endpoint id" value=${webhookId} onInput=${setWebhookId} placeholder="wh_…" />
       <${Select} label="Status" value=${status} onChange=${setStatus} options=${[['', 'Any'], ['success', 'Delivered'], ['failed', 'Failed']]} />
       <${Field} label="Event type" value=${eventType} onInput=${setEventType} placeholder="contact.created" />
+      <${Field} label="From" type="date" value=${from} onInput=${setFrom} />
+      <${Field} label="To" type="date" value=${to} onInput=${setTo} />
       <button type="button" onClick=${logs.reload}>Refresh</button>
     </div>
+    ${webhookId ? html`<div class="card filters" aria-label="Recover">
+      <${Field} label="Re-deliver everything that failed since (UTC)" type="datetime-local" value=${since} onInput=${setSince} />
+      <button type="button" onClick=${recover}>Recover failed deliveries</button>
+      <span class="muted">Also re-enables the endpoint and resets its failure count.</span>
+    </div>` : null}
     ${logs.loading ? html`<${Loading} what="Loading deliveries" />` : null}
     <${ErrorBox} error=${logs.error} retry=${logs.reload} />
     ${logs.data && !list.length ? html`<${Empty}>No deliveries match.<//>` : null}

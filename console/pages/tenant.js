@@ -6,6 +6,7 @@ import { relativeTime } from '../format.js';
 import { ConfirmButton, ErrorBox, Field, FormError, Loading, Select, Tabs, toast, toastError, useLoad, useSubmit } from '../ui.js';
 import { Integrations } from './integrations.js';
 import { People } from './people.js';
+import { Workflows } from './workflows.js';
 
 function Settings({ tenant, onSaved, onDeleted }) {
   const [name, setName] = useState(tenant.name);
@@ -74,8 +75,9 @@ export function Tenant({ tenantId, navigate, actFor }) {
     <p><button type="button" onClick=${() => actFor(current)}>Act for this tenant</button>
       <span class="muted"> Endpoints, logs, Meta, contacts, messages and API keys, as its admins see them.</span></p>
     <${Tabs} current=${tab} onSelect=${setTab}
-      tabs=${[['integrations', 'Integrations'], ['people', 'People'], ['settings', 'Settings'], ['audit', 'Audit log']]} />
+      tabs=${[['integrations', 'Integrations'], ['workflows', 'n8n workflows'], ['people', 'People'], ['settings', 'Settings'], ['audit', 'Audit log']]} />
     ${tab === 'integrations' ? html`<${Integrations} tenantId=${tenantId} />` : null}
+    ${tab === 'workflows' ? html`<${Workflows} tenantId=${tenantId} />` : null}
     ${tab === 'people' ? html`<${People} base=${`/api/platform/tenants/${tenantId}/users`} />` : null}
     ${tab === 'settings' ? html`<${Settings} tenant=${current} onSaved=${setSaved} onDeleted=${() => navigate('#/tenants')} />` : null}
     ${tab === 'audit' ? html`<${Audit} tenantId=${tenantId} />` : null}

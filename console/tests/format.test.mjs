@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  describeError, eventChoices, fieldErrors, integrationPayload, parseHeaders, relativeTime,
+  describeError, endOfDay, eventChoices, fieldErrors, integrationPayload, parseHeaders, relativeTime,
   successRate, successRateClass,
 } from '../format.js';
 
@@ -51,4 +51,10 @@ test('relative times and header lines', () => {
   assert.equal(relativeTime('2026-12-01T12:00:00Z', now), '6 d ago');
   assert.equal(relativeTime('2025-01-01T00:00:00Z', now), '2025-01-01');
   assert.deepEqual(parseHeaders('X-A: 1\n\nbad line\nX-B:two'), { headers: { 'X-A': '1', 'X-B': 'two' }, errors: ['line 3: expected "Name: value"'] });
+});
+
+test('a date filter ends with its day', () => {
+  assert.equal(endOfDay('2026-12-07'), '2026-12-07T23:59:59Z');
+  assert.equal(endOfDay(''), '');
+  assert.equal(endOfDay('2026-12-07T10:00:00Z'), '2026-12-07T10:00:00Z');
 });

@@ -169,6 +169,26 @@ def journeys(page, base, email, password, receiver):
     expect(settings.get_by_text(re.compile(r"Stored: app-se\S*\*\*\*"))).to_be_visible()
     shot(page, "whatsapp-masked")
 
+    # An n8n workflow webhook: created, called, and its call in the analytics.
+    page.get_by_role("tab", name="n8n workflows").click()
+    form = page.get_by_role("form", name="New workflow webhook")
+    form.get_by_label("Workflow name").fill("order_sync")
+    form.get_by_label("n8n webhook URL").fill(receiver.url.replace("/hooks", "/n8n"))
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("cell", name="order_sync")).to_be_visible()
+    page.get_by_role("button", name="Call", exact=True).click()
+    page.get_by_role("button", name="Call workflow").click()
+    expect(page.get_by_role("status").filter(has_text="Queued as event")).to_be_visible()
+    recent = page.get_by_role("table", name="Recent calls")
+    for _ in range(30):
+        page.get_by_role("button", name="Refresh").click()
+        if recent.count() and recent.get_by_text("HTTP 200").count():
+            break
+        time.sleep(0.5)
+    expect(recent.get_by_text("HTTP 200").first).to_be_visible()
+    expect(page.get_by_role("table", name="Per webhook").get_by_role("cell", name="100%")).to_be_visible()
+    shot(page, "n8n-analytics")
+
     # An endpoint: its secret shown once and copied, a test event delivered and logged.
     page.get_by_role("button", name="Act for this tenant").click()
     expect(page.get_by_role("heading", name="Webhook endpoints")).to_be_visible()
@@ -209,6 +229,15 @@ def journeys(page, base, email, password, receiver):
         time.sleep(0.2)
     assert len(receiver.received) > delivered_before, "the retry did not reach the receiver"
     shot(page, "retry-from-log")
+
+    # The endpoint's last 24 hours, charted, and recovering its failures from its log.
+    page.get_by_role("link", name="Endpoints").click()
+    page.get_by_role("button", name="Stats").click()
+    chart = page.locator("figure.chart").filter(has_text="Deliveries per hour")
+    expect(chart.locator("canvas")).to_have_count(1)
+    page.get_by_role("link", name="Logs", exact=True).click()
+    page.get_by_role("button", name="Recover failed deliveries").click()
+    expect(page.get_by_text("queued for delivery again")).to_be_visible()
 
     # An API key, shown once.
     page.get_by_role("link", name="API keys").click()
