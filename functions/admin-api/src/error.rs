@@ -75,6 +75,17 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %m, "database unavailable");
                 ApiError::unavailable("the database is unavailable; retry shortly")
             }
+            StoreError::Contended(m) => {
+                tracing::warn!(error = %m, "transaction kept conflicting");
+                let mut err = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "concurrent_change",
+                    "other changes to the same settings were being saved at the same moment; \
+                     nothing was changed: try again",
+                );
+                err.retry_after_secs = Some(1);
+                err
+            }
             StoreError::Corrupt(m) => {
                 tracing::error!(error = %m, "unreadable stored item");
                 ApiError::internal()

@@ -70,24 +70,12 @@ async fn delivered_signed_with_the_documented_shape_and_logged() {
     assert_eq!(logs[0]["attempt"], 1);
     assert_eq!(logs[0]["responseBody"], "ok");
     // The attempt log and the counters are written concurrently: wait for the counters too.
-    let stats_url = format!("/api/v1/webhooks/{endpoint}/stats");
     stack
         .eventually(WAIT, || async {
-            let (_, st) = stack
-                .call("GET", &stats_url, &stack.admin, Some(&tenant), None)
-                .await;
-            st["totalDeliveries"] == 1
+            stack.stats(&tenant, &endpoint).await["totalDeliveries"] == 1
         })
         .await;
-    let (_, stats) = stack
-        .call(
-            "GET",
-            &format!("/api/v1/webhooks/{endpoint}/stats"),
-            &stack.admin,
-            Some(&tenant),
-            None,
-        )
-        .await;
+    let stats = stack.stats(&tenant, &endpoint).await;
     assert_eq!(stats["totalDeliveries"], 1);
     assert_eq!(stats["successRate"], 100.0);
     assert_eq!(stats["last24Hours"][0]["total"], 1, "{stats}");
@@ -407,15 +395,7 @@ async fn auto_disable_after_ten_failures_emits_endpoint_disabled_and_recover_red
         )
         .await;
     assert_eq!(s, 200, "{e}");
-    let (_, st) = stack
-        .call(
-            "GET",
-            &format!("/api/v1/webhooks/{flaky_id}/stats"),
-            &stack.admin,
-            Some(&tenant),
-            None,
-        )
-        .await;
+    let st = stack.stats(&tenant, &flaky_id).await;
     assert_eq!(st["consecutiveFailures"], 0);
     let (s, rec) = stack
         .call(

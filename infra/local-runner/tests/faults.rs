@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use hookhub_shared::local_stack::{test_endpoint, QueueSettings};
 use hookhub_shared::signing::body_hmac::sign;
+use hookhub_shared::store::keys;
 use serde_json::{json, Value};
 use support::fault_proxy::FaultProxy;
 use support::{Behaviour, Receiver, Stack};
@@ -254,4 +255,191 @@ async fn a_worker_killed_mid_batch_leaves_every_job_for_the_next_one() {
 
     stack.start_worker();
     assert_all_delivered(&stack, &tenant, &endpoint, &receiver, &published).await;
+}
+
+/// DynamoDB's answer when another transaction was writing the same items (or, with
+/// `ConditionalCheckFailed`, when a condition did not hold).
+fn cancelled(reasons: &[&str]) -> String {
+    let reasons: Vec<Value> = reasons.iter().map(|r| json!({ "Code": r })).collect();
+    json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
+        "CancellationReasons": reasons,
+    })
+    .to_string()
+}
+
+async fn patch_endpoint(stack: &Stack, tenant: &str, id: &str, events: &[&str]) -> (u16, Value) {
+    stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/webhooks/{id}"),
+            &stack.admin,
+            Some(tenant),
+            Some(json!({ "events": events })),
+        )
+        .await
+}
+
+/// Every endpoint change rewrites the tenant's subscription index in one transaction, so
+/// concurrent changes in a tenant collide on DynamoDB: a transaction cancelled only for
+/// `TransactionConflict` is sent again, and one that keeps colliding is a 503 that says so,
+/// with nothing changed; a failed condition is not retried.
+#[tokio::test]
+async fn conflicting_transactions_are_retried_then_reported_and_conditions_are_not() {
+    let (stack, proxy) = faulty_stack("tx-conflict").await;
+    let tenant = stack.tenant().await;
+    let (status, endpoint) = stack
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"name": "E", "url": "https://example.com/h", "events": ["contact.*"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let id = endpoint["id"].as_str().unwrap();
+    let commits = |proxy: &FaultProxy| proxy.forwarded("TransactWriteItems");
+
+    // Two conflicts, then through: one change, made once.
+    let before = commits(&proxy);
+    proxy.answer(
+        "TransactWriteItems",
+        2,
+        400,
+        &cancelled(&["None", "TransactionConflict"]),
+    );
+    let (status, body) = patch_endpoint(&stack, &tenant, id, &["message.*"]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"], json!(["message.*"]));
+    assert_eq!(commits(&proxy), before + 1);
+
+    // Conflicts every time: 503 with what happened, and the endpoint as it was.
+    let attempts = hookhub_shared::store::COMMIT_ATTEMPTS as usize;
+    proxy.answer(
+        "TransactWriteItems",
+        attempts,
+        400,
+        &cancelled(&["TransactionConflict", "None"]),
+    );
+    let before = commits(&proxy);
+    let (status, body) = patch_endpoint(&stack, &tenant, id, &["booking.*"]).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "concurrent_change");
+    assert_eq!(
+        commits(&proxy),
+        before,
+        "every attempt was answered by the proxy"
+    );
+    let (_, stored) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{id}"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(stored["events"], json!(["message.*"]));
+
+    // A condition that failed is a conflict with what is stored: answered at once.
+    proxy.answer(
+        "TransactWriteItems",
+        1,
+        400,
+        &cancelled(&["ConditionalCheckFailed", "None"]),
+    );
+    let (status, body) = patch_endpoint(&stack, &tenant, id, &["booking.*"]).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = patch_endpoint(&stack, &tenant, id, &["booking.*"]).await;
+    assert_eq!(status, 200, "the scripted answers are used up");
+}
+
+/// DynamoDB may do only part of a batch and hand back the rest (`UnprocessedKeys`,
+/// `UnprocessedItems`) when it throttles: the worker's endpoint reads and attempt-log writes
+/// and an endpoint's log erasure finish the rest, and nothing is lost or counted twice.
+#[tokio::test]
+async fn batches_left_partly_unprocessed_are_finished_without_loss_or_double_counting() {
+    let (stack, proxy) = faulty_stack("unprocessed").await;
+    let tenant = stack.tenant().await;
+    let receivers = [
+        Receiver::start(Behaviour::Ok).await,
+        Receiver::start(Behaviour::Ok).await,
+        Receiver::start(Behaviour::Ok).await,
+    ];
+    let mut endpoints = Vec::new();
+    for receiver in &receivers {
+        endpoints.push(stack.endpoint(&tenant, &receiver.url, json!({})).await.0);
+    }
+    // And a throttled call outright, which the SDK's retry answers.
+    proxy.answer(
+        "BatchGetItem",
+        1,
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#,
+    );
+    proxy.leave_unprocessed("BatchGetItem", 2);
+    proxy.leave_unprocessed("BatchWriteItem", 2);
+    let published = stack
+        .publish(&tenant, "booking.created", json!({"booking": {"id": "b1"}}))
+        .await;
+    assert_eq!(published["deliveries"], 3, "{published}");
+    let event = published["id"].as_str().unwrap();
+    for (receiver, endpoint) in receivers.iter().zip(&endpoints) {
+        stack
+            .eventually(WAIT, || async {
+                stack.logs(&tenant, endpoint).await.len() == 1 && receiver.count() == 1
+            })
+            .await;
+    }
+    assert_eq!(
+        proxy.unprocessed_left("BatchGetItem"),
+        0,
+        "reads were cut short"
+    );
+    assert!(
+        proxy.failed().contains(&"BatchGetItem".to_string()),
+        "a read was throttled"
+    );
+    assert_eq!(
+        proxy.unprocessed_left("BatchWriteItem"),
+        0,
+        "writes were cut short"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (receiver, endpoint) in receivers.iter().zip(&endpoints) {
+        assert_eq!(receiver.count(), 1, "delivered once");
+        let logs = stack.logs(&tenant, endpoint).await;
+        assert_eq!(logs.len(), 1, "logged once: {logs:?}");
+        assert_eq!(logs[0]["eventId"], event);
+        let stats = stack.stats(&tenant, endpoint).await;
+        assert_eq!(stats["totalDeliveries"], 1, "counted once: {stats}");
+    }
+
+    // Deleting an endpoint erases its log partition in batches; a partial batch is finished.
+    proxy.leave_unprocessed("BatchWriteItem", 1);
+    for endpoint in &endpoints {
+        let (status, body) = stack
+            .call(
+                "DELETE",
+                &format!("/api/v1/webhooks/{endpoint}"),
+                &stack.admin,
+                Some(&tenant),
+                None,
+            )
+            .await;
+        assert!(status == 204 || status == 200, "{status} {body}");
+        let left = stack
+            .stack
+            .ctx
+            .table
+            .query(hookhub_shared::store::Query::new(
+                hookhub_shared::store::Index::Primary,
+                keys::endpoint_partition(&tenant, endpoint),
+            ))
+            .await
+            .unwrap();
+        assert!(left.items.is_empty(), "{:?}", left.items);
+    }
 }

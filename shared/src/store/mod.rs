@@ -5,6 +5,7 @@ mod cursor;
 pub mod keys;
 mod table;
 mod transact;
+pub use transact::COMMIT_ATTEMPTS;
 
 pub use cursor::{decode_cursor, encode_cursor};
 pub use keys::{Index, Key};
@@ -22,6 +23,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Other writes to the same items kept winning (DynamoDB's `TransactionConflict`) after
+    /// every retry: nothing was written, and trying again shortly will most likely succeed.
+    #[error("busy: {0}")]
+    Contended(String),
 }
 
 /// Default and largest page sizes of every list (design §3).

@@ -251,9 +251,13 @@ impl Table {
             })
             .collect();
         let mut found = Vec::new();
-        for _ in 0..5 {
+        for attempt in 0..5u32 {
             if pending.is_empty() {
                 break;
+            }
+            if attempt > 0 {
+                // What DynamoDB left unprocessed it was throttling: give it a moment.
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
             }
             let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))

@@ -1,7 +1,10 @@
 //! Writes to several items that happen together or not at all (TransactWriteItems): an
 //! endpoint and the tenant's subscription index, say, so neither can drift from the other.
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::keys::{Key, PK, SK};
@@ -120,29 +123,71 @@ impl Transaction<'_> {
         self.add(update)
     }
 
-    /// Sends the writes; a condition that failed (or a concurrent transaction on the same
-    /// items) is `Conflict`, and then none of the writes happened.
+    /// Sends the writes. A condition that failed is `Conflict`; a transaction DynamoDB
+    /// cancelled only because another one was writing the same items at that moment
+    /// (`TransactionConflict`, or throttling) is sent again, the same writes, after a short
+    /// jittered pause, up to [`COMMIT_ATTEMPTS`] times, then `Contended`. Either way, when it
+    /// fails none of the writes happened.
     pub async fn commit(self) -> Result<(), StoreError> {
         if let Some(broken) = self.broken {
             return Err(StoreError::Corrupt(format!(
                 "transaction not built: {broken}"
             )));
         }
-        let result = self
-            .table
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(self.writes))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
-                Err(StoreError::Conflict(
-                    "the items changed or were deleted concurrently; retry".into(),
-                ))
+        for attempt in 1..=COMMIT_ATTEMPTS {
+            let result = self
+                .table
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(self.writes.clone()))
+                .send()
+                .await;
+            let cancelled = match result {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(e)) => match e.into_err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c,
+                    other => return Err(StoreError::Unavailable(describe_error(&other))),
+                },
+                Err(e) => return Err(StoreError::Unavailable(describe_error(&e))),
+            };
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .filter(|c| *c != "None")
+                .collect();
+            if !codes.is_empty() && codes.iter().all(|c| RETRYABLE.contains(c)) {
+                if attempt < COMMIT_ATTEMPTS {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                continue;
             }
-            Err(e) => Err(StoreError::Unavailable(describe_error(&e))),
+            return Err(StoreError::Conflict(
+                "the items changed or were deleted concurrently; retry".into(),
+            ));
         }
+        Err(StoreError::Contended(
+            "other changes to the same items were being saved at the same moment; nothing was \
+             changed, retry"
+                .into(),
+        ))
     }
+}
+
+/// How many times a transaction is sent before its conflicts are reported.
+pub const COMMIT_ATTEMPTS: u32 = 4;
+
+/// Cancellation reasons that say "not now" rather than "not so".
+const RETRYABLE: [&str; 3] = [
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
+/// 20, 40, 80 ms, each with up to as much again at random, so writers that collided once do
+/// not collide again in step.
+fn backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = 20u64 << (attempt - 1).min(4);
+    Duration::from_millis(base + rand::thread_rng().gen_range(0..=base))
 }

@@ -62,8 +62,15 @@ fn lambda_env(name: &str) -> HashMap<String, String> {
             "coldstart-jwt-secret-of-forty-characters!",
         ),
     ];
+    // The admin API signs people in to the stack's user pool: its token verifier and identity
+    // provider are part of its start (a build from before sign-in ignores these).
+    let admin_api = [
+        ("HOOKHUB_COGNITO_USER_POOL_ID", "us-east-1_Ab12Cd34E"),
+        ("HOOKHUB_COGNITO_CLIENT_ID", "1h2k3j4l5m6n7o8p9q0r1s2t3u"),
+    ];
     fixed
         .iter()
+        .chain(admin_api.iter().filter(|_| name == "admin-api"))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }

@@ -271,6 +271,21 @@ impl Stack {
         )
     }
 
+    /// An endpoint's counters (`GET /api/v1/webhooks/{id}/stats`).
+    pub async fn stats(&self, tenant: &str, endpoint: &str) -> Value {
+        let (s, stats) = self
+            .call(
+                "GET",
+                &format!("/api/v1/webhooks/{endpoint}/stats"),
+                &self.admin,
+                Some(tenant),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{stats}");
+        stats
+    }
+
     pub async fn publish(&self, tenant: &str, event_type: &str, data: Value) -> Value {
         let (s, reply) = self
             .call(
