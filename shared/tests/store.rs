@@ -104,3 +104,96 @@ async fn ttl_is_enabled_on_the_table() {
         Some(keys::TTL)
     );
 }
+
+/// DynamoDB deletes expired items up to days after their `ttl`; the emulator never does.
+/// Until then an expired item must count as gone: reads skip it and a conditional write
+/// that wants the key free takes it over.
+#[tokio::test]
+async fn an_expired_item_not_yet_deleted_counts_as_gone() {
+    let stack = TestStack::new("store-ttl").await;
+    let table = &stack.ctx.table;
+    let key = keys::idempotency("ten_A", "events", "order-1");
+    let now = chrono::Utc::now().timestamp();
+    let with_ttl = |value: &str, ttl: i64| {
+        let mut it = item(&key.pk, &key.sk, value);
+        it.insert(keys::TTL.into(), AttributeValue::N(ttl.to_string()));
+        it
+    };
+    table.put(with_ttl("stale", now - 60)).await.unwrap();
+    assert!(table.get(&key).await.unwrap().is_none(), "read as gone");
+    assert!(table
+        .batch_get(std::slice::from_ref(&key))
+        .await
+        .unwrap()
+        .is_empty());
+    let page = table
+        .query(Query::new(Index::Primary, key.pk.clone()))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty(), "{:?}", page.items);
+    assert_eq!(
+        table
+            .put_new_or_existing(with_ttl("fresh", now + 3600))
+            .await
+            .unwrap(),
+        None,
+        "the expired item's key is free"
+    );
+    let stored = table.get(&key).await.unwrap().unwrap();
+    assert_eq!(stored["value"], AttributeValue::S("fresh".into()));
+
+    // A live item still holds its key.
+    let again = table.put_new(with_ttl("third", now + 3600)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // And a transaction's "new" write takes over an expired key likewise.
+    let other = keys::idempotency("ten_A", "events", "order-2");
+    let mut stale = item(&other.pk, &other.sk, "stale");
+    stale.insert(keys::TTL.into(), AttributeValue::N((now - 1).to_string()));
+    table.put(stale).await.unwrap();
+    table
+        .transaction()
+        .put_new(item(&other.pk, &other.sk, "fresh"))
+        .commit()
+        .await
+        .unwrap();
+    let stored = table.get(&other).await.unwrap().unwrap();
+    assert_eq!(stored["value"], AttributeValue::S("fresh".into()));
+}
+
+/// An Idempotency-Key is remembered for its window only: a record past its expiry, still in
+/// the table, no longer makes a publish a duplicate or a conflict.
+#[tokio::test]
+async fn a_publish_key_past_its_window_is_free_again() {
+    let stack = TestStack::new("idem-ttl").await;
+    let tenant = stack.create_tenant("Expiry").await;
+    let events = stack.ctx.events();
+    let first = events
+        .publish(
+            &tenant,
+            "contact.created",
+            serde_json::json!({"contact": {"id": "c1"}}),
+            Some("k-1"),
+            "api",
+        )
+        .await
+        .unwrap();
+    let key = keys::idempotency(&tenant, "events", "k-1");
+    let expire = hookhub_shared::store::Update::default().set(
+        keys::TTL,
+        AttributeValue::N((chrono::Utc::now().timestamp() - 1).to_string()),
+    );
+    stack.ctx.table.update(&key, expire).await.unwrap();
+    // Another event under the same key: within the window a 409, past it a new event.
+    let second = events
+        .publish(
+            &tenant,
+            "contact.deleted",
+            serde_json::json!({"contact": {"id": "c1"}}),
+            Some("k-1"),
+            "api",
+        )
+        .await
+        .unwrap();
+    assert!(!second.duplicate);
+    assert_ne!(second.event_id, first.event_id);
+}

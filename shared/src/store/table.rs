@@ -173,15 +173,18 @@ impl Table {
             .map_err(unavailable)
     }
 
-    /// Writes `item` only if no item has its key; a lost race is `Conflict`, not an error.
+    /// Writes `item` only if no live item has its key (an expired one is overwritten); a lost
+    /// race is `Conflict`, not an error.
     pub async fn put_new(&self, item: Item) -> Result<(), StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
+            .condition_expression(FREE)
             .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", now_value())
             .send()
             .await;
         match result {
@@ -217,8 +220,10 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
+            .condition_expression(FREE)
             .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", now_value())
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
             )
@@ -272,7 +277,13 @@ impl Table {
                 .await
                 .map_err(unavailable)?;
             if let Some(mut responses) = out.responses {
-                found.extend(responses.remove(&self.name).unwrap_or_default());
+                found.extend(
+                    responses
+                        .remove(&self.name)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|item| !expired(item)),
+                );
             }
             if let Some(mut unprocessed) = out.unprocessed_keys {
                 if let Some(left) = unprocessed.remove(&self.name) {
@@ -363,7 +374,7 @@ impl Table {
             .consistent_read(true)
             .send()
             .await
-            .map(|out| out.item)
+            .map(|out| out.item.filter(|item| !expired(item)))
             .map_err(unavailable)
     }
 
@@ -738,11 +749,26 @@ impl Table {
             Some(k) if !k.is_empty() => Some(encode_cursor(k)?),
             _ => None,
         };
-        Ok(Page {
-            items: out.items.unwrap_or_default(),
-            next_cursor,
-        })
+        let mut items = out.items.unwrap_or_default();
+        items.retain(|item| !expired(item));
+        Ok(Page { items, next_cursor })
     }
+}
+
+/// A key is free when no item holds it, or the item's expiry has passed: DynamoDB deletes
+/// expired items up to days late, and until then they must not count.
+pub(crate) const FREE: &str = "attribute_not_exists(#pk) OR #ttl < :now";
+
+pub(crate) fn now_value() -> AttributeValue {
+    AttributeValue::N(chrono::Utc::now().timestamp().to_string())
+}
+
+/// Whether an item's expiry (`ttl`, epoch seconds) has passed; reads treat it as gone.
+pub fn expired(item: &Item) -> bool {
+    item.get(TTL)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .is_some_and(|ttl| ttl < chrono::Utc::now().timestamp())
 }
 
 /// A record as an item, with its key attributes.

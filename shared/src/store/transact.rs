@@ -46,13 +46,15 @@ impl Transaction<'_> {
         self
     }
 
-    /// Writes `item` only if no item has its key.
+    /// Writes `item` only if no live item has its key (an expired one is overwritten).
     pub fn put_new(self, item: Item) -> Self {
         let put = Put::builder()
             .table_name(self.table.name())
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
+            .condition_expression(super::table::FREE)
             .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ttl", super::keys::TTL)
+            .expression_attribute_values(":now", super::table::now_value())
             .build()
             .map(|p| TransactWriteItem::builder().put(p).build());
         self.add(put)
