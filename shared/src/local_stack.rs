@@ -521,10 +521,17 @@ impl TestStack {
     }
 
     /// Takes `count` messages off the delivery queue, waiting for them (as Lambda's event
-    /// source would; they stay in flight until deleted or their visibility times out).
+    /// source would; they stay in flight until deleted or their visibility times out), for
+    /// 30 seconds at most: a test fails rather than hangs.
     pub async fn receive(&self, count: usize) -> Vec<aws_sdk_sqs::types::Message> {
         let mut taken = Vec::with_capacity(count);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         while taken.len() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {count} messages on the delivery queue after 30 s",
+                taken.len()
+            );
             let out = self
                 .clients
                 .sqs

@@ -26,6 +26,16 @@ fn config() -> ProptestConfig {
     }
 }
 
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Any JSON value, a few levels deep.
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -158,9 +168,23 @@ proptest! {
     }
 
     #[test]
-    fn sha256_header_parser_accepts_only_its_own_format(header in ".{0,80}") {
-        if let Ok(digest) = body_hmac::parse_header(&header) {
-            prop_assert_eq!(format!("sha256={}", hex::encode(digest)), header);
+    fn sha256_header_parser_accepts_only_its_own_format(header in prop_oneof![
+        ".{0,80}",
+        "sha256=[0-9a-f]{64}",
+        // Near misses: wrong case, length, alphabet or prefix.
+        "sha256=[0-9a-fA-F]{62,66}",
+        "(sha256|SHA256|sha1|sha256 )=[0-9a-f]{64}",
+        "sha256=[0-9a-g]{64}",
+    ]) {
+        let valid = header.len() == 71
+            && header.starts_with("sha256=")
+            && header[7..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match body_hmac::parse_header(&header) {
+            Ok(digest) => {
+                prop_assert!(valid, "accepted {header}");
+                prop_assert_eq!(format!("sha256={}", hex::encode(digest)), header);
+            }
+            Err(_) => prop_assert!(!valid, "refused {header}"),
         }
     }
 
@@ -227,16 +251,56 @@ proptest! {
     }
 
     #[test]
-    fn signing_secret_parser_never_panics(text in ".{0,120}") {
-        if let Ok(secret) = SigningSecret::parse(&text) {
-            prop_assert_eq!(secret.expose(), text.as_str());
+    fn signing_secret_parser_accepts_exactly_whsec_and_a_24_to_64_byte_key(text in prop_oneof![
+        ".{0,120}",
+        prop::collection::vec(any::<u8>(), 0..80).prop_map(|key| format!("whsec_{}", b64(&key))),
+        // Near misses: another prefix, broken base64, URL-safe base64.
+        prop::collection::vec(any::<u8>(), 20..70).prop_map(|key| format!("whsek_{}", b64(&key))),
+        prop::collection::vec(any::<u8>(), 24..64).prop_map(|key| format!("whsec_{}!", b64(&key))),
+        prop::collection::vec(any::<u8>(), 24..64).prop_map(|key| {
+            use base64::Engine;
+            format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key))
+        }),
+    ]) {
+        use base64::Engine;
+        let key = text
+            .strip_prefix("whsec_")
+            .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok());
+        let valid = key.is_some_and(|k| (24..=64).contains(&k.len()));
+        match SigningSecret::parse(&text) {
+            Ok(secret) => {
+                prop_assert!(valid, "accepted {text}");
+                prop_assert_eq!(secret.expose(), text.as_str());
+            }
+            Err(_) => prop_assert!(!valid, "refused {text}"),
         }
     }
 
     #[test]
-    fn cursor_decoder_refuses_anything_not_its_own(cursor in ".{0,600}") {
-        let _ = decode_cursor(&cursor, Index::Primary, "T#acme");
-        let _ = decode_cursor(&cursor, Index::Gsi1, "T#acme");
+    fn cursor_decoder_refuses_anything_not_its_own(cursor in prop_oneof![
+        ".{0,600}",
+        any_json().prop_map(|v| b64url(&serde_json::to_vec(&v).unwrap())),
+        // Well-formed cursors of other lists: another tenant, another index, extra keys.
+        ("[a-z0-9_]{1,12}".prop_filter("another tenant", |t| t != "acme"), "[ -~]{1,40}")
+            .prop_map(|(tenant, sk)| {
+            let key: HashMap<String, AttributeValue> = [
+                ("pk".to_string(), AttributeValue::S(format!("T#{tenant}"))),
+                ("sk".to_string(), AttributeValue::S(sk)),
+            ].into_iter().collect();
+            encode_cursor(&key).unwrap()
+        }),
+        "[ -~]{1,40}".prop_map(|sk| {
+            let key: HashMap<String, AttributeValue> = [
+                ("pk".to_string(), AttributeValue::S("T#acme".into())),
+                ("sk".to_string(), AttributeValue::S(sk)),
+                ("gsi1pk".to_string(), AttributeValue::S("T#other".into())),
+            ].into_iter().collect();
+            encode_cursor(&key).unwrap()
+        }),
+    ]) {
+        // None of these is a cursor of T#acme's primary listing, nor of its gsi1 listing.
+        prop_assert!(decode_cursor(&cursor, Index::Primary, "T#acme").is_err(), "{cursor}");
+        prop_assert!(decode_cursor(&cursor, Index::Gsi1, "T#acme").is_err(), "{cursor}");
     }
 
     #[test]
@@ -347,12 +411,20 @@ proptest! {
     }
 
     #[test]
-    fn e164_accepts_only_plus_and_digits(phone in ".{0,20}") {
-        if is_e164(&phone) {
-            prop_assert!(phone.starts_with('+'));
-            prop_assert!(phone[1..].bytes().all(|b| b.is_ascii_digit()));
-            prop_assert!((9..=16).contains(&phone.len()));
-        }
+    fn e164_accepts_only_plus_and_8_to_15_digits(phone in prop_oneof![
+        ".{0,20}",
+        "\\+[1-9][0-9]{7,14}",
+        // Near misses: too short or long, a leading 0, no plus, a space or a letter.
+        "\\+[0-9]{5,18}",
+        "[1-9][0-9]{7,14}",
+        "\\+[1-9][0-9 a]{7,14}",
+    ]) {
+        let digits = phone.strip_prefix('+').unwrap_or("");
+        let valid = phone.starts_with('+')
+            && (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        prop_assert_eq!(is_e164(&phone), valid, "{}", phone);
     }
 
     #[test]

@@ -159,7 +159,13 @@ async fn a_failing_job_stays_queued_then_dead_letters_while_the_others_are_delet
 
     // First batch: both good jobs done and deleted, the broken one reported and kept.
     let mut first = hookhub_local::PollStats::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while first.received < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of 3 jobs received in 30 s",
+            first.received
+        );
         let stats = poller.poll_once().await.unwrap();
         first.received += stats.received;
         first.deleted += stats.deleted;
