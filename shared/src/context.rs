@@ -41,19 +41,8 @@ impl AppContext {
             .map(|issuer| crate::auth::oidc::OidcVerifier::new(issuer, http.clone()));
         let tokens =
             crate::auth::TokenVerifier::new(config.jwt_secret().ok().map(str::to_string), issuer);
-        let identity = match (&config.user_pool_id, &config.issuer) {
-            (Some(pool), Some(issuer)) => {
-                let cognito = crate::people::cognito::CognitoIdentity::new(
-                    clients.cognito.clone(),
-                    pool,
-                    &issuer.client_id,
-                );
-                Some(Arc::new(cognito) as Arc<dyn crate::people::identity::IdentityProvider>)
-            }
-            _ => None,
-        };
         Self {
-            identity,
+            identity: None,
             tokens: Arc::new(tokens),
             table,
             queue: Arc::new(queue),
@@ -70,6 +59,20 @@ impl AppContext {
 }
 
 impl AppContext {
+    /// The admin API's context: people sign in to the configured Cognito user pool. Only
+    /// the admin API calls this, so the other functions' binaries do not carry Cognito.
+    pub fn with_user_pool(mut self, clients: &AwsClients) -> Self {
+        if let (Some(pool), Some(issuer)) = (&self.config.user_pool_id, &self.config.issuer) {
+            let cognito = crate::people::cognito::CognitoIdentity::new(
+                clients.cognito.clone(),
+                pool,
+                &issuer.client_id,
+            );
+            self.identity = Some(Arc::new(cognito));
+        }
+        self
+    }
+
     pub fn tenants(&self) -> crate::tenants::TenantService {
         crate::tenants::TenantService::new(self.table.clone())
     }

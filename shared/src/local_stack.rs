@@ -478,7 +478,7 @@ impl TestStack {
             Some(endpoint) => AwsClients::for_endpoint(endpoint).await,
             None => clients.clone(),
         };
-        let ctx = crate::AppContext::new(config, &app_clients);
+        let ctx = crate::AppContext::new(config, &app_clients).with_user_pool(&app_clients);
         Self {
             clients,
             app_clients,
@@ -737,10 +737,8 @@ impl AwsCallCounter {
 impl TestStack {
     /// The application context on this stack, with every AWS client counting its calls.
     pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
-        crate::AppContext::new(
-            (*self.ctx.config).clone(),
-            &counted_clients(&self.app_clients, counter),
-        )
+        let clients = counted_clients(&self.app_clients, counter);
+        crate::AppContext::new((*self.ctx.config).clone(), &clients).with_user_pool(&clients)
     }
 }
 

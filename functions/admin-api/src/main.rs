@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     if config.issuer.is_none() {
         config.jwt_secret()?;
     }
-    let ctx = AppContext::new(config, &AwsClients::from_env().await);
+    let clients = AwsClients::from_env().await;
+    let ctx = AppContext::new(config, &clients).with_user_pool(&clients);
     lambda_http::run(admin_api::router(ctx)).await
 }

@@ -151,7 +151,7 @@ async fn serve(
         None,
         24,
     );
-    let ctx = AppContext::new(config, &clients);
+    let ctx = AppContext::new(config, &clients).with_user_pool(&clients);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port()));
     let listener = tokio::net::TcpListener::bind(addr)

@@ -86,7 +86,9 @@ impl Stack {
         let cold = |counter: &AwsCallCounter| {
             let clients = counted_clients(&stack.app_clients, counter);
             let config = (*stack.ctx.config).clone();
-            move || hookhub_shared::AppContext::new(config.clone(), &clients)
+            move || {
+                hookhub_shared::AppContext::new(config.clone(), &clients).with_user_pool(&clients)
+            }
         };
         let (admin, meta) = (cold(&calls.admin_api), cold(&calls.meta_ingress));
         let router = axum::Router::new().fallback_service(tower::service_fn(
