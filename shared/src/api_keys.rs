@@ -27,7 +27,7 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i64 = 600;
 /// `lastUsedAt` is refreshed at most this often, to keep a write off most requests.
 const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
-/// Every permission a key can carry (design §3).
+/// Every permission a key can carry.
 pub const PERMISSIONS: &[&str] = &[
     "read:webhooks",
     "write:webhooks",

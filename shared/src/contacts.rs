@@ -111,7 +111,7 @@ pub struct Captured {
     pub changed: Vec<&'static str>,
 }
 
-/// The listing filters of seed 003.
+/// The contact list's filters.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {
     pub created_after: Option<String>,

@@ -1,4 +1,4 @@
-//! Contact exports (seed 003): CSV flattened with a header row, JSON nested; every export
+//! Contact exports: CSV flattened with a header row, JSON nested; every export
 //! recorded with who, when, the filters, the row count and the SHA-256 of the file.
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! Per-tenant integrations (seed 000): WhatsApp, Instagram, SMS (Twilio, Vonage, AWS SNS)
+//! Per-tenant integrations: WhatsApp, Instagram, SMS (Twilio, Vonage, AWS SNS)
 //! and n8n. Secret fields are sealed with the envelope cipher before they are stored, and
 //! only their masks are ever read back out through the API; a blank or missing secret in an
 //! update keeps the stored one.

@@ -1,4 +1,4 @@
-//! Masking of secrets in every API response (design §2).
+//! Masking of secrets in every API response.
 
 /// `EAATestAccessToken123456789` → `EAATestAcc***456789`; 8–23 characters → `***` + last 4;
 /// shorter → `***`. Counts characters, not bytes, so multi-byte text never splits.

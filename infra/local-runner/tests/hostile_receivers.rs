@@ -1,7 +1,7 @@
 //! Receivers that misbehave at the TCP level, served raw so that they can do what no HTTP
 //! framework would: reset the connection, stream a body forever, dribble bytes, send a
 //! gigabyte. The sender stays within its time budget, reads at most 4 KiB of any body, and
-//! the result is retried or not by the rules of design §5; one of them end to end.
+//! the result is retried or not by the delivery retry rules; one of them end to end.
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! n8n workflow webhooks end to end: unique immutable names, sealed bearer tokens, calls by
-//! id, by name and broadcast, event subscriptions, and the analytics of seed 000.
+//! id, by name and broadcast, event subscriptions, and their analytics.
 
 mod support;
 

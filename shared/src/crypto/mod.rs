@@ -1,4 +1,4 @@
-//! KMS envelope encryption of secret fields (design §2).
+//! KMS envelope encryption of secret fields.
 //!
 //! Each field is sealed with AES-256-GCM under a data key from KMS `GenerateDataKey`, with a
 //! fresh 96-bit nonce. The tenant id and field name are bound in twice: as the KMS encryption

@@ -227,7 +227,7 @@ impl MessageService {
     }
 
     /// Sends a real message now through the tenant's integration and reports the
-    /// provider's answer (seed 000: "verify by sending a test message"). The message is
+    /// provider's answer (how an admin verifies an integration). The message is
     /// recorded like any other, so its later statuses show up too.
     pub async fn test_integration(
         &self,

@@ -1,4 +1,4 @@
-//! Test suites (seed 001): one realistic sample body per event kind, built from the
+//! Test suites: one realistic sample body per event kind, built from the
 //! account and sender a tenant admin gives; executing a suite signs each body with the
 //! tenant's own app secret and sends it through the real ingress service, so verification,
 //! splitting, storage, deduplication and fan-out are all exercised.

@@ -29,6 +29,6 @@ pub enum StoreError {
     Contended(String),
 }
 
-/// Default and largest page sizes of every list (design §3).
+/// Default and largest page sizes of every list.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 1000;

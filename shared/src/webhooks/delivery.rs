@@ -64,7 +64,7 @@ impl DeliveryJob {
     }
 }
 
-/// Whether a failed attempt is worth repeating (design §5).
+/// Whether a failed attempt is worth repeating.
 pub fn retryable(result: &SendResult) -> bool {
     match result.status {
         // A network error or timeout; a name that resolved to a forbidden address may
@@ -100,7 +100,7 @@ pub fn request_body(tenant_id: &str, job: &DeliveryJob) -> Vec<u8> {
     .expect("serialises")
 }
 
-/// The signed headers of design §5, plus the endpoint's own.
+/// The signed headers (Standard Webhooks and `X-Webhook-Signature`), plus the endpoint's own.
 pub fn request_headers(
     endpoint: &Endpoint,
     secrets: &[standard_webhooks::SigningSecret],

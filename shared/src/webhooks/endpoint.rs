@@ -66,7 +66,7 @@ impl StoredSecret {
     }
 }
 
-/// Tenant endpoints (`/api/v1/webhooks`) and n8n workflow webhooks (seed 000, platform
+/// Tenant endpoints (`/api/v1/webhooks`) and n8n workflow webhooks (platform
 /// admins) are delivered to by the same engine; they differ in who manages them and in a
 /// workflow's unique name and optional bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ impl EndpointKind {
         }
     }
 
-    /// Request field names: seed 000 calls a workflow's name and URL differently.
+    /// Request field names: a workflow's name and URL are called differently.
     fn name_field(self) -> &'static str {
         match self {
             Self::Endpoint => "name",
@@ -175,7 +175,7 @@ impl Endpoint {
         v
     }
 
-    /// A workflow webhook as seed 000 shows it.
+    /// A workflow webhook as the workflow routes show it.
     pub fn workflow_view(&self) -> serde_json::Value {
         let mut v = self.view();
         let obj = v.as_object_mut().expect("object");

@@ -1,4 +1,4 @@
-//! Where deliveries may go (the SSRF guard of design §5): never a private, loopback,
+//! Where deliveries may go (the SSRF guard): never a private, loopback,
 //! link-local, shared, documentation, multicast or cloud-metadata address, checked when an
 //! endpoint is registered and again on every send, after DNS resolution, by the resolver
 //! the HTTP client connects through (so a name cannot be re-pointed between check and use).

@@ -1,5 +1,5 @@
 //! `/api/v1/contacts` and `/api/v1/export`: the contacts captured from Meta events, with the
-//! filters of seed 003, tenant edits, erasure, and audited CSV/JSON exports.
+//! filters, tenant edits, erasure, and audited CSV/JSON exports.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};

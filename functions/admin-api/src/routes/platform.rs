@@ -1,4 +1,4 @@
-//! Platform administration (seed 000): tenants, their integrations, and the audit log.
+//! Platform administration: tenants, their integrations, and the audit log.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

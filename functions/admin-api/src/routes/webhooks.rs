@@ -331,7 +331,7 @@ pub async fn recover(
     ))
 }
 
-/// Seed 004's analytics over the tenant's endpoints.
+/// Analytics over the tenant's endpoints.
 pub async fn analytics(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
     let endpoints = ctx.endpoints().all(&tenant).await?;

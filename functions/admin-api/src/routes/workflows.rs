@@ -1,4 +1,4 @@
-//! n8n workflow webhooks (seed 000), for platform admins: CRUD with a unique, immutable
+//! n8n workflow webhooks, for platform admins: CRUD with a unique, immutable
 //! workflow name and a sealed bearer token; calls by id, by name and broadcast, delivered by
 //! the same engine as tenant endpoints; and the analytics dashboard's data.
 
@@ -197,7 +197,7 @@ fn range_start(query: &ListQuery) -> ApiResult<(String, chrono::DateTime<chrono:
     ))
 }
 
-/// Seed 000's colour bands.
+/// The dashboard's colour bands (good from 95 %, warning from 80 %).
 fn band(rate: Option<f64>) -> Value {
     match rate {
         None => Value::Null,
