@@ -1,6 +1,7 @@
 //! The webhook sender ignores proxy variables. Through a proxy, the SSRF guard would check
 //! only the proxy's address, and the proxy would resolve and reach receivers unchecked.
-//! Its own test binary: the variables it sets are process-wide.
+//! Its own test binary, beside `it`: the variables it sets are process-wide and would send
+//! every other test's HTTP clients through the proxy.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

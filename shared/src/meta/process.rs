@@ -22,7 +22,7 @@ use serde_json::json;
 pub const MAX_PROCESSING_ATTEMPTS: u32 = 5;
 /// How long a job's claim on an event lasts: longer than a worker invocation, so it cannot
 /// run out under a live job, and shorter than the queue's visibility timeout, so the message
-/// of a job that died finds it expired (`functions/delivery-worker/tests/template_limits.rs`).
+/// of a job that died finds it expired (`functions/delivery-worker/tests/it/template_limits.rs`).
 pub const PROCESSING_LEASE: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]

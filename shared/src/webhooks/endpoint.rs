@@ -20,7 +20,7 @@ pub const DEFAULT_RETRY_DELAY_SECS: i64 = 1;
 pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 /// The longest an endpoint may take to answer. The worker's Lambda timeout in `template.yaml`
 /// leaves room for a whole batch of sends this slow and the writes after them (checked by
-/// `functions/delivery-worker/tests/template_limits.rs`).
+/// `functions/delivery-worker/tests/it/template_limits.rs`).
 pub const MAX_TIMEOUT_MS: i64 = 30_000;
 pub const DEFAULT_GRACE_HOURS: i64 = 24;
 /// Secrets that sign at once, the newest included: each adds a signature to every delivery's

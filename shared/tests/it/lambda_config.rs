@@ -78,10 +78,10 @@ fn without_any_lambda_variable_the_standard_chain_decides() {
 fn tls_server_outside_aws() -> (u16, std::sync::mpsc::Receiver<Result<(), String>>) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_slice_iter(include_bytes!("fixtures/not-aws-server.pem"))
+    let certs = CertificateDer::pem_slice_iter(include_bytes!("../fixtures/not-aws-server.pem"))
         .collect::<Result<Vec<_>, _>>()
         .expect("fixture certificate");
-    let key = PrivateKeyDer::from_pem_slice(include_bytes!("fixtures/not-aws-server-key.pem"))
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../fixtures/not-aws-server-key.pem"))
         .expect("fixture key");
     let config = std::sync::Arc::new(
         rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
@@ -152,7 +152,7 @@ async fn the_same_server_is_reached_when_its_root_is_trusted() {
             TlsContext::builder()
                 .with_trust_store(
                     TrustStore::empty()
-                        .with_pem_certificate(&include_bytes!("fixtures/not-aws-root.pem")[..]),
+                        .with_pem_certificate(&include_bytes!("../fixtures/not-aws-root.pem")[..]),
                 )
                 .build()
                 .expect("trust store"),

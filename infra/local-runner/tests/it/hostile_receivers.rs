@@ -3,17 +3,15 @@
 //! gigabyte. The sender stays within its time budget, reads at most 4 KiB of any body, and
 //! the result is retried or not by the delivery retry rules; one of them end to end.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::Stack;
 use hookhub_shared::webhooks::delivery::retryable;
 use hookhub_shared::webhooks::sender::{SendResult, Sender, MAX_LOGGED_BODY};
 use hookhub_shared::webhooks::target::TargetPolicy;
 use serde_json::json;
-use support::Stack;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

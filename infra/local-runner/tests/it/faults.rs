@@ -3,17 +3,15 @@
 //! worker killed mid-batch. Each time: a clear 5xx to whoever can retry, no event lost, no
 //! duplicate beyond at-least-once, full recovery once the fault is gone.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::fault_proxy::FaultProxy;
+use crate::support::{Behaviour, Receiver, Stack};
 use hookhub_shared::local_stack::{test_endpoint, QueueSettings};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::store::keys;
 use serde_json::{json, Value};
-use support::fault_proxy::FaultProxy;
-use support::{Behaviour, Receiver, Stack};
 
 const WAIT: Duration = Duration::from_secs(60);
 const ENQUEUE: &[&str] = &["SendMessage", "SendMessageBatch"];

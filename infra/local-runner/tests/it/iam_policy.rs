@@ -9,18 +9,16 @@
 //! resource it names. Each function's policy must grant exactly those: nothing it needs may
 //! be missing, and nothing it grants may go unused.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::support::{Behaviour, Receiver, Stack};
 use hookhub_shared::local_stack::{AwsCallCounter, IamPermission};
 use hookhub_shared::store::keys;
 use serde_json::{json, Value};
 use serde_yaml_ng::Value as Yaml;
-use support::{Behaviour, Receiver, Stack};
 
-const TEMPLATE: &str = include_str!("../../../template.yaml");
+const TEMPLATE: &str = include_str!("../../../../template.yaml");
 const WAIT: Duration = Duration::from_secs(60);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";
 

@@ -37,11 +37,11 @@ async fn create_tenant(stack: &TestStack) {
 async fn unknown_tenant_is_404_for_both_fixtures() {
     let stack = TestStack::new("fx-meta-404").await;
     assert_eq!(
-        status(&stack, include_str!("../events/verify.json")).await,
+        status(&stack, include_str!("../../events/verify.json")).await,
         404
     );
     assert_eq!(
-        status(&stack, include_str!("../events/whatsapp-message.json")).await,
+        status(&stack, include_str!("../../events/whatsapp-message.json")).await,
         404
     );
 }
@@ -51,11 +51,11 @@ async fn tenant_without_meta_integration_refuses_verification_and_events() {
     let stack = TestStack::new("fx-meta-unconf").await;
     create_tenant(&stack).await;
     assert_eq!(
-        status(&stack, include_str!("../events/verify.json")).await,
+        status(&stack, include_str!("../../events/verify.json")).await,
         403
     );
     assert_eq!(
-        status(&stack, include_str!("../events/whatsapp-message.json")).await,
+        status(&stack, include_str!("../../events/whatsapp-message.json")).await,
         401
     );
 }
@@ -107,7 +107,7 @@ async fn put_whatsapp(stack: &TestStack, input: serde_json::Value) {
 async fn verification_echoes_the_challenge_for_the_configured_token_only() {
     let stack = TestStack::new("fx-meta-verify").await;
     create_tenant(&stack).await;
-    let fixture = include_str!("../events/verify.json");
+    let fixture = include_str!("../../events/verify.json");
 
     configure_whatsapp(&stack, true, "meatyhamhock").await;
     let (status, headers, body) = invoke(&stack, fixture).await;
@@ -143,7 +143,7 @@ async fn verification_fails_while_events_could_not_be_verified() {
         }),
     )
     .await;
-    let fixture = include_str!("../events/verify.json");
+    let fixture = include_str!("../../events/verify.json");
     let (status, _, body) = invoke(&stack, fixture).await;
     assert_eq!(status, 403);
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -164,7 +164,7 @@ async fn signatures_are_checked_over_the_raw_bytes_with_the_app_secret() {
     create_tenant(&stack).await;
     configure_whatsapp(&stack, true, "meatyhamhock").await;
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../events/whatsapp-message.json")).unwrap();
+        serde_json::from_str(include_str!("../../events/whatsapp-message.json")).unwrap();
     let body = event["body"].as_str().unwrap().to_string();
     let good =
         hookhub_shared::signing::body_hmac::sign("app-secret-0123456789abcdef", body.as_bytes());

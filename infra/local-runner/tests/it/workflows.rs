@@ -1,12 +1,10 @@
 //! n8n workflow webhooks end to end: unique immutable names, sealed bearer tokens, calls by
 //! id, by name and broadcast, event subscriptions, and their analytics.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behaviour, Receiver, Stack};
 use serde_json::json;
-use support::{Behaviour, Receiver, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -7,8 +7,7 @@ use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
 use serde_json::{json, Value};
 
-mod support;
-use support::batch_of;
+use crate::support::batch_of;
 
 const TENANT: &str = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
 

@@ -3,10 +3,9 @@
 //! from the emulator's SNS), and retry or final for each documented error. Jobs are taken
 //! off the real queue and run by the worker's handler directly, so retries run at once.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::providers::*;
 use hookhub_shared::audit::Actor;
 use hookhub_shared::auth::Role;
 use hookhub_shared::error::ServiceError;
@@ -16,7 +15,6 @@ use hookhub_shared::local_stack::{QueueSettings, TestStack};
 use hookhub_shared::messages::{Channel, Content, MessageService, SendRequest, MAX_SEND_ATTEMPTS};
 use hookhub_shared::validation::Fields;
 use serde_json::{json, Value};
-use support::providers::*;
 
 const TENANT: &str = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
 
@@ -490,7 +488,7 @@ async fn sns_publishes_the_sms_with_its_attributes_to_the_emulator() {
     )
     .await;
     let service = stack.ctx.message_service();
-    let recorder = support::emulator::Recorder::start().await;
+    let recorder = crate::support::emulator::Recorder::start().await;
     let to = format!("+1555{:07}", rand_digits());
     let (id, outcome) = send_once(&service, &stack, TENANT, sms(&to, "Your table is ready")).await;
     let publishes = recorder.stop_and_find("Action=Publish", &to).await;
@@ -502,7 +500,7 @@ async fn sns_publishes_the_sms_with_its_attributes_to_the_emulator() {
         ("sent", "sns")
     );
     let message_id = message.provider_message_id.unwrap();
-    let stored = support::emulator::published_sms().await;
+    let stored = crate::support::emulator::published_sms().await;
     let sms_record = stored
         .iter()
         .find(|m| m["message_id"] == message_id.as_str())
@@ -541,7 +539,7 @@ async fn sns_publishes_the_sms_with_its_attributes_to_the_emulator() {
         json!({"enabled": true, "provider": "sns", "region": "us-east-1"}),
     )
     .await;
-    let recorder = support::emulator::Recorder::start().await;
+    let recorder = crate::support::emulator::Recorder::start().await;
     let to = format!("+1555{:07}", rand_digits());
     let (_, outcome) = send_once(&service, &stack, other, sms(&to, "Hi")).await;
     let publishes = recorder.stop_and_find("Action=Publish", &to).await;

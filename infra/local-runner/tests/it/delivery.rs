@@ -1,18 +1,16 @@
 //! The delivery engine end to end: publish through the runner's HTTP API, the poller feeds
 //! the worker from the emulator's queue, real receivers answer.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behaviour, Receiver, Stack};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use support::{Behaviour, Receiver, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn verify_independently(secret: &str, r: &support::Received) {
+fn verify_independently(secret: &str, r: &crate::support::Received) {
     let wh =
         standardwebhooks::Webhook::new(secret).expect("secret accepted by the reference library");
     wh.verify(&r.body, &r.headers)

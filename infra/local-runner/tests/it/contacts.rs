@@ -2,14 +2,12 @@
 //! listed with every filter, edited, exported as CSV (read back with an independent CSV
 //! reader) and JSON, every export audited, erased; another tenant sees none of it.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behaviour, Receiver, Stack};
 use hookhub_shared::signing::body_hmac::sign;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use support::{Behaviour, Receiver, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";

@@ -6,7 +6,8 @@ use hookhub_shared::local_stack::TestStack;
 #[tokio::test]
 async fn fixture_batch_unroutable_jobs_are_dead_lettered_not_retried() {
     let stack = TestStack::new("fx-worker").await;
-    let event: SqsEvent = serde_json::from_str(include_str!("../events/sqs-batch.json")).unwrap();
+    let event: SqsEvent =
+        serde_json::from_str(include_str!("../../events/sqs-batch.json")).unwrap();
     assert_eq!(event.records.len(), 2);
     let response = delivery_worker::processor(&stack.ctx).process(event).await;
     assert!(

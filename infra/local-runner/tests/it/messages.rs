@@ -4,18 +4,17 @@
 //! receiver, WhatsApp status webhooks moving a message forward, and a platform admin's
 //! integration test.
 
-#[path = "../../../shared/tests/support/emulator.rs"]
+#[path = "../../../../shared/tests/it/support/emulator.rs"]
 mod emulator;
-#[path = "../../../shared/tests/support/providers.rs"]
+#[path = "../../../../shared/tests/it/support/providers.rs"]
 mod providers;
-mod support;
 
 use std::time::Duration;
 
+use crate::support::{Behaviour, Receiver, Stack};
 use hookhub_shared::signing::body_hmac::sign;
 use providers::*;
 use serde_json::{json, Value};
-use support::{Behaviour, Receiver, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";

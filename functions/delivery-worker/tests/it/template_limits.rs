@@ -9,7 +9,7 @@ use hookhub_shared::meta::process::PROCESSING_LEASE;
 use hookhub_shared::webhooks::delivery::MAX_TEST_WAIT;
 use hookhub_shared::webhooks::endpoint::MAX_TIMEOUT_MS;
 
-const TEMPLATE: &str = include_str!("../../../template.yaml");
+const TEMPLATE: &str = include_str!("../../../../template.yaml");
 /// API Gateway HTTP APIs end an integration after 30 seconds, whatever the function's timeout.
 const HTTP_API_LIMIT: Duration = Duration::from_secs(30);
 /// What a worker invocation needs besides its sends: the endpoints' batch read, the secrets'

@@ -12,8 +12,7 @@ use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
 use hookhub_shared::webhooks::events::TenantCheck;
 use serde_json::json;
 
-mod support;
-use support::batch_of;
+use crate::support::batch_of;
 
 /// A receiver that answers every POST with 200, counting them.
 async fn receiver() -> (String, Arc<AtomicUsize>) {

@@ -3,14 +3,12 @@
 //! workflow (real local receivers), its sender captured as a contact, and WhatsApp
 //! statuses applied to a message hookhub sent.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behaviour, Receiver, Stack};
 use hookhub_shared::messages::{Content, OutboundMessage};
 use hookhub_shared::meta::ProcessingStatus;
 use serde_json::{json, Value};
-use support::{Behaviour, Receiver, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
 const WA_SECRET: &str = "wa-app-secret-0123456789abcdef";

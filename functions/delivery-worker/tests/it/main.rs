@@ -1,0 +1,7 @@
+//! The crate's integration tests: one binary, a module per area.
+
+mod aws_calls;
+mod batches;
+mod fixtures;
+mod support;
+mod template_limits;

@@ -1,0 +1,13 @@
+//! The crate's integration tests: one binary, a module per area.
+
+mod contacts;
+mod delivery;
+mod faults;
+mod hostile_receivers;
+mod iam_policy;
+mod messages;
+mod meta;
+mod runner;
+mod runtime_api;
+mod support;
+mod workflows;
