@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod bootstrap;
 pub mod config;
 pub mod contacts;
 pub mod context;
@@ -31,6 +32,7 @@ pub mod tls;
 pub mod validation;
 pub mod webhooks;
 
+pub use bootstrap::bootstrap;
 pub use config::Config;
 pub use context::AppContext;
 

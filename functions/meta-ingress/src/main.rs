@@ -1,13 +1,6 @@
-use hookhub_shared::aws::AwsClients;
-use hookhub_shared::{telemetry, AppContext, Config};
-
-// One thread: Lambda runs one invocation at a time per environment and gives 256 MB a
-// fraction of a vCPU, so worker threads would only add their start-up to every cold start;
-// concurrency inside an invocation (a batch's deliveries, a POST's writes) is async I/O.
+// Current-thread runtime: see `hookhub_shared::bootstrap`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init();
-    let config = Config::from_env()?;
-    let ctx = AppContext::new(config, &AwsClients::from_env().await);
+    let (ctx, _) = hookhub_shared::bootstrap().await?;
     lambda_http::run(meta_ingress::router(ctx)).await
 }
