@@ -318,7 +318,7 @@ impl IdentityProvider for CognitoIdentity {
     }
 
     async fn set_enabled(&self, user_id: &str, enabled: bool) -> Result<(), IdentityError> {
-        let result = if enabled {
+        if enabled {
             self.client()
                 .admin_enable_user()
                 .user_pool_id(&self.pool_id)
@@ -336,8 +336,7 @@ impl IdentityProvider for CognitoIdentity {
                 .await
                 .map(|_| ())
                 .map_err(plain)
-        };
-        result
+        }
     }
 
     async fn sign_out_everywhere(&self, user_id: &str) -> Result<(), IdentityError> {

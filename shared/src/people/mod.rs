@@ -199,6 +199,17 @@ fn refuse_self(actor: &Actor, user_id: &str) -> ServiceResult<()> {
     }
 }
 
+/// Ends a person's sessions and deletes them from the identity provider, in that order; one
+/// already gone is fine.
+async fn erase(identity: &dyn IdentityProvider, user_id: &str) -> ServiceResult<()> {
+    let gone = |result: Result<(), IdentityError>| match result {
+        Ok(()) | Err(IdentityError::UserNotFound) => Ok(()),
+        Err(e) => Err(ServiceError::from(e)),
+    };
+    gone(identity.sign_out_everywhere(user_id).await)?;
+    gone(identity.delete_user(user_id).await)
+}
+
 fn not_configured() -> ServiceError {
     ServiceError::FailedPrecondition(
         "no identity provider is configured: people are managed by the platform that mints \
@@ -361,15 +372,7 @@ impl PeopleService {
         let identity = self.identity()?;
         refuse_self(actor, user_id)?;
         self.get(scope, user_id).await?;
-        for step in [
-            identity.sign_out_everywhere(user_id).await,
-            identity.delete_user(user_id).await,
-        ] {
-            match step {
-                Ok(()) | Err(IdentityError::UserNotFound) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        erase(identity, user_id).await?;
         let now = chrono::Utc::now().timestamp();
         let update = Update::default()
             .set_s("status", PersonStatus::Removed.as_str())
@@ -398,15 +401,7 @@ impl PeopleService {
                 .page(Some(100), cursor.as_deref());
             let (people, next) = self.table.query_records::<Person>(query).await?;
             for person in people.iter().filter(|p| p.status != PersonStatus::Removed) {
-                for step in [
-                    identity.sign_out_everywhere(&person.user_id).await,
-                    identity.delete_user(&person.user_id).await,
-                ] {
-                    match step {
-                        Ok(()) | Err(IdentityError::UserNotFound) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                erase(identity, &person.user_id).await?;
                 removed += 1;
             }
             match next {
