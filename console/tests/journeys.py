@@ -175,7 +175,7 @@ def journeys(page, base, email, password, receiver):
     form.get_by_label("Workflow name").fill("order_sync")
     form.get_by_label("n8n webhook URL").fill(receiver.url.replace("/hooks", "/n8n"))
     form.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("cell", name="order_sync")).to_be_visible()
+    expect(page.get_by_role("table", name="Workflow webhooks").get_by_role("cell", name="order_sync")).to_be_visible()
     page.get_by_role("button", name="Call", exact=True).click()
     page.get_by_role("button", name="Call workflow").click()
     expect(page.get_by_role("status").filter(has_text="Queued as event")).to_be_visible()
