@@ -94,9 +94,10 @@ function IntegrationForm({ tenantId, kind, stored, onSaved }) {
   const test = async () => {
     setTestResult(null);
     try {
-      const body = { to: testTo };
+      const body = kind === 'n8n' ? undefined : { to: testTo };
       const result = await api('POST', `/api/platform/tenants/${tenantId}/integrations/${kind}/test`, { body });
-      setTestResult({ ok: result.success !== false, text: JSON.stringify(result, null, 2) });
+      const ok = kind === 'n8n' ? result.healthy : result.success !== false;
+      setTestResult({ ok, text: JSON.stringify(result, null, 2) });
     } catch (e) {
       setTestResult({ ok: false, text: describeError(e) });
     }
@@ -121,9 +122,11 @@ function IntegrationForm({ tenantId, kind, stored, onSaved }) {
     <div class="actions">
       <button class="primary" type="submit" disabled=${busy}>Save</button>
     </div>
-    ${stored && (kind === 'sms' || kind === 'whatsapp') ? html`<fieldset class="test">
+    ${stored && kind !== 'instagram' ? html`<fieldset class="test">
       <legend>Test connection</legend>
-      <${Field} label="Send a test message to" value=${testTo} onInput=${setTestTo} placeholder="+15551234567" />
+      ${kind === 'n8n'
+        ? html`<p class="muted">Calls the instance's /healthz: reachability, TLS and latency.</p>`
+        : html`<${Field} label="Send a test message to" value=${testTo} onInput=${setTestTo} placeholder="+15551234567" />`}
       <button type="button" onClick=${test}>Test connection</button>
       ${testResult ? html`<pre class=${testResult.ok ? 'ok' : 'bad'} role="status">${testResult.text}</pre>` : null}
     </fieldset>` : null}

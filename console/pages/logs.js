@@ -3,6 +3,7 @@
 import { html, useState } from '../vendor/preact-htm.js';
 import { api } from '../api.js';
 import { endOfDay, relativeTime } from '../format.js';
+import { AttemptDetail } from './attempt.js';
 import { Empty, ErrorBox, Field, Loading, Select, toast, toastError, useLoad } from '../ui.js';
 
 function query(filters) {
@@ -73,9 +74,6 @@ export function Logs({ tenant, params }) {
         </td>
       </tr>`)}</tbody>
     </table>` : null}
-    ${open ? html`<div class="card detail" role="region" aria-label="Attempt detail">
-      <h3>Attempt ${open}</h3>
-      <pre>${JSON.stringify(list.find((l) => l.id === open), null, 2)}</pre>
-    </div>` : null}
+    ${open ? html`<${AttemptDetail} key=${open} path=${`/api/v1/webhooks/logs/${open}`} tenant=${tenant} />` : null}
   </section>`;
 }

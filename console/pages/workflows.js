@@ -5,6 +5,7 @@ import { html, useEffect, useState } from '../vendor/preact-htm.js';
 import { api } from '../api.js';
 import { relativeTime, successRateClass } from '../format.js';
 import { Checkbox, ConfirmButton, Empty, ErrorBox, Field, FormError, Loading, Select, toast, toastError, useLoad, useSubmit } from '../ui.js';
+import { AttemptDetail } from './attempt.js';
 import { EventPicker } from './endpoints.js';
 
 const RANGES = [['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days']];
@@ -45,7 +46,8 @@ function WorkflowForm({ base, catalog, workflow, onSaved, onCancel }) {
     <div class="row">
       <${Field} label="Workflow name" value=${workflowName} onInput=${setWorkflowName} required readOnly=${!!workflow}
         error=${errors.workflowName} hint=${workflow ? 'The name cannot change: callers use it.' : 'Letters, digits, _ . -'} />
-      <${Field} label="n8n webhook URL" type="url" value=${webhookUrl} onInput=${setWebhookUrl} required error=${errors.webhookUrl} />
+      <${Field} label="n8n webhook URL" value=${webhookUrl} onInput=${setWebhookUrl} required error=${errors.webhookUrl}
+        hint="A whole https URL, or a path such as /webhook/orders on the n8n base URL of the tenant's integration" />
     </div>
     <div class="row">
       <${Field} label="Description" value=${description} onInput=${setDescription} error=${errors.description} />
@@ -65,6 +67,7 @@ function WorkflowForm({ base, catalog, workflow, onSaved, onCancel }) {
 
 function CallWorkflow({ base, workflow }) {
   const [payload, setPayload] = useState('{\n  "hello": "n8n"\n}');
+  const [wait, setWait] = useState(true);
   const [result, setResult] = useState(null);
   const call = useSubmit(async () => {
     let data;
@@ -73,14 +76,21 @@ function CallWorkflow({ base, workflow }) {
     } catch {
       throw { message: 'The payload is not valid JSON.' };
     }
-    setResult(await api('POST', `${base}/${workflow.id}/call`, { body: data }));
+    setResult(await api('POST', `${base}/${workflow.id}/call${wait ? '?wait=true' : ''}`, { body: data }));
   });
   return html`<div class="card" aria-label=${`Call ${workflow.workflowName}`}>
     <${Field} label="Payload" multiline value=${payload} onInput=${setPayload} />
+    <${Checkbox} label="Wait for the workflow's answer (up to 20 s)" checked=${wait} onChange=${setWait} />
     <button type="button" class="primary" disabled=${call.busy} onClick=${call.submit}>Call workflow</button>
     <${FormError} form=${call} />
-    ${result ? html`<p role="status">Queued as event <span class="mono">${result.eventId}</span>${': '}
+    ${result && result.deliveries ? html`<p role="status">Queued as event <span class="mono">${result.eventId}</span>${': '}
       ${result.deliveries.length} ${result.deliveries.length === 1 ? 'delivery' : 'deliveries'}; the result appears in the recent calls below.</p>` : null}
+    ${result && !result.deliveries ? html`<div role="status" aria-label="Workflow answer">
+      <p><span class="badge badge-${result.success ? 'success' : 'failed'}">${result.statusCode ? `HTTP ${result.statusCode}` : 'no answer'}</span>
+        ${' '}${result.durationMs} ms${result.error ? html` · <span class="bad">${result.error}</span>` : null}</p>
+      ${result.body ? html`<pre aria-label="Answer body">${result.body}</pre>` : null}
+      ${result.bodyTruncated ? html`<p class="muted">Only the first 64 KiB are shown.</p>` : null}
+    </div>` : null}
   </div>`;
 }
 
@@ -89,19 +99,25 @@ function Analytics({ tenantId, workflows }) {
   const [webhookId, setWebhookId] = useState('');
   const base = `/api/platform/tenants/${tenantId}/webhooks/analytics`;
   const summary = useLoad(() => api('GET', `${base}/summary?range=${range}${webhookId ? `&webhookId=${webhookId}` : ''}`), [range, webhookId]);
-  const recent = useLoad(() => api('GET', `${base}/recent`), []);
+  const [status, setStatus] = useState('');
+  const [open, setOpen] = useState(null);
+  const filters = new URLSearchParams({ range });
+  if (webhookId) filters.set('webhookId', webhookId);
+  if (status) filters.set('status', status);
+  const recent = useLoad(() => api('GET', `${base}/recent?${filters}`), [range, webhookId, status]);
   useAutoRefresh(() => {
     summary.reload();
     recent.reload();
   });
   const s = summary.data;
-  const calls = ((recent.data && recent.data.data) || []).filter((c) => !webhookId || c.webhookId === webhookId);
+  const calls = (recent.data && recent.data.data) || [];
   return html`<section aria-label="Workflow analytics">
     <h2>Analytics</h2>
     <div class="filters">
       <${Select} label="Webhook" value=${webhookId} onChange=${setWebhookId}
         options=${[['', 'All workflows'], ...workflows.map((w) => [w.id, w.workflowName])]} />
       <${Select} label="Range" value=${range} onChange=${setRange} options=${RANGES} />
+      <${Select} label="Result" value=${status} onChange=${setStatus} options=${[['', 'Any'], ['success', 'Succeeded'], ['failed', 'Failed']]} />
       <button type="button" onClick=${() => { summary.reload(); recent.reload(); }}>Refresh</button>
       <span class="muted">Refreshes every 30 s while this tab is visible.</span>
     </div>
@@ -118,9 +134,11 @@ function Analytics({ tenantId, workflows }) {
         <td>${w.averageResponseTimeMs === null ? '—' : `${w.averageResponseTimeMs} ms`}</td><td>${relativeTime(w.lastCalledAt)}</td></tr>`)}</tbody></table>` : null}
     <h3>Recent calls</h3>
     ${recent.data && !calls.length ? html`<${Empty}>No calls yet.<//>` : null}
-    ${calls.length ? html`<table aria-label="Recent calls"><thead><tr><th>When</th><th>Event</th><th>Result</th><th>Time</th></tr></thead>
-      <tbody>${calls.slice(0, 50).map((c) => html`<tr key=${c.id}><td>${relativeTime(c.createdAt)}</td><td>${c.eventType}</td>
-        <td><span class="badge badge-${c.status}">${c.statusCode ? `HTTP ${c.statusCode}` : c.status}</span></td><td>${c.responseTimeMs} ms</td></tr>`)}</tbody></table>` : null}
+    ${calls.length ? html`<table aria-label="Recent calls"><thead><tr><th>When</th><th>Workflow</th><th>Event</th><th>Result</th><th>Time</th><th></th></tr></thead>
+      <tbody>${calls.map((c) => html`<tr key=${c.id}><td>${relativeTime(c.createdAt)}</td><td>${c.workflowName}</td><td>${c.eventType}</td>
+        <td><span class="badge badge-${c.status}">${c.statusCode ? `HTTP ${c.statusCode}` : c.status}</span></td><td>${c.responseTimeMs} ms</td>
+        <td class="actions"><button type="button" aria-expanded=${open === c.id} onClick=${() => setOpen(open === c.id ? null : c.id)}>Details</button></td></tr>`)}</tbody></table>` : null}
+    ${open ? html`<${AttemptDetail} key=${open} path=${`/api/platform/tenants/${tenantId}/webhooks/logs/${open}`} />` : null}
   </section>`;
 }
 

@@ -178,6 +178,9 @@ def journeys(page, base, email, password, receiver):
     expect(page.get_by_role("table", name="Workflow webhooks").get_by_role("cell", name="order_sync")).to_be_visible()
     page.get_by_role("button", name="Call", exact=True).click()
     page.get_by_role("button", name="Call workflow").click()
+    expect(page.get_by_role("status", name="Workflow answer")).to_contain_text("HTTP 200")
+    page.get_by_label("Wait for the workflow's answer (up to 20 s)").uncheck()
+    page.get_by_role("button", name="Call workflow").click()
     expect(page.get_by_role("status").filter(has_text="Queued as event")).to_be_visible()
     recent = page.get_by_role("table", name="Recent calls")
     for _ in range(30):
@@ -188,6 +191,10 @@ def journeys(page, base, email, password, receiver):
     expect(recent.get_by_text("HTTP 200").first).to_be_visible()
     expect(page.get_by_role("table", name="Per webhook").get_by_role("cell", name="100%")).to_be_visible()
     shot(page, "n8n-analytics")
+    recent.get_by_role("button", name="Details").first.click()
+    call = page.get_by_role("region", name="Attempt detail")
+    expect(call.get_by_role("table", name="Request headers")).to_contain_text("webhook-signature")
+    expect(call.get_by_label("Request body")).to_contain_text("workflow.call")
 
     # An endpoint: its secret shown once and copied, a test event delivered and logged.
     page.get_by_role("button", name="Act for this tenant").click()
@@ -210,6 +217,14 @@ def journeys(page, base, email, password, receiver):
     assert any(r["body"].get("event") == "contact.created" for r in receiver.received), receiver.received
     page.get_by_role("link", name="Delivery logs").click()
     expect(page.get_by_role("cell", name=re.compile("contact.created"))).to_be_visible()
+    # The attempt as the receiver got it: the signed headers and the exact body.
+    page.get_by_role("button", name="Details").first.click()
+    attempt = page.get_by_role("region", name="Attempt detail")
+    delivered = next(r for r in receiver.received if r["body"].get("event") == "contact.created")
+    expect(attempt.get_by_role("table", name="Request headers")).to_contain_text(delivered["headers"]["webhook-signature"])
+    expect(attempt.get_by_label("Request body")).to_contain_text(delivered["body"]["id"])
+    expect(attempt.get_by_text("HTTP 200")).to_be_visible()
+    shot(page, "attempt-detail")
     shot(page, "endpoint-test-event")
 
     # The receiver fails: the test shows it, the log offers a retry, which delivers.

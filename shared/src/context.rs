@@ -133,12 +133,29 @@ impl AppContext {
         crate::webhooks::logs::DeliveryLog::new(self.table.clone(), self.config.log_retention)
     }
 
+    pub fn workflow_calls(&self) -> crate::webhooks::workflow_calls::WorkflowCallService {
+        crate::webhooks::workflow_calls::WorkflowCallService::new(self.events(), self.delivery())
+    }
+
+    /// "Test connection" for the tenant's n8n instance.
+    pub async fn n8n_connection(
+        &self,
+        tenant_id: &str,
+    ) -> crate::error::ServiceResult<crate::webhooks::n8n::N8nHealth> {
+        crate::webhooks::n8n::check_connection(&self.integrations(), &self.sender, tenant_id).await
+    }
+
+    pub fn history(&self) -> crate::webhooks::history::HistoryService {
+        crate::webhooks::history::HistoryService::new(self.events(), self.delivery_log())
+    }
+
     pub fn delivery(&self) -> crate::webhooks::delivery::DeliveryService {
         crate::webhooks::delivery::DeliveryService::new(
             self.endpoints(),
             self.delivery_log(),
             self.events(),
             self.sender.clone(),
+            self.integrations(),
         )
     }
 }

@@ -1,6 +1,6 @@
 //! Idempotent provisioning of the AWS resources against the local emulator, through the same
-//! SDK clients the functions use. It mirrors `template.yaml`: one table with TTL and two
-//! overloaded indexes, the delivery queue with its dead-letter queue and redrive policy, and
+//! SDK clients the functions use. It mirrors `template.yaml`: one table with TTL and four
+//! indexes, the delivery queue with its dead-letter queue and redrive policy, and
 //! a KMS key with rotation and an alias. Tests provision an isolated stack each, with unique
 //! names, so they can run in parallel against one emulator.
 
@@ -165,16 +165,38 @@ fn key_element(name: &str, key_type: KeyType) -> KeySchemaElement {
         .expect("name and type are set")
 }
 
-fn index(name: &str, pk: &str, sk: &str) -> GlobalSecondaryIndex {
+/// The table's indexes as `template.yaml` declares them: name, keys, and the attributes
+/// projected (`None`: all of them).
+const INDEXES: &[(&str, &str, &str, Option<&[&str]>)] = &[
+    (keys::GSI1, keys::GSI1_PK, keys::GSI1_SK, None),
+    (keys::GSI2, keys::GSI2_PK, keys::GSI2_SK, None),
+    (keys::GSI3, keys::GSI3_PK, keys::GSI3_SK, None),
+    (
+        keys::GSI4,
+        keys::GSI4_PK,
+        keys::GSI4_SK,
+        Some(keys::GSI4_INCLUDED),
+    ),
+];
+
+fn projection(included: Option<&[&str]>) -> Projection {
+    match included {
+        None => Projection::builder()
+            .projection_type(ProjectionType::All)
+            .build(),
+        Some(attributes) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect()))
+            .build(),
+    }
+}
+
+fn index((name, pk, sk, included): (&str, &str, &str, Option<&[&str]>)) -> GlobalSecondaryIndex {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key_element(pk, KeyType::Hash))
         .key_schema(key_element(sk, KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(projection(included))
         .build()
         .expect("name, keys and projection are set")
 }
@@ -190,11 +212,7 @@ async fn add_missing_indexes(
         .iter()
         .filter_map(|i| i.index_name())
         .collect();
-    for (index_name, pk, sk) in [
-        (keys::GSI1, keys::GSI1_PK, keys::GSI1_SK),
-        (keys::GSI2, keys::GSI2_PK, keys::GSI2_SK),
-        (keys::GSI3, keys::GSI3_PK, keys::GSI3_SK),
-    ] {
+    for &(index_name, pk, sk, included) in INDEXES {
         if present.contains(&index_name) {
             continue;
         }
@@ -202,11 +220,7 @@ async fn add_missing_indexes(
             .index_name(index_name)
             .key_schema(key_element(pk, KeyType::Hash))
             .key_schema(key_element(sk, KeyType::Range))
-            .projection(
-                aws_sdk_dynamodb::types::Projection::builder()
-                    .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
-                    .build(),
-            )
+            .projection(projection(included))
             .build()
             .expect("name, keys and projection are set");
         client
@@ -240,25 +254,15 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_attribute_definitions(Some(
-                [
-                    keys::PK,
-                    keys::SK,
-                    keys::GSI1_PK,
-                    keys::GSI1_SK,
-                    keys::GSI2_PK,
-                    keys::GSI2_SK,
-                    keys::GSI3_PK,
-                    keys::GSI3_SK,
-                ]
-                .into_iter()
-                .map(attribute)
-                .collect(),
+                [keys::PK, keys::SK]
+                    .into_iter()
+                    .chain(INDEXES.iter().flat_map(|(_, pk, sk, _)| [*pk, *sk]))
+                    .map(attribute)
+                    .collect(),
             ))
             .key_schema(key_element(keys::PK, KeyType::Hash))
             .key_schema(key_element(keys::SK, KeyType::Range))
-            .global_secondary_indexes(index(keys::GSI1, keys::GSI1_PK, keys::GSI1_SK))
-            .global_secondary_indexes(index(keys::GSI2, keys::GSI2_PK, keys::GSI2_SK))
-            .global_secondary_indexes(index(keys::GSI3, keys::GSI3_PK, keys::GSI3_SK))
+            .set_global_secondary_indexes(Some(INDEXES.iter().copied().map(index).collect()))
             .send()
             .await
             .map_err(failed("table"))?;
@@ -768,5 +772,24 @@ pub fn counted_clients(c: &AwsClients, counter: &AwsCallCounter) -> AwsClients {
         ),
         sns: c.sns.to_builder().interceptor(counter.clone()).build(),
         cognito: c.cognito.to_builder().interceptor(counter.clone()).build(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attempts_by_event_index_projects_what_the_template_declares() {
+        let template = include_str!("../../template.yaml");
+        let declared = template
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("NonKeyAttributes: ["))
+            .and_then(|l| l.strip_suffix(']'))
+            .expect("gsi4's NonKeyAttributes in template.yaml");
+        let declared: Vec<&str> = declared.split(',').map(str::trim).collect();
+        assert_eq!(declared, keys::GSI4_INCLUDED);
+        let gsi4 = INDEXES.iter().find(|i| i.0 == keys::GSI4).unwrap();
+        assert_eq!(gsi4.3, Some(keys::GSI4_INCLUDED));
     }
 }

@@ -127,6 +127,15 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>
     }
 }
 
+/// A log listing's `status` filter.
+pub fn parse_status(value: Option<&String>) -> Result<Option<String>, ApiError> {
+    match value.map(String::as_str) {
+        None => Ok(None),
+        Some(s @ ("success" | "failed")) => Ok(Some(s.to_string())),
+        Some(_) => Err(bad_query("status must be success or failed")),
+    }
+}
+
 pub fn bad_query(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
 }

@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 
-use super::keys::{Index, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, GSI3_PK, GSI3_SK, PK, SK};
+use super::keys::{
+    Index, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, GSI3_PK, GSI3_SK, GSI4_PK, GSI4_SK, PK, SK,
+};
 use super::StoreError;
 
 const MAX_CURSOR_LEN: usize = 2048;
@@ -47,6 +49,7 @@ pub fn decode_cursor(
         Index::Gsi1 => &[PK, SK, GSI1_PK, GSI1_SK],
         Index::Gsi2 => &[PK, SK, GSI2_PK, GSI2_SK],
         Index::Gsi3 => &[PK, SK, GSI3_PK, GSI3_SK],
+        Index::Gsi4 => &[PK, SK, GSI4_PK, GSI4_SK],
     };
     if plain.len() != allowed.len() || !allowed.iter().all(|a| plain.contains_key(*a)) {
         return Err(StoreError::InvalidCursor("not a cursor for this list"));

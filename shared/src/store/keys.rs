@@ -25,6 +25,7 @@
 //! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
 //! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     |                                       | failed only: `T#{t}#ATTEMPTS#failed` / `{delId}` |
 //! |   (to a workflow)    | `T#{t}#EP#{wfId}`          | `ATTEMPT#{delId}` (TTL)     |                                       | failed only: `T#{t}#WFATTEMPTS#failed` / `{delId}`|
+//! |   (by event, gsi4)   |                            |                             | gsi4: `T#{t}#EVENTATTEMPTS#{evtId}` / `{delId}`, a summary ([`GSI4_INCLUDED`]) |      |
 //! | endpoint counters    | `T#{t}#EP#{whId}`          | `STATS`                     |                                       |                                        |
 //! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
 //! | Meta event           | `T#{t}#METAID`             | `{naturalId}` (TTL)         | `T#{t}#META` / `{mevId}`              | `T#{t}#METATYPE#{type}` / `{mevId}`    |
@@ -48,12 +49,31 @@ pub const GSI2_PK: &str = "gsi2pk";
 pub const GSI2_SK: &str = "gsi2sk";
 pub const GSI3_PK: &str = "gsi3pk";
 pub const GSI3_SK: &str = "gsi3sk";
+pub const GSI4_PK: &str = "gsi4pk";
+pub const GSI4_SK: &str = "gsi4sk";
 /// Epoch seconds after which DynamoDB may delete the item.
 pub const TTL: &str = "ttl";
 
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
 pub const GSI3: &str = "gsi3";
+/// Attempts by event. Unlike the other indexes it holds only a summary of each attempt
+/// (these attributes besides the keys), so indexing an attempt costs one small write
+/// however large its logged request and response.
+pub const GSI4: &str = "gsi4";
+pub const GSI4_INCLUDED: &[&str] = &[
+    "endpointId",
+    "deliveryId",
+    "attempt",
+    "success",
+    "status",
+    "statusCode",
+    "responseTimeMs",
+    "error",
+    "willRetry",
+    "nextAttemptAt",
+    "createdAt",
+];
 
 /// Which key a query runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +82,7 @@ pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,
+    Gsi4,
 }
 
 impl Index {
@@ -71,6 +92,7 @@ impl Index {
             Index::Gsi1 => Some(GSI1),
             Index::Gsi2 => Some(GSI2),
             Index::Gsi3 => Some(GSI3),
+            Index::Gsi4 => Some(GSI4),
         }
     }
 
@@ -80,6 +102,7 @@ impl Index {
             Index::Gsi1 => GSI1_PK,
             Index::Gsi2 => GSI2_PK,
             Index::Gsi3 => GSI3_PK,
+            Index::Gsi4 => GSI4_PK,
         }
     }
 
@@ -89,6 +112,7 @@ impl Index {
             Index::Gsi1 => GSI1_SK,
             Index::Gsi2 => GSI2_SK,
             Index::Gsi3 => GSI3_SK,
+            Index::Gsi4 => GSI4_SK,
         }
     }
 }
@@ -168,6 +192,11 @@ pub fn audit_partition(tenant_id: &str) -> String {
 
 pub fn events_partition(tenant_id: &str) -> String {
     format!("T#{tenant_id}#EVENTS")
+}
+
+/// gsi4 partition: the attempts at delivering one event, to every endpoint and workflow.
+pub fn event_attempts(tenant_id: &str, event_id: &str) -> String {
+    format!("T#{tenant_id}#EVENTATTEMPTS#{event_id}")
 }
 
 pub fn endpoint_partition(tenant_id: &str, endpoint_id: &str) -> String {
@@ -328,6 +357,7 @@ mod tests {
             meta_events_by_id(t),
             meta_events_by_type(t, "message.received"),
             meta_events_by_status(t, "failed"),
+            event_attempts(t, "evt_1"),
         ] {
             assert!(pk.starts_with("T#ten_01#"));
         }

@@ -3,12 +3,14 @@
 
 mod cursor;
 pub mod keys;
+mod size;
 mod table;
 mod transact;
 pub use transact::COMMIT_ATTEMPTS;
 
 pub use cursor::{decode_cursor, encode_cursor};
 pub use keys::{Index, Key};
+pub use size::item_size;
 pub use table::{from_item, to_item, Item, Page, Query, Table, Update, Updated};
 pub use transact::Transaction;
 

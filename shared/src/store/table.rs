@@ -32,6 +32,8 @@ pub struct Query<'a> {
     /// Only items whose attributes equal these values (applied after the page is read, so
     /// a page may hold fewer than `limit` items and still have a next one).
     pub filter_eq: Vec<(String, String)>,
+    /// Only items whose attributes start with these values (applied as `filter_eq` is).
+    pub filter_prefix: Vec<(String, String)>,
 }
 
 impl<'a> Query<'a> {
@@ -45,11 +47,17 @@ impl<'a> Query<'a> {
             limit: None,
             cursor: None,
             filter_eq: Vec::new(),
+            filter_prefix: Vec::new(),
         }
     }
 
     pub fn filter_eq(mut self, attr: impl Into<String>, value: impl Into<String>) -> Self {
         self.filter_eq.push((attr.into(), value.into()));
+        self
+    }
+
+    pub fn filter_prefix(mut self, attr: impl Into<String>, prefix: impl Into<String>) -> Self {
+        self.filter_prefix.push((attr.into(), prefix.into()));
         self
     }
 
@@ -727,17 +735,27 @@ impl Table {
                 .expression_attribute_values(":from", AttributeValue::S(from.clone()))
                 .expression_attribute_values(":to", AttributeValue::S(to.clone()));
         }
-        if !query.filter_eq.is_empty() {
-            let mut filters = Vec::new();
-            for (i, (attr, value)) in query.filter_eq.iter().enumerate() {
-                request = request
-                    .expression_attribute_names(format!("#f{i}"), attr)
-                    .expression_attribute_values(
-                        format!(":f{i}"),
-                        AttributeValue::S(value.clone()),
-                    );
-                filters.push(format!("#f{i} = :f{i}"));
-            }
+        let tests = query
+            .filter_eq
+            .iter()
+            .map(|(attr, value)| ("{attr} = {value}", attr, value))
+            .chain(
+                query
+                    .filter_prefix
+                    .iter()
+                    .map(|(attr, value)| ("begins_with({attr}, {value})", attr, value)),
+            );
+        let mut filters = Vec::new();
+        for (i, (test, attr, value)) in tests.enumerate() {
+            request = request
+                .expression_attribute_names(format!("#f{i}"), attr)
+                .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+            filters.push(
+                test.replace("{attr}", &format!("#f{i}"))
+                    .replace("{value}", &format!(":f{i}")),
+            );
+        }
+        if !filters.is_empty() {
             request = request.filter_expression(filters.join(" AND "));
         }
         let out = request

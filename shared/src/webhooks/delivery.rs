@@ -2,7 +2,7 @@
 //! logged, counters updated, a retry scheduled or not, and the endpoint disabled after ten
 //! consecutive failed attempts (emitting `endpoint.disabled`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,10 +15,12 @@ use serde_json::Value;
 use super::endpoint::{Endpoint, EndpointKind, EndpointService};
 use super::events::{EventService, StoredEvent};
 use super::logs::{AttemptLog, DeliveryLog};
-use super::sender::{SendResult, Sender};
+use super::n8n::{self, N8nInstance};
+use super::sender::{SendResult, Sender, MAX_LOGGED_BODY};
 use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, IdKind};
+use crate::integrations::IntegrationService;
 use crate::jobs::{Job, JobError, JobHandler, Outcome};
 use crate::signing::{body_hmac, standard_webhooks};
 
@@ -100,6 +102,16 @@ pub fn request_body(tenant_id: &str, job: &DeliveryJob) -> Vec<u8> {
     .expect("serialises")
 }
 
+/// The headers that follow from the event alone: an attempt's log leaves them out (a
+/// successful attempt's item stays within one write unit) and its detail puts them back.
+pub fn derived_headers(event_id: &str, event_type: &str) -> [(&'static str, String); 3] {
+    [
+        ("content-type", "application/json".to_string()),
+        (standard_webhooks::ID_HEADER, event_id.to_string()),
+        ("x-webhook-event", event_type.to_string()),
+    ]
+}
+
 /// The signed headers (Standard Webhooks and `X-Webhook-Signature`), plus the endpoint's own.
 pub fn request_headers(
     endpoint: &Endpoint,
@@ -124,8 +136,9 @@ pub fn request_headers(
             HeaderValue::from_str(value).expect("header-safe value"),
         );
     };
-    set(&mut headers, "content-type", "application/json");
-    set(&mut headers, standard_webhooks::ID_HEADER, &job.event_id);
+    for (name, value) in derived_headers(&job.event_id, &job.event_type) {
+        set(&mut headers, name, &value);
+    }
     set(
         &mut headers,
         standard_webhooks::TIMESTAMP_HEADER,
@@ -143,13 +156,74 @@ pub fn request_headers(
             &body_hmac::sign(newest.expose(), body),
         );
     }
-    set(&mut headers, "x-webhook-event", &job.event_type);
     if let Some(token) = bearer {
         if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
             headers.insert(http::header::AUTHORIZATION, v);
         }
     }
     headers
+}
+
+/// How long a call whose caller waits may take: the endpoint's timeout, within
+/// [`MAX_TEST_WAIT`].
+pub fn call_timeout(endpoint: &Endpoint) -> Duration {
+    endpoint.timeout().min(MAX_TEST_WAIT)
+}
+
+/// One request made: where it went, the receiver's answer and the headers it was sent
+/// with, as logged.
+pub struct Sent {
+    pub url: String,
+    pub result: SendResult,
+    pub request_headers: BTreeMap<String, String>,
+}
+
+impl Sent {
+    /// A request that could not be made and never will be as configured.
+    fn refused(url: &str, error: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            result: SendResult {
+                status: None,
+                elapsed_ms: 0,
+                headers: BTreeMap::new(),
+                body: None,
+                truncated: false,
+                error: Some(error.to_string()),
+                retry_after: None,
+                timed_out: false,
+                refused: true,
+            },
+            request_headers: BTreeMap::new(),
+        }
+    }
+}
+
+/// A request's headers as an attempt's log keeps them: signatures included (they let a
+/// receiver's developer check their verifier), credentials (a workflow's bearer token, the
+/// n8n API key) masked, and the [`derived_headers`] left out.
+pub fn logged_request_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let derived = derived_headers("", "").map(|(name, _)| name);
+    headers
+        .iter()
+        .filter(|(name, _)| !derived.contains(&name.as_str()))
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let value = if name == http::header::AUTHORIZATION {
+                match value.split_once(' ') {
+                    Some((scheme, credentials)) => {
+                        format!("{scheme} {}", crate::masking::mask(credentials))
+                    }
+                    None => crate::masking::mask(&value),
+                }
+            } else if name == n8n::API_KEY_HEADER {
+                crate::masking::mask(&value)
+            } else {
+                value.into_owned()
+            };
+            (name.as_str().to_string(), value)
+        })
+        .collect()
 }
 
 /// An attempt as logged, and what follows from it for its job.
@@ -184,6 +258,7 @@ pub struct DeliveryService {
     log: DeliveryLog,
     events: EventService,
     sender: Sender,
+    integrations: IntegrationService,
 }
 
 impl DeliveryService {
@@ -192,12 +267,14 @@ impl DeliveryService {
         log: DeliveryLog,
         events: EventService,
         sender: Sender,
+        integrations: IntegrationService,
     ) -> Self {
         Self {
             endpoints,
             log,
             events,
             sender,
+            integrations,
         }
     }
 
@@ -226,8 +303,8 @@ impl DeliveryService {
                 match endpoint_of(i) {
                     None => Step::Missing,
                     Some(e) if !e.is_active => Step::NotSent(not_sent(e, &d.job, d.attempt)),
-                    Some(e) => match self.send(e, &d.job, e.timeout()).await {
-                        Ok(result) => Step::Sent(decide(e, &d.job, d.attempt, result)),
+                    Some(e) => match self.send(e, &d.job, e.timeout(), MAX_LOGGED_BODY).await {
+                        Ok(sent) => Step::Sent(decide(e, &d.job, d.attempt, sent)),
                         Err(err) => Step::Failed(err),
                     },
                 }
@@ -291,22 +368,53 @@ impl DeliveryService {
             .collect()
     }
 
-    /// Signs with every live secret (and a workflow's bearer token) and sends once.
+    /// Signs with every live secret (and a workflow's bearer token) and sends once,
+    /// keeping at most `max_body` bytes of the answer.
     async fn send(
         &self,
         endpoint: &Endpoint,
         job: &DeliveryJob,
         timeout: Duration,
-    ) -> ServiceResult<SendResult> {
+        max_body: usize,
+    ) -> ServiceResult<Sent> {
+        let n8n = match EndpointKind::of_id(&endpoint.id) {
+            EndpointKind::Workflow => {
+                N8nInstance::of_tenant(&self.integrations, &endpoint.tenant_id).await?
+            }
+            EndpointKind::Endpoint => None,
+        };
+        let url = match &n8n {
+            Some(n8n) => n8n.url_for(&endpoint.url),
+            None if n8n::is_path(&endpoint.url) => {
+                return Ok(Sent::refused(
+                    &endpoint.url,
+                    "the workflow URL is a path, and the tenant's n8n integration has no baseUrl (or is disabled)",
+                ))
+            }
+            None => endpoint.url.clone(),
+        };
         let secrets = self.endpoints.signing_secrets(endpoint).await?;
         let token = self.endpoints.auth_token(endpoint).await?;
         let body = request_body(&endpoint.tenant_id, job);
         let bearer = token.as_deref().map(String::as_str);
-        let headers = request_headers(endpoint, &secrets, job, &body, bearer);
-        Ok(self
+        let mut headers = request_headers(endpoint, &secrets, job, &body, bearer);
+        if let Some(key) = n8n
+            .as_ref()
+            .and_then(|n| n.api_key_for(&url))
+            .and_then(|k| HeaderValue::from_str(k).ok())
+        {
+            headers.insert(n8n::API_KEY_HEADER, key);
+        }
+        let request_headers = logged_request_headers(&headers);
+        let result = self
             .sender
-            .post(&endpoint.url, headers, body, timeout)
-            .await)
+            .post_keeping(&url, headers, body, timeout, max_body)
+            .await;
+        Ok(Sent {
+            url,
+            result,
+            request_headers,
+        })
     }
 
     /// A test delivery: sent now whatever the endpoint's state, logged and counted, never
@@ -316,17 +424,30 @@ impl DeliveryService {
         endpoint: &Endpoint,
         job: &DeliveryJob,
     ) -> ServiceResult<AttemptLog> {
-        let result = self
-            .send(endpoint, job, endpoint.timeout().min(MAX_TEST_WAIT))
+        Ok(self.call_now(endpoint, job, MAX_LOGGED_BODY).await?.0)
+    }
+
+    /// Sends now, logged and counted like any attempt but never retried, waiting at most
+    /// [`MAX_TEST_WAIT`]; returns the log entry and the answer with up to `max_body` bytes
+    /// of its body (the log keeps [`MAX_LOGGED_BODY`]).
+    pub async fn call_now(
+        &self,
+        endpoint: &Endpoint,
+        job: &DeliveryJob,
+        max_body: usize,
+    ) -> ServiceResult<(AttemptLog, SendResult)> {
+        let sent = self
+            .send(endpoint, job, call_timeout(endpoint), max_body)
             .await?;
+        let answer = sent.result.clone();
         let once = Endpoint {
             retry_attempts: 0,
             ..endpoint.clone()
         };
-        let attempted = decide(&once, job, 1, result);
+        let attempted = decide(&once, job, 1, sent);
         self.log.put_all(&[&attempted.log]).await?;
         self.settle(&once, &[&attempted]).await?;
-        Ok(attempted.log)
+        Ok((attempted.log, answer))
     }
 
     /// Counts one endpoint's logged attempts and disables it on a 410 or when its
@@ -385,7 +506,12 @@ fn missing() -> Outcome {
 }
 
 /// The attempt's log entry and what comes next: a retry after a backoff, or not.
-fn decide(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32, result: SendResult) -> Attempted {
+fn decide(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32, sent: Sent) -> Attempted {
+    let Sent {
+        url,
+        result,
+        request_headers,
+    } = sent;
     let success = result.success();
     let gone = result.status == Some(410);
     let may_retry =
@@ -413,7 +539,7 @@ fn decide(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32, result: SendResu
         status: if success { "success" } else { "failed" }.into(),
         status_code: result.status,
         response_time_ms: result.elapsed_ms,
-        response_body: result.body,
+        response_body: result.body.map(|b| within(b, MAX_LOGGED_BODY)),
         error,
         will_retry: may_retry,
         next_attempt_at: wait.map(|w| {
@@ -421,27 +547,33 @@ fn decide(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32, result: SendResu
                 chrono::Utc::now() + chrono::Duration::from_std(w).unwrap_or_default(),
             )
         }),
-        url: endpoint.url.clone(),
+        url,
         created_at: crate::time::now_rfc3339(),
+        request_headers,
+        response_headers: result.headers,
     };
     Attempted { log, next, gone }
 }
 
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn within(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// A delivery dropped because its endpoint is disabled, logged so that recovery finds it.
 fn not_sent(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32) -> AttemptLog {
-    let unsent = SendResult {
-        status: None,
-        elapsed_ms: 0,
-        body: None,
-        error: Some("not sent: the endpoint is disabled".into()),
-        retry_after: None,
-        timed_out: false,
-        refused: false,
-    };
     let never = Endpoint {
         retry_attempts: 0,
         ..endpoint.clone()
     };
+    let unsent = Sent::refused(&endpoint.url, "not sent: the endpoint is disabled");
     decide(&never, job, attempt, unsent).log
 }
 
@@ -520,7 +652,9 @@ mod tests {
         let r = |status: Option<u16>| SendResult {
             status,
             elapsed_ms: 1,
+            headers: BTreeMap::new(),
             body: None,
+            truncated: false,
             error: None,
             retry_after: None,
             timed_out: false,

@@ -1,5 +1,6 @@
 //! Tenant endpoints (`/api/v1/webhooks`): where events are delivered, which ones, and how.
 
+use crate::integrations::IntegrationService;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -252,9 +253,16 @@ async fn read_input(
     }
     if creating || f.present(url_field) {
         if let Some(url) = f.required_string(url_field, 2048) {
-            match check_registration(&url, policy).await {
-                Ok(_) => input.url = Some(url),
-                Err(e) => f.error(url_field, target_message(e)),
+            if kind == EndpointKind::Workflow && super::n8n::is_path(&url) {
+                match super::n8n::check_path(&url) {
+                    Ok(()) => input.url = Some(url),
+                    Err(e) => f.error(url_field, e),
+                }
+            } else {
+                match check_registration(&url, policy).await {
+                    Ok(_) => input.url = Some(url),
+                    Err(e) => f.error(url_field, target_message(e)),
+                }
             }
         }
     }
@@ -427,8 +435,32 @@ impl EndpointService {
         }
     }
 
+    /// A workflow URL given as a path needs the tenant's n8n base URL to go anywhere.
+    async fn check_path_has_base(
+        &self,
+        tenant_id: &str,
+        input: &EndpointInput,
+        f: &mut Fields,
+    ) -> ServiceResult<()> {
+        let Some(url) = input.url.as_deref() else {
+            return Ok(());
+        };
+        if self.kind != EndpointKind::Workflow || !super::n8n::is_path(url) {
+            return Ok(());
+        }
+        let integrations = IntegrationService::new(self.table.clone(), self.cipher.clone());
+        if !super::n8n::has_base_url(&integrations, tenant_id).await? {
+            f.error(
+                self.kind.url_field(),
+                "is a path, and the tenant's n8n integration has no baseUrl (or is disabled): set it first with PUT /api/platform/tenants/{tenantId}/integrations/n8n",
+            );
+        }
+        Ok(())
+    }
+
     pub async fn create(&self, tenant_id: &str, mut f: Fields) -> ServiceResult<WithSecret> {
         let input = read_input(&mut f, self.policy, true, self.kind).await;
+        self.check_path_has_base(tenant_id, &input, &mut f).await?;
         let given = Self::read_secret(&mut f);
         let token = match self.kind {
             EndpointKind::Workflow => Self::read_token(&mut f),
@@ -594,6 +626,7 @@ impl EndpointService {
     ) -> ServiceResult<(Endpoint, bool)> {
         let current = self.get(tenant_id, endpoint_id).await?;
         let input = read_input(&mut f, self.policy, false, self.kind).await;
+        self.check_path_has_base(tenant_id, &input, &mut f).await?;
         // A blank token keeps the stored one, as with every secret.
         let token = match self.kind {
             EndpointKind::Workflow => Self::read_token(&mut f),

@@ -17,7 +17,7 @@ use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::jobs::{Job, JobQueue};
-use crate::store::{from_item, keys, to_item, Index, Query, Table, Update, Updated};
+use crate::store::{from_item, keys, to_item, Index, Query, StoreError, Table, Update, Updated};
 
 /// Largest `data` an event may carry, so every delivery job fits one SQS message.
 pub const MAX_EVENT_DATA_BYTES: usize = 200 * 1024;
@@ -33,6 +33,70 @@ pub struct StoredEvent {
     pub data: Value,
     pub source: String,
     pub created_at: String,
+}
+
+/// How an event is stored: its data as the JSON text it was published with, so that what is
+/// read back, shown as an attempt's request body, and delivered again is byte for byte what
+/// receivers were sent (a DynamoDB map would turn `1.0` into `1`). Events stored before this
+/// kept `data` as a map, and still read.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventRecord {
+    id: String,
+    tenant_id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data_json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data: Option<Value>,
+    source: String,
+    created_at: String,
+}
+
+impl From<&StoredEvent> for EventRecord {
+    fn from(event: &StoredEvent) -> Self {
+        Self {
+            id: event.id.clone(),
+            tenant_id: event.tenant_id.clone(),
+            event_type: event.event_type.clone(),
+            data_json: Some(event.data.to_string()),
+            data: None,
+            source: event.source.clone(),
+            created_at: event.created_at.clone(),
+        }
+    }
+}
+
+impl TryFrom<EventRecord> for StoredEvent {
+    type Error = StoreError;
+
+    fn try_from(record: EventRecord) -> Result<Self, StoreError> {
+        let data = match (record.data_json, record.data) {
+            (Some(text), _) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", record.id)))?,
+            (None, Some(data)) => data,
+            (None, None) => Value::Null,
+        };
+        Ok(Self {
+            id: record.id,
+            tenant_id: record.tenant_id,
+            event_type: record.event_type,
+            data,
+            source: record.source,
+            created_at: record.created_at,
+        })
+    }
+}
+
+/// Which events a listing returns.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    /// One type (`message.received`), every type under a prefix (`message.*`), or all (`*`).
+    pub event_type: Option<String>,
+    pub source: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 enum Repeat {
@@ -423,7 +487,10 @@ impl EventService {
     }
 
     async fn store(&self, event: &StoredEvent) -> ServiceResult<()> {
-        let mut item = to_item(&Self::key(&event.tenant_id, &event.id), event)?;
+        let mut item = to_item(
+            &Self::key(&event.tenant_id, &event.id),
+            &EventRecord::from(event),
+        )?;
         item.insert(
             keys::GSI1_PK.into(),
             AttributeValue::S(format!(
@@ -454,25 +521,51 @@ impl EventService {
             .get(&Self::key(tenant_id, event_id))
             .await?
             .ok_or(ServiceError::NotFound("event"))?;
-        Ok(from_item(item)?)
+        Ok(from_item::<EventRecord>(item)?.try_into()?)
     }
 
-    /// Events newest first, optionally of one type.
+    /// Events newest first, filtered: one type is a query of its own index partition; a
+    /// prefix, a source or a time range narrow the tenant's events partition. A pattern that
+    /// is neither (the caller checks) matches nothing.
     pub async fn list(
         &self,
         tenant_id: &str,
-        event_type: Option<&str>,
+        filter: &EventFilter,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<StoredEvent>, Option<String>)> {
-        let query = match event_type {
-            Some(t) => Query::new(Index::Gsi1, format!("T#{tenant_id}#EVENTTYPE#{t}")),
-            None => Query::new(Index::Primary, keys::events_partition(tenant_id)),
+        let mut query = match filter.event_type.as_deref() {
+            None | Some("*") => Query::new(Index::Primary, keys::events_partition(tenant_id)),
+            Some(pattern) => match pattern.strip_suffix('*') {
+                Some(prefix) if prefix.ends_with('.') => {
+                    Query::new(Index::Primary, keys::events_partition(tenant_id))
+                        .filter_prefix("type", prefix)
+                }
+                _ => Query::new(Index::Gsi1, format!("T#{tenant_id}#EVENTTYPE#{pattern}")),
+            },
         };
-        Ok(self
+        if filter.from.is_some() || filter.to.is_some() {
+            let from = filter
+                .from
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+            let to = filter.to.unwrap_or_else(chrono::Utc::now);
+            query = query.between(
+                ids::bound_at(IdKind::Event, from, false),
+                ids::bound_at(IdKind::Event, to, true),
+            );
+        }
+        if let Some(source) = &filter.source {
+            query = query.filter_eq("source", source);
+        }
+        let (records, next) = self
             .table
-            .query_records::<StoredEvent>(query.newest_first().page(limit, cursor))
-            .await?)
+            .query_records::<EventRecord>(query.newest_first().page(limit, cursor))
+            .await?;
+        let events = records
+            .into_iter()
+            .map(StoredEvent::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((events, next))
     }
 
     pub fn delivery_job(job: &Job) -> Option<DeliveryJob> {

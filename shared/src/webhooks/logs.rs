@@ -46,13 +46,22 @@ pub struct AttemptLog {
     pub next_attempt_at: Option<String>,
     pub url: String,
     pub created_at: String,
+    /// The headers the request was sent with, signatures included and credentials masked;
+    /// its body is the event's, rebuilt from the stored event rather than stored again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_headers: BTreeMap<String, String>,
 }
 
 impl AttemptLog {
+    /// As listed: without the headers, which the attempt's own page shows.
     pub fn view(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("serialises");
         let obj = v.as_object_mut().expect("object");
         obj.remove("tenantId");
+        obj.remove("requestHeaders");
+        obj.remove("responseHeaders");
         obj.insert(
             "webhookId".into(),
             obj.get("endpointId").cloned().unwrap_or_default(),
@@ -168,6 +177,31 @@ pub struct HourCounters {
     pub failed: u64,
     pub response_ms: u64,
 }
+
+/// An attempt as the attempts-by-event index holds it ([`keys::GSI4_INCLUDED`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptSummary {
+    #[serde(rename = "gsi4sk")]
+    pub id: String,
+    pub endpoint_id: String,
+    pub delivery_id: String,
+    pub attempt: u32,
+    pub success: bool,
+    pub status: String,
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    pub response_time_ms: u64,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub will_retry: bool,
+    #[serde(default)]
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+}
+
+/// The most attempts an event's page shows: with ten retries each, 100 deliveries.
+const MAX_ATTEMPTS_PER_EVENT: usize = 1000;
 
 /// Whose attempts a listing covers.
 #[derive(Debug, Clone)]
@@ -412,6 +446,11 @@ impl DeliveryLog {
             );
             item.insert(keys::GSI2_SK.into(), AttributeValue::S(log.id.clone()));
         }
+        item.insert(
+            keys::GSI4_PK.into(),
+            AttributeValue::S(keys::event_attempts(&log.tenant_id, &log.event_id)),
+        );
+        item.insert(keys::GSI4_SK.into(), AttributeValue::S(log.id.clone()));
         item.insert(
             keys::TTL.into(),
             AttributeValue::N(crate::time::ttl_after(self.retention).to_string()),
@@ -791,6 +830,31 @@ impl DeliveryLog {
             }
         }
         Ok((stats, out))
+    }
+
+    /// Every attempt at delivering one event (up to [`MAX_ATTEMPTS_PER_EVENT`]), oldest
+    /// first, from the attempts-by-event index: eventually consistent, so an attempt made a
+    /// moment ago may not show yet.
+    pub async fn by_event(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> ServiceResult<Vec<AttemptSummary>> {
+        let partition = keys::event_attempts(tenant_id, event_id);
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = Query::new(Index::Gsi4, partition.clone())
+                .page(Some(MAX_PAGE_SIZE), cursor.as_deref());
+            let (page, next) = self.table.query_records::<AttemptSummary>(query).await?;
+            out.extend(page);
+            match next {
+                Some(next) if out.len() < MAX_ATTEMPTS_PER_EVENT => cursor = Some(next),
+                _ => break,
+            }
+        }
+        out.truncate(MAX_ATTEMPTS_PER_EVENT);
+        Ok(out)
     }
 
     /// One attempt of one of these endpoints (the caller's tenant's), by its id.

@@ -31,6 +31,8 @@ fn attempt(endpoint: &str, at_ms: u64, success: bool, event_type: &str) -> Attem
         next_attempt_at: None,
         url: "https://example.com/hook".into(),
         created_at: "2026-11-23T10:00:00Z".into(),
+        request_headers: Default::default(),
+        response_headers: Default::default(),
     }
 }
 

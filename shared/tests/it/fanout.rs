@@ -101,7 +101,11 @@ async fn a_publish_half_refused_enqueues_nothing_and_leaves_no_event() {
     let calls = AwsCallCounter::default();
     let ctx = stack.counted_context(&calls);
     let stored_events = || async {
-        let listed = stack.ctx.events().list(tenant, None, None, None).await;
+        let listed = stack
+            .ctx
+            .events()
+            .list(tenant, &Default::default(), None, None)
+            .await;
         listed.unwrap().0.len()
     };
 

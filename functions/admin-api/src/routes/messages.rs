@@ -10,7 +10,9 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, idempotency_key, page, parse_time, JsonObject, ListQuery};
+use crate::input::{
+    bad_query, idempotency_key, page, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -95,17 +97,26 @@ pub async fn test_integration(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((tenant_id, kind)): Path<(String, String)>,
-    JsonObject(mut input): JsonObject,
+    OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<Json<Value>> {
     caller.require_platform_admin()?;
+    if kind == "n8n" {
+        ctx.tenants().get(&tenant_id).await?;
+        if let Some(input) = body {
+            input.finish()?;
+        }
+        return Ok(Json(json!(ctx.n8n_connection(&tenant_id).await?)));
+    }
     let channel = Channel::parse(&kind).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            "only the sms and whatsapp integrations can send a test message",
+            "only the sms, whatsapp and n8n integrations have a connection test",
         )
     })?;
     ctx.tenants().get(&tenant_id).await?;
+    let mut input =
+        body.unwrap_or_else(|| hookhub_shared::validation::Fields::new(Default::default()));
     let request = SendRequest::read(&mut input, Some(channel));
     input.finish()?;
     let request = request.ok_or_else(ApiError::internal)?;

@@ -1,5 +1,6 @@
 pub mod api_keys;
 pub mod contacts;
+pub mod events;
 pub mod messages;
 pub mod meta;
 pub mod people;

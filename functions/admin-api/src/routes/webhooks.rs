@@ -13,18 +13,12 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, parse_time, JsonObject, ListQuery, OptionalJsonObject};
+use crate::input::{
+    bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn parse_status(value: Option<&String>) -> ApiResult<Option<String>> {
-    match value.map(String::as_str) {
-        None => Ok(None),
-        Some(s @ ("success" | "failed")) => Ok(Some(s.to_string())),
-        Some(_) => Err(bad_query("status must be success or failed")),
-    }
-}
 
 pub async fn catalog(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.tenant(&ctx, "read:webhooks").await?;
@@ -65,16 +59,36 @@ pub async fn list(
     )))
 }
 
+/// How many recent attempts `?include=recentDeliveries` shows.
+const RECENT_DELIVERIES: u32 = 50;
+
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
+    query: ListQuery,
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
+    let include_recent = match query.params.get("include").map(String::as_str) {
+        None => false,
+        Some("recentDeliveries") => true,
+        Some(_) => return Err(bad_query("include must be recentDeliveries")),
+    };
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
-    let stats = ctx.delivery_log().stats(&tenant, &id).await?;
+    let log = ctx.delivery_log();
+    let stats = log.stats(&tenant, &id).await?;
     let mut view = endpoint.view();
     view["stats"] = stats.view();
+    if include_recent {
+        let filter = LogFilter {
+            scope: LogScope::Endpoint(id),
+            ..Default::default()
+        };
+        let (recent, _) = log
+            .list(&tenant, &filter, Some(RECENT_DELIVERIES), None)
+            .await?;
+        view["recentDeliveries"] = recent.iter().map(|l| l.view()).collect();
+    }
     Ok(Json(view))
 }
 
@@ -245,6 +259,19 @@ pub async fn stats(
     view["disabledReason"] = json!(endpoint.disabled_reason);
     view["last24Hours"] = json!(hours);
     Ok(Json(view))
+}
+
+/// One attempt: the request as sent (headers with their signatures, the body) and the
+/// response.
+pub async fn log_detail(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(log_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:logs").await?;
+    let ids = endpoint_ids(&ctx, &tenant).await?;
+    let detail = ctx.history().attempt(&tenant, &ids, &log_id).await?;
+    Ok(Json(detail.view()))
 }
 
 /// Re-delivers the event of one logged attempt, as a new delivery.

@@ -7,14 +7,16 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hookhub_shared::webhooks::delivery::DeliveryJob;
 use hookhub_shared::webhooks::endpoint::{Endpoint, EndpointKind, EndpointService};
-use hookhub_shared::webhooks::logs::{HourCounters, LogFilter, LogScope};
+use hookhub_shared::webhooks::logs::{AttemptLog, HourCounters, LogFilter, LogScope};
+use hookhub_shared::webhooks::workflow_calls::Called;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{page, JsonObject, ListQuery, OptionalJsonObject};
+use crate::input::{
+    bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -82,61 +84,54 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Stores the call as a `workflow.call` event and queues one delivery per workflow.
-async fn call_each(
-    ctx: &AppContext,
-    tenant: &str,
-    targets: &[Endpoint],
-    payload: Option<hookhub_shared::validation::Fields>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let data = match payload {
+/// `?wait=true`: call at once and answer with the workflows' responses.
+fn wait_of(query: &ListQuery) -> ApiResult<bool> {
+    match query.params.get("wait").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(bad_query("wait must be true or false")),
+    }
+}
+
+fn call_data(body: Option<hookhub_shared::validation::Fields>) -> Value {
+    match body {
         Some(f) => Value::Object(f.into_map()),
         None => json!({}),
+    }
+}
+
+/// Queued: 202 with the deliveries; waited for: 200 with the answers.
+fn called(called: Called, single: bool) -> (StatusCode, Json<Value>) {
+    let status = match called {
+        Called::Queued { .. } => StatusCode::ACCEPTED,
+        Called::Answered { .. } => StatusCode::OK,
     };
-    let events = ctx.events();
-    let event = events
-        .store_only(tenant, "workflow.call", data, "api")
-        .await?;
-    let jobs: Vec<(String, DeliveryJob)> = targets
-        .iter()
-        .map(|w| (w.id.clone(), DeliveryJob::for_event(&event, &w.id)))
-        .collect();
-    let deliveries: Vec<Value> = jobs
-        .iter()
-        .map(|(id, job)| json!({"webhookId": id, "deliveryId": job.delivery_id}))
-        .collect();
-    events
-        .enqueue_all(
-            &jobs
-                .into_iter()
-                .map(|(_, j)| j.into_job(tenant))
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"eventId": event.id, "deliveries": deliveries})),
-    ))
+    (status, Json(called.view(single)))
 }
 
 pub async fn call(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
+    query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let wait = wait_of(&query)?;
     let service = workflows(&ctx, &caller, &tenant).await?;
-    call_one(&ctx, &tenant, service.get(&tenant, &id).await?, body).await
+    call_one(&ctx, &tenant, service.get(&tenant, &id).await?, body, wait).await
 }
 
 pub async fn call_by_name(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((tenant, name)): Path<(String, String)>,
+    query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let wait = wait_of(&query)?;
     let service = workflows(&ctx, &caller, &tenant).await?;
-    call_one(&ctx, &tenant, service.by_name(&tenant, &name).await?, body).await
+    let workflow = service.by_name(&tenant, &name).await?;
+    call_one(&ctx, &tenant, workflow, body, wait).await
 }
 
 /// An explicit call of a disabled workflow is refused rather than silently dropped.
@@ -145,6 +140,7 @@ async fn call_one(
     tenant: &str,
     workflow: Endpoint,
     body: Option<hookhub_shared::validation::Fields>,
+    wait: bool,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     if !workflow.is_active {
         return Err(ApiError::new(
@@ -153,15 +149,21 @@ async fn call_one(
             format!("workflow webhook {} is disabled", workflow.name),
         ));
     }
-    call_each(ctx, tenant, &[workflow], body).await
+    let done = ctx
+        .workflow_calls()
+        .call(tenant, &[workflow], call_data(body), wait)
+        .await?;
+    Ok(called(done, true))
 }
 
 pub async fn broadcast(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(tenant): Path<String>,
+    query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let wait = wait_of(&query)?;
     let service = workflows(&ctx, &caller, &tenant).await?;
     let active: Vec<Endpoint> = service
         .all(&tenant)
@@ -169,7 +171,11 @@ pub async fn broadcast(
         .into_iter()
         .filter(|w| w.is_active)
         .collect();
-    call_each(&ctx, &tenant, &active, body).await
+    let done = ctx
+        .workflow_calls()
+        .call(&tenant, &active, call_data(body), wait)
+        .await?;
+    Ok(called(done, false))
 }
 
 fn range_start(query: &ListQuery) -> ApiResult<(String, chrono::DateTime<chrono::Utc>)> {
@@ -283,37 +289,100 @@ pub async fn webhook_analytics(
     Ok(Json(out))
 }
 
-/// The last 50 calls across the tenant's workflows.
-pub async fn recent(
-    State(ctx): State<AppContext>,
-    caller: Caller,
-    Path(tenant): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let service = workflows(&ctx, &caller, &tenant).await?;
-    let names: HashMap<String, String> = service
-        .all(&tenant)
+/// The calls listings' filters: `webhookId` (one workflow), `status`, and a time window
+/// (`range`, as the dashboard's, or `from`/`to`). Returns the workflows' names too.
+async fn calls_filter(
+    service: &EndpointService,
+    tenant: &str,
+    query: &ListQuery,
+) -> ApiResult<(LogFilter, HashMap<String, String>)> {
+    let mut names: HashMap<String, String> = service
+        .all(tenant)
         .await?
         .into_iter()
         .map(|w| (w.id, w.name))
         .collect();
+    let ids = match query.params.get("webhookId") {
+        Some(id) if names.contains_key(id) => vec![id.clone()],
+        Some(_) => return Err(ApiError::not_found("workflow webhook")),
+        None => names.keys().cloned().collect(),
+    };
+    names.retain(|id, _| ids.contains(id));
+    let from = match query.params.get("range") {
+        Some(_) => Some(range_start(query)?.1),
+        None => parse_time("from", query.params.get("from"))?,
+    };
     let filter = LogFilter {
         scope: LogScope::Merged {
             workflows: true,
-            ids: names.keys().cloned().collect(),
+            ids,
         },
-        ..Default::default()
+        status: parse_status(query.params.get("status"))?,
+        event_type: None,
+        from,
+        to: parse_time("to", query.params.get("to"))?,
     };
-    let (logs, _) = ctx
+    Ok((filter, names))
+}
+
+fn call_view(log: &AttemptLog, names: &HashMap<String, String>) -> Value {
+    let mut v = log.view();
+    v["workflowName"] = names.get(&log.endpoint_id).cloned().into();
+    v
+}
+
+/// One page of calls, newest first, with the listings' filters.
+async fn calls(
+    ctx: &AppContext,
+    caller: &Caller,
+    tenant: &str,
+    query: &ListQuery,
+    limit: Option<u32>,
+) -> ApiResult<(Vec<Value>, Option<String>)> {
+    let service = workflows(ctx, caller, tenant).await?;
+    let (filter, names) = calls_filter(&service, tenant, query).await?;
+    let (logs, next) = ctx
         .delivery_log()
-        .list(&tenant, &filter, Some(50), None)
+        .list(tenant, &filter, limit, query.cursor.as_deref())
         .await?;
-    let data: Vec<Value> = logs
-        .iter()
-        .map(|l| {
-            let mut v = l.view();
-            v["workflowName"] = names.get(&l.endpoint_id).cloned().into();
-            v
-        })
-        .collect();
+    Ok((logs.iter().map(|l| call_view(l, &names)).collect(), next))
+}
+
+/// The dashboard's last 50 calls across the tenant's workflows (or one).
+pub async fn recent(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let (data, _) = calls(&ctx, &caller, &tenant, &query, Some(50)).await?;
     Ok(Json(json!({ "data": data })))
+}
+
+/// Every call, filtered and paginated.
+pub async fn logs(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let (data, next) = calls(&ctx, &caller, &tenant, &query, query.limit).await?;
+    Ok(Json(page(data, next)))
+}
+
+/// One call: the request as sent and the workflow's answer.
+pub async fn log_detail(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path((tenant, log_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let service = workflows(&ctx, &caller, &tenant).await?;
+    let ids: Vec<String> = service
+        .all(&tenant)
+        .await?
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    let detail = ctx.history().attempt(&tenant, &ids, &log_id).await?;
+    Ok(Json(detail.view()))
 }

@@ -146,7 +146,11 @@ async fn aws_calls_per_published_event_and_per_delivery() {
         counts(&[("GetItem", 2), ("PutItem", 1), ("DeleteItem", 1)]),
         "an unknown tenant: no index, then no tenant; the event stored meanwhile deleted"
     );
-    let (left, _) = ctx.events().list(stranger, None, None, None).await.unwrap();
+    let (left, _) = ctx
+        .events()
+        .list(stranger, &Default::default(), None, None)
+        .await
+        .unwrap();
     assert!(
         left.is_empty(),
         "nothing left under an unknown tenant: {left:?}"

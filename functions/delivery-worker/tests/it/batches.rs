@@ -4,6 +4,7 @@
 //! inside one batch, `endpoint.disabled` emitted once).
 
 use hookhub_shared::local_stack::TestStack;
+use hookhub_shared::webhooks::events::EventFilter;
 use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
 use serde_json::{json, Value};
 
@@ -148,7 +149,15 @@ async fn ten_failures_in_one_batch_disable_the_endpoint_once() {
     let (events, _) = stack
         .ctx
         .events()
-        .list(TENANT, Some("endpoint.disabled"), Some(10), None)
+        .list(
+            TENANT,
+            &EventFilter {
+                event_type: Some("endpoint.disabled".into()),
+                ..Default::default()
+            },
+            Some(10),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");

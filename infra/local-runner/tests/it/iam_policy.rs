@@ -515,6 +515,29 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
         Some(json!({"hello": "everyone"})),
     )
     .await;
+    // Waiting: the admin API makes the call, logs and counts it itself.
+    let answered = walk
+        .expect(
+            200,
+            "POST",
+            &t("/webhooks/by-name/iam_flow/call?wait=true"),
+            None,
+            Some(json!({"hello": "and answer"})),
+        )
+        .await;
+    walk.expect(200, "GET", &t("/webhooks/logs"), None, None)
+        .await;
+    walk.expect(
+        200,
+        "GET",
+        &t(&format!(
+            "/webhooks/logs/{}",
+            answered["logId"].as_str().unwrap()
+        )),
+        None,
+        None,
+    )
+    .await;
     walk.expect(200, "GET", &t("/webhooks/analytics/summary"), None, None)
         .await;
     walk.expect(200, "GET", &t("/webhooks/analytics/recent"), None, None)
@@ -663,6 +686,24 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
         .unwrap_or_else(|| panic!("no delivery of the published event: {ok_logs:?}"));
     walk.expect(200, "GET", &w("/logs"), Some(&tenant), None)
         .await;
+    walk.expect(
+        200,
+        "GET",
+        &w(&format!("/logs/{}", id(ok_log))),
+        Some(&tenant),
+        None,
+    )
+    .await;
+    walk.expect(200, "GET", "/api/v1/events", Some(&tenant), None)
+        .await;
+    walk.expect(
+        200,
+        "GET",
+        &format!("/api/v1/events/{}", ok_log["eventId"].as_str().unwrap()),
+        Some(&tenant),
+        None,
+    )
+    .await;
     walk.expect(200, "GET", &w("/analytics"), Some(&tenant), None)
         .await;
     walk.expect(

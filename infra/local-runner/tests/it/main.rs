@@ -3,10 +3,12 @@
 mod contacts;
 mod delivery;
 mod faults;
+mod history;
 mod hostile_receivers;
 mod iam_policy;
 mod messages;
 mod meta;
+mod n8n;
 mod runner;
 mod runtime_api;
 mod support;

@@ -1,0 +1,52 @@
+//! `GET /api/v1/events`: what a tenant published (and hookhub published for it), read back
+//! with where each delivery stands.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use hookhub_shared::webhooks::catalog;
+use hookhub_shared::webhooks::events::EventFilter;
+use hookhub_shared::webhooks::history::event_view;
+use hookhub_shared::AppContext;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::input::{bad_query, page, parse_time, ListQuery};
+use crate::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn list(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    let event_type = query.params.get("type").cloned();
+    if let Some(pattern) = &event_type {
+        if !catalog::is_valid_pattern(pattern) {
+            return Err(bad_query(
+                "type must be an event type, <prefix>.* or *; see GET /api/v1/webhooks/events",
+            ));
+        }
+    }
+    let filter = EventFilter {
+        event_type,
+        source: query.params.get("source").cloned(),
+        from: parse_time("from", query.params.get("from"))?,
+        to: parse_time("to", query.params.get("to"))?,
+    };
+    let (events, next) = ctx
+        .events()
+        .list(&tenant, &filter, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(events.iter().map(event_view).collect(), next)))
+}
+
+pub async fn get(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    Ok(Json(ctx.history().event(&tenant, &id).await?.view()))
+}

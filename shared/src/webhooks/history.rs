@@ -1,0 +1,252 @@
+//! What was sent: a published event read back with where each of its deliveries stands, and
+//! one attempt's request and response as the receiver saw them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::delivery::{derived_headers, request_body, DeliveryJob};
+use super::events::{EventService, StoredEvent};
+use super::logs::{AttemptLog, AttemptSummary, DeliveryLog};
+use crate::error::{ServiceError, ServiceResult};
+
+/// Where one delivery of an event (to one endpoint or workflow) stands, from its attempts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryState {
+    pub delivery_id: String,
+    /// The endpoint's id (`wh_…`) or the workflow's (`wf_…`).
+    pub webhook_id: String,
+    /// `success`, `retrying` (a retry is scheduled) or `failed` (no retry left).
+    pub status: &'static str,
+    pub attempts: u32,
+    pub last_attempt: LastAttempt,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastAttempt {
+    /// The attempt's log id, for its request and response.
+    pub log_id: String,
+    pub at: String,
+    pub status_code: Option<u16>,
+    pub response_time_ms: u64,
+    pub error: Option<String>,
+    pub next_attempt_at: Option<String>,
+}
+
+/// Groups an event's attempts by delivery; the newest attempt of each says where it stands.
+pub fn delivery_states(attempts: Vec<AttemptSummary>) -> Vec<DeliveryState> {
+    let mut by_delivery: BTreeMap<String, Vec<AttemptSummary>> = BTreeMap::new();
+    for attempt in attempts {
+        by_delivery
+            .entry(attempt.delivery_id.clone())
+            .or_default()
+            .push(attempt);
+    }
+    let mut states: Vec<DeliveryState> = by_delivery
+        .into_iter()
+        .filter_map(|(delivery_id, mut attempts)| {
+            attempts.sort_by(|a, b| a.id.cmp(&b.id));
+            let count = attempts.len() as u32;
+            let last = attempts.pop()?;
+            let status = match (last.success, last.will_retry) {
+                (true, _) => "success",
+                (false, true) => "retrying",
+                (false, false) => "failed",
+            };
+            Some(DeliveryState {
+                delivery_id,
+                webhook_id: last.endpoint_id,
+                status,
+                attempts: count,
+                last_attempt: LastAttempt {
+                    log_id: last.id,
+                    at: last.created_at,
+                    status_code: last.status_code,
+                    response_time_ms: last.response_time_ms,
+                    error: last.error,
+                    next_attempt_at: last.next_attempt_at,
+                },
+            })
+        })
+        .collect();
+    states.sort_by(|a, b| a.webhook_id.cmp(&b.webhook_id));
+    states
+}
+
+/// An event with its deliveries.
+#[derive(Debug, Clone)]
+pub struct EventDetail {
+    pub event: StoredEvent,
+    pub deliveries: Vec<DeliveryState>,
+}
+
+impl EventDetail {
+    pub fn view(&self) -> Value {
+        let mut v = event_view(&self.event);
+        v["deliveries"] = json!(self.deliveries);
+        v
+    }
+}
+
+/// An event as read back: its envelope and data, as receivers get them.
+pub fn event_view(event: &StoredEvent) -> Value {
+    json!({
+        "id": event.id,
+        "type": event.event_type,
+        "source": event.source,
+        "createdAt": event.created_at,
+        "data": event.data,
+    })
+}
+
+/// One attempt with its request rebuilt: the body is the stored event's, serialised as it
+/// was for the receiver, so it is byte for byte what was sent.
+#[derive(Debug, Clone)]
+pub struct AttemptDetail {
+    pub log: AttemptLog,
+    /// `None` once the event is past its retention.
+    pub request_body: Option<String>,
+}
+
+impl AttemptDetail {
+    pub fn view(&self) -> Value {
+        let log = &self.log;
+        let mut v = log.view();
+        let obj = v.as_object_mut().expect("an object");
+        for moved in [
+            "statusCode",
+            "responseTimeMs",
+            "responseBody",
+            "error",
+            "url",
+        ] {
+            obj.remove(moved);
+        }
+        // An attempt that was never sent has no headers to complete.
+        let mut headers = log.request_headers.clone();
+        if !headers.is_empty() {
+            headers.extend(
+                derived_headers(&log.event_id, &log.event_type)
+                    .map(|(name, value)| (name.to_string(), value)),
+            );
+        }
+        obj.insert(
+            "request".into(),
+            json!({
+                "method": "POST",
+                "url": log.url,
+                "headers": headers,
+                "body": self.request_body,
+            }),
+        );
+        obj.insert(
+            "response".into(),
+            json!({
+                "statusCode": log.status_code,
+                "headers": log.response_headers,
+                "body": log.response_body,
+                "durationMs": log.response_time_ms,
+                "error": log.error,
+            }),
+        );
+        v
+    }
+}
+
+#[derive(Clone)]
+pub struct HistoryService {
+    events: EventService,
+    log: DeliveryLog,
+}
+
+impl HistoryService {
+    pub fn new(events: EventService, log: DeliveryLog) -> Self {
+        Self { events, log }
+    }
+
+    /// The event and its deliveries, read at once.
+    pub async fn event(&self, tenant_id: &str, event_id: &str) -> ServiceResult<EventDetail> {
+        let (event, attempts) = tokio::join!(
+            self.events.get(tenant_id, event_id),
+            self.log.by_event(tenant_id, event_id)
+        );
+        Ok(EventDetail {
+            event: event?,
+            deliveries: delivery_states(attempts?),
+        })
+    }
+
+    /// One attempt to one of `target_ids` (the caller's endpoints, or its workflows).
+    pub async fn attempt(
+        &self,
+        tenant_id: &str,
+        target_ids: &[String],
+        log_id: &str,
+    ) -> ServiceResult<AttemptDetail> {
+        let log = self.log.get(tenant_id, target_ids, log_id).await?;
+        let request_body = match self.events.get(tenant_id, &log.event_id).await {
+            Ok(event) => {
+                let job = DeliveryJob::for_event(&event, &log.endpoint_id);
+                Some(String::from_utf8_lossy(&request_body(tenant_id, &job)).into_owned())
+            }
+            Err(ServiceError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(AttemptDetail { log, request_body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(id: &str, delivery: &str, success: bool, will_retry: bool) -> AttemptSummary {
+        AttemptSummary {
+            id: id.into(),
+            endpoint_id: format!("wh_{delivery}"),
+            delivery_id: delivery.into(),
+            attempt: 1,
+            success,
+            status: if success { "success" } else { "failed" }.into(),
+            status_code: Some(if success { 200 } else { 500 }),
+            response_time_ms: 3,
+            error: None,
+            will_retry,
+            next_attempt_at: None,
+            created_at: "2026-12-07T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_newest_attempt_of_each_delivery_says_where_it_stands() {
+        let states = delivery_states(vec![
+            attempt("del_3", "a", true, false),
+            attempt("del_1", "a", false, true),
+            attempt("del_2", "b", false, true),
+            attempt("del_4", "c", false, true),
+            attempt("del_5", "c", false, false),
+        ]);
+        let seen: Vec<(&str, &str, u32, &str)> = states
+            .iter()
+            .map(|s| {
+                (
+                    s.delivery_id.as_str(),
+                    s.status,
+                    s.attempts,
+                    s.last_attempt.log_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", "success", 2, "del_3"),
+                ("b", "retrying", 1, "del_2"),
+                ("c", "failed", 2, "del_5"),
+            ]
+        );
+    }
+}

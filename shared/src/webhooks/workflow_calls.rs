@@ -1,0 +1,152 @@
+//! Calls of n8n workflow webhooks (by id, by name, or broadcast): stored as one
+//! `workflow.call` event, then queued for the delivery engine, or, when the caller waits,
+//! made at once and answered with each workflow's response. Either way every call is logged
+//! and counted like any delivery.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::delivery::{DeliveryJob, DeliveryService};
+use super::endpoint::Endpoint;
+use super::events::EventService;
+use crate::error::ServiceResult;
+
+/// How much of a workflow's answer a waiting caller gets.
+pub const MAX_ANSWER_BODY: usize = 64 * 1024;
+const CALL_EVENT: &str = "workflow.call";
+
+/// A workflow's answer to a call made at once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    pub webhook_id: String,
+    pub workflow_name: String,
+    pub delivery_id: String,
+    /// The call's log entry, for its request and response.
+    pub log_id: String,
+    pub success: bool,
+    pub status_code: Option<u16>,
+    pub headers: BTreeMap<String, String>,
+    /// As received, up to [`MAX_ANSWER_BODY`] bytes.
+    pub body: Option<String>,
+    /// The body was longer than what is shown.
+    pub body_truncated: bool,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// What a call did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Called {
+    /// Queued for the delivery engine: one delivery per workflow.
+    Queued {
+        event_id: String,
+        deliveries: Vec<(String, String)>,
+    },
+    /// Made at once: one answer per workflow.
+    Answered {
+        event_id: String,
+        answers: Vec<Answer>,
+    },
+}
+
+impl Called {
+    /// The queued deliveries, or the answers (`single`: the one answer, flattened).
+    pub fn view(&self, single: bool) -> Value {
+        match self {
+            Called::Queued {
+                event_id,
+                deliveries,
+            } => {
+                let deliveries: Vec<Value> = deliveries
+                    .iter()
+                    .map(|(id, delivery)| json!({"webhookId": id, "deliveryId": delivery}))
+                    .collect();
+                json!({"eventId": event_id, "deliveries": deliveries})
+            }
+            Called::Answered { event_id, answers } => match (single, answers.first()) {
+                (true, Some(answer)) => {
+                    let mut v = json!(answer);
+                    v["eventId"] = json!(event_id);
+                    v
+                }
+                _ => json!({"eventId": event_id, "results": answers}),
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WorkflowCallService {
+    events: EventService,
+    delivery: DeliveryService,
+}
+
+impl WorkflowCallService {
+    pub fn new(events: EventService, delivery: DeliveryService) -> Self {
+        Self { events, delivery }
+    }
+
+    /// Calls these workflows with `data`: queued, or at once and concurrently when `wait`.
+    pub async fn call(
+        &self,
+        tenant_id: &str,
+        workflows: &[Endpoint],
+        data: Value,
+        wait: bool,
+    ) -> ServiceResult<Called> {
+        let event = self
+            .events
+            .store_only(tenant_id, CALL_EVENT, data, "api")
+            .await?;
+        let jobs: Vec<DeliveryJob> = workflows
+            .iter()
+            .map(|w| DeliveryJob::for_event(&event, &w.id))
+            .collect();
+        if !wait {
+            let deliveries = jobs
+                .iter()
+                .map(|j| (j.endpoint_id.clone(), j.delivery_id.clone()))
+                .collect();
+            let queued: Vec<_> = jobs.into_iter().map(|j| j.into_job(tenant_id)).collect();
+            self.events.enqueue_all(&queued).await?;
+            return Ok(Called::Queued {
+                event_id: event.id,
+                deliveries,
+            });
+        }
+        let answers = futures::future::try_join_all(
+            workflows
+                .iter()
+                .zip(&jobs)
+                .map(|(workflow, job)| self.call_now(workflow, job)),
+        )
+        .await?;
+        Ok(Called::Answered {
+            event_id: event.id,
+            answers,
+        })
+    }
+
+    async fn call_now(&self, workflow: &Endpoint, job: &DeliveryJob) -> ServiceResult<Answer> {
+        let (log, answer) = self
+            .delivery
+            .call_now(workflow, job, MAX_ANSWER_BODY)
+            .await?;
+        Ok(Answer {
+            webhook_id: workflow.id.clone(),
+            workflow_name: workflow.name.clone(),
+            delivery_id: job.delivery_id.clone(),
+            log_id: log.id,
+            success: log.success,
+            status_code: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+            body_truncated: answer.truncated,
+            duration_ms: answer.elapsed_ms,
+            error: log.error,
+        })
+    }
+}
