@@ -35,20 +35,29 @@ pub const CSV_COLUMNS: &[&str] = &[
     "events",
 ];
 
-/// One CSV cell: a value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
-/// carriage return first) is prefixed with `'`; a value with a comma, quote or line break
-/// is quoted with its quotes doubled.
+/// Characters that make a spreadsheet read a field as a formula when they start it.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One CSV cell, always quoted (quotes doubled), so no separator inside it, `,` or `;`,
+/// splits it. A formula start at the beginning of the value, or after a `,` or `;` inside it
+/// (spaces between do not matter), is neutralised with a `'` before it: a spreadsheet that
+/// splits on `;` would otherwise run `Bob;=2+3` as a formula.
 pub fn csv_cell(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
+    let mut cell = String::with_capacity(value.len() + 4);
+    cell.push('"');
+    let mut field_start = true;
+    for c in value.chars() {
+        if field_start && FORMULA_START.contains(&c) {
+            cell.push('\'');
+        }
+        if c == '"' {
+            cell.push('"');
+        }
+        cell.push(c);
+        field_start = c == ',' || c == ';' || (field_start && c == ' ');
     }
+    cell.push('"');
+    cell
 }
 
 /// The CSV file: a header row, then one row per contact; custom fields become
@@ -176,14 +185,23 @@ mod tests {
 
     #[test]
     fn cells_are_quoted_and_formulas_guarded() {
-        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("plain"), "\"plain\"");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("+15550001111"), "'+15550001111");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell(""), "");
+        assert_eq!(csv_cell("+15550001111"), "\"'+15550001111\"");
+        assert_eq!(csv_cell("-1"), "\"'-1\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_cell("Bob;=2+3"), "\"Bob;'=2+3\"");
+        assert_eq!(csv_cell("Bob, +1; @x"), "\"Bob, '+1; '@x\"");
+        assert_eq!(csv_cell(" =1"), "\" '=1\"");
+        assert_eq!(
+            csv_cell("a-b=c"),
+            "\"a-b=c\"",
+            "inside a field, not after a separator"
+        );
+        assert_eq!(csv_cell("\tx"), "\"'\tx\"");
+        assert_eq!(csv_cell(""), "\"\"");
     }
 }

@@ -588,6 +588,8 @@ pub struct AwsCallCounter {
     counts: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
     refused: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
     permissions: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<IamPermission>>>,
+    /// The message body sizes of each SendMessageBatch, in bytes.
+    sqs_batches: std::sync::Arc<std::sync::Mutex<Vec<Vec<usize>>>>,
 }
 
 /// An IAM action a request needs and the resource it needs it on, as AWS authorises it:
@@ -607,6 +609,12 @@ impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let operation = operation_name(context.request());
+        if operation == "SendMessageBatch" {
+            self.sqs_batches
+                .lock()
+                .expect("batches lock")
+                .push(message_sizes(context.request()));
+        }
         self.permissions
             .lock()
             .expect("permissions lock")
@@ -627,6 +635,21 @@ impl aws_sdk_dynamodb::config::Intercept for AwsCallCounter {
         }
         Ok(())
     }
+}
+
+/// The sizes of a SendMessageBatch request's message bodies.
+fn message_sizes(request: &aws_smithy_runtime_api::http::Request) -> Vec<usize> {
+    let body: serde_json::Value = request
+        .body()
+        .bytes()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    body["Entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["MessageBody"].as_str().map_or(0, str::len))
+        .collect()
 }
 
 /// The operation a request calls (`PutItem`, `SendMessageBatch`...): JSON protocols name it
@@ -729,6 +752,11 @@ impl AwsCallCounter {
     /// The counts so far, and a fresh start.
     pub fn take(&self) -> std::collections::BTreeMap<String, usize> {
         std::mem::take(&mut self.counts.lock().expect("counter lock"))
+    }
+
+    /// The message body sizes of every SendMessageBatch so far, one list per batch.
+    pub fn sqs_batches(&self) -> Vec<Vec<usize>> {
+        self.sqs_batches.lock().expect("batches lock").clone()
     }
 
     /// From now on, requests to `operations` fail before they are sent; only those.

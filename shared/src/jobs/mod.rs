@@ -9,7 +9,10 @@ mod queue;
 pub use envelope::{Job, JOB_FORMAT_VERSION};
 pub use processor::{BatchProcessor, JobRouter};
 
-pub use queue::{enqueue_concurrently, JobQueue, QueueError, SqsJobQueue, MAX_SQS_DELAY};
+pub use queue::{
+    batch_bodies, enqueue_concurrently, JobQueue, QueueError, SqsJobQueue, MAX_BATCH_BYTES,
+    MAX_SQS_DELAY,
+};
 
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt};

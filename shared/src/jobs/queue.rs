@@ -8,6 +8,31 @@ use crate::aws::describe_error;
 /// SQS delays a message by at most 15 minutes.
 pub const MAX_SQS_DELAY: Duration = Duration::from_secs(900);
 const SQS_BATCH: usize = 10;
+/// SQS's limit on one message, and on one batch's messages together: the one every region
+/// and every queue honours.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// The jobs' bodies, in order, grouped into batches SQS accepts: at most ten messages and
+/// [`MAX_BATCH_BYTES`] each.
+pub fn batch_bodies(jobs: &[Job]) -> Vec<Vec<String>> {
+    let mut batches: Vec<Vec<String>> = Vec::new();
+    let mut bytes = 0;
+    for body in jobs.iter().map(Job::to_body) {
+        let fits = batches
+            .last()
+            .is_some_and(|b| b.len() < SQS_BATCH && bytes + body.len() <= MAX_BATCH_BYTES);
+        if !fits {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += body.len();
+        batches
+            .last_mut()
+            .expect("a batch was just opened")
+            .push(body);
+    }
+    batches
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueueError {
@@ -26,22 +51,17 @@ pub enum QueueError {
 /// The port to the delivery queue.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// Sends every job, delayed by `delay` (capped at 15 minutes), in batches of ten.
+    /// Sends every job, delayed by `delay` (capped at 15 minutes), in the batches of
+    /// [`batch_bodies`], several in flight at once.
     async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError>;
     /// Moves an undecodable or unroutable message straight to the dead-letter queue.
     async fn dead_letter(&self, body: &str, reason: &str) -> Result<(), QueueError>;
     async fn ping(&self) -> Result<(), QueueError>;
 }
 
-/// Sends jobs in SQS batches of ten, several batches in flight at once.
+/// Sends jobs now, several batches in flight at once.
 pub async fn enqueue_concurrently(queue: &dyn JobQueue, jobs: &[Job]) -> Result<(), QueueError> {
-    let batches = jobs
-        .chunks(SQS_BATCH)
-        .map(|chunk| queue.enqueue(chunk, Duration::ZERO));
-    for result in futures::future::join_all(batches).await {
-        result?;
-    }
-    Ok(())
+    queue.enqueue(jobs, Duration::ZERO).await
 }
 
 #[derive(Clone, Debug)]
@@ -77,14 +97,15 @@ fn unavailable<E: std::error::Error + 'static>(err: E) -> QueueError {
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
         let delay_secs = delay.min(MAX_SQS_DELAY).as_secs_f64().ceil() as i32;
-        for chunk in jobs.chunks(SQS_BATCH) {
-            let entries = chunk
-                .iter()
+        let sends = batch_bodies(jobs).into_iter().map(|bodies| async move {
+            let total = bodies.len();
+            let entries = bodies
+                .into_iter()
                 .enumerate()
-                .map(|(i, job)| {
+                .map(|(i, body)| {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message_body(job.to_body())
+                        .message_body(body)
                         .delay_seconds(delay_secs)
                         .build()
                         .expect("id and body are set")
@@ -98,13 +119,17 @@ impl JobQueue for SqsJobQueue {
                 .send()
                 .await
                 .map_err(unavailable)?;
-            if !out.failed().is_empty() {
-                return Err(QueueError::Rejected {
+            match out.failed().first() {
+                None => Ok(()),
+                Some(first) => Err(QueueError::Rejected {
                     failed: out.failed().len(),
-                    total: chunk.len(),
-                    reason: out.failed()[0].message().unwrap_or("unknown").to_string(),
-                });
+                    total,
+                    reason: first.message().unwrap_or("unknown").to_string(),
+                }),
             }
+        });
+        for sent in futures::future::join_all(sends).await {
+            sent?;
         }
         Ok(())
     }
@@ -142,5 +167,36 @@ impl JobQueue for SqsJobQueue {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_of(bytes: usize) -> Job {
+        Job::new(
+            "test",
+            "ten_1",
+            serde_json::json!({ "pad": "x".repeat(bytes) }),
+        )
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_messages_and_256_kib() {
+        let small: Vec<Job> = (0..23).map(|_| job_of(10)).collect();
+        let sizes: Vec<usize> = batch_bodies(&small).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+
+        // 60 KB jobs: four fit under 256 KiB, a fifth would not.
+        let large: Vec<Job> = (0..10).map(|_| job_of(60_000)).collect();
+        let batches = batch_bodies(&large);
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
+        for batch in &batches {
+            assert!(batch.iter().map(String::len).sum::<usize>() <= MAX_BATCH_BYTES);
+        }
+        let order: Vec<String> = batches.concat();
+        assert_eq!(order, large.iter().map(Job::to_body).collect::<Vec<_>>());
+        assert!(batch_bodies(&[]).is_empty());
     }
 }

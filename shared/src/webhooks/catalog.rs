@@ -115,6 +115,39 @@ pub const EVENT_TYPES: &[EventType] = &[
     ),
 ];
 
+/// Types hookhub emits about its own state: a tenant cannot publish them, so a receiver can
+/// trust that `endpoint.disabled` means an endpoint was disabled.
+const HOOKHUB_ONLY: &[&str] = &["endpoint.disabled", "webhook.test", "workflow.call"];
+
+/// Whether tenants may publish the type through `POST /api/v1/events`.
+pub fn is_publishable(name: &str) -> bool {
+    is_known(name) && !HOOKHUB_ONLY.contains(&name)
+}
+
+/// Where a delivered event came from, as its payload's `source` says: `api` (published by
+/// the tenant, or a test it sent), `meta` (made from a Meta webhook) or `hookhub` (emitted
+/// by hookhub: message statuses, contact changes, its own state).
+pub fn origin(stored_source: &str) -> &'static str {
+    match stored_source {
+        "api" | "test" => "api",
+        "meta" => "meta",
+        _ => "hookhub",
+    }
+}
+
+/// The values of [`origin`], described for the catalog.
+pub const ORIGINS: &[(&str, &str)] = &[
+    (
+        "api",
+        "published by the tenant through the API, or a test delivery it sent",
+    ),
+    ("meta", "made by hookhub from a verified Meta webhook"),
+    (
+        "hookhub",
+        "emitted by hookhub: message statuses, contact changes and its own state",
+    ),
+];
+
 pub fn is_known(name: &str) -> bool {
     EVENT_TYPES.iter().any(|e| e.name == name)
 }
@@ -224,6 +257,19 @@ pub fn sample(name: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hookhub_only_types_are_known_and_not_publishable() {
+        for name in HOOKHUB_ONLY {
+            assert!(is_known(name), "{name}");
+            assert!(!is_publishable(name), "{name}");
+        }
+        assert!(is_publishable("contact.created"));
+        assert!(!is_publishable("nope.nope"));
+        assert_eq!(origin("test"), "api");
+        assert_eq!(origin("contacts"), "hookhub");
+        assert_eq!(origin("system"), "hookhub");
+    }
 
     #[test]
     fn patterns() {

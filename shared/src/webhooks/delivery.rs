@@ -33,6 +33,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// and the attempt written.
 pub const MAX_TEST_WAIT: Duration = Duration::from_secs(20);
 
+/// The largest event data a delivery job carries itself: a message of at most 64 KiB is one
+/// SQS request, and ten of them fill a batch. A larger event's jobs name it instead, and the
+/// worker reads it from the table (once per batch).
+pub const MAX_INLINE_DATA_BYTES: usize = 64 * 1024;
+
 /// The payload of a `webhook.deliver` job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,19 +47,37 @@ pub struct DeliveryJob {
     pub event_id: String,
     pub event_type: String,
     pub event_timestamp: String,
-    pub data: Value,
+    /// The event's data, unless it is larger than [`MAX_INLINE_DATA_BYTES`]: then the
+    /// stored event is read when the job runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// Where the event came from (`catalog::origin`); absent in jobs queued before it was
+    /// part of the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl DeliveryJob {
     pub fn for_event(event: &StoredEvent, endpoint_id: &str) -> Self {
-        Self {
-            endpoint_id: endpoint_id.into(),
-            delivery_id: new_id(IdKind::Delivery),
-            event_id: event.id.clone(),
-            event_type: event.event_type.clone(),
-            event_timestamp: event.created_at.clone(),
-            data: event.data.clone(),
-        }
+        Self::fan_out(event, std::slice::from_ref(&endpoint_id.to_string())).remove(0)
+    }
+
+    /// One job per target, the event's size measured once.
+    pub fn fan_out(event: &StoredEvent, endpoint_ids: &[String]) -> Vec<Self> {
+        let inline =
+            serde_json::to_vec(&event.data).map_or(0, |d| d.len()) <= MAX_INLINE_DATA_BYTES;
+        endpoint_ids
+            .iter()
+            .map(|endpoint_id| Self {
+                endpoint_id: endpoint_id.clone(),
+                delivery_id: new_id(IdKind::Delivery),
+                event_id: event.id.clone(),
+                event_type: event.event_type.clone(),
+                event_timestamp: event.created_at.clone(),
+                data: inline.then(|| event.data.clone()),
+                source: Some(super::catalog::origin(&event.source).to_string()),
+            })
+            .collect()
     }
 
     pub fn into_job(self, tenant_id: &str) -> Job {
@@ -90,16 +113,19 @@ pub fn backoff(retry_delay_secs: i64, attempt: u32, retry_after: Option<Duration
     }
 }
 
-/// What the receiver gets.
-pub fn request_body(tenant_id: &str, job: &DeliveryJob) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
+/// What the receiver gets: the job's event with its data and where it came from.
+pub fn request_body(tenant_id: &str, job: &DeliveryJob, data: &Value) -> Vec<u8> {
+    let mut body = serde_json::json!({
         "id": job.event_id,
         "event": job.event_type,
         "timestamp": job.event_timestamp,
         "tenantId": tenant_id,
-        "data": job.data,
-    }))
-    .expect("serialises")
+        "data": data,
+    });
+    if let Some(source) = &job.source {
+        body["source"] = Value::String(source.clone());
+    }
+    serde_json::to_vec(&body).expect("serialises")
 }
 
 /// The headers that follow from the event alone: an attempt's log leaves them out (a
@@ -250,6 +276,8 @@ enum Step {
     NotSent(AttemptLog),
     Sent(Attempted),
     Failed(ServiceError),
+    /// The job names its event, which is no longer stored (past its retention).
+    EventGone,
 }
 
 #[derive(Clone)]
@@ -297,16 +325,36 @@ impl DeliveryService {
             Err(e) => return due.iter().map(|_| Err(job_error(&e))).collect(),
         };
         let endpoint_of = |i: usize| endpoints.get(&wanted[i]);
+        let stored = match self.referenced_data(due).await {
+            Ok(found) => found,
+            Err(e) => return due.iter().map(|_| Err(job_error(&e))).collect(),
+        };
         let steps: Vec<Step> = futures::stream::iter(0..due.len())
-            .map(|i| async move {
-                let d = &due[i];
-                match endpoint_of(i) {
-                    None => Step::Missing,
-                    Some(e) if !e.is_active => Step::NotSent(not_sent(e, &d.job, d.attempt)),
-                    Some(e) => match self.send(e, &d.job, e.timeout(), MAX_LOGGED_BODY).await {
-                        Ok(sent) => Step::Sent(decide(e, &d.job, d.attempt, sent)),
-                        Err(err) => Step::Failed(err),
-                    },
+            .map(|i| {
+                let stored = &stored;
+                async move {
+                    let d = &due[i];
+                    let data = d
+                        .job
+                        .data
+                        .as_ref()
+                        .or_else(|| stored.get(&(d.tenant_id.clone(), d.job.event_id.clone())));
+                    match (endpoint_of(i), data) {
+                        (None, _) => Step::Missing,
+                        (Some(e), _) if !e.is_active => {
+                            Step::NotSent(not_sent(e, &d.job, d.attempt))
+                        }
+                        (Some(_), None) => Step::EventGone,
+                        (Some(e), Some(data)) => {
+                            match self
+                                .send(e, &d.job, data, e.timeout(), MAX_LOGGED_BODY)
+                                .await
+                            {
+                                Ok(sent) => Step::Sent(decide(e, &d.job, d.attempt, sent)),
+                                Err(err) => Step::Failed(err),
+                            }
+                        }
+                    }
                 }
             })
             .buffered(concurrency.max(1))
@@ -325,6 +373,7 @@ impl DeliveryService {
                 .into_iter()
                 .map(|s| match s {
                     Step::Missing => Ok(missing()),
+                    Step::EventGone => Ok(event_gone()),
                     Step::Failed(err) => Err(job_error(&err)),
                     _ => Err(job_error(&e)),
                 })
@@ -358,6 +407,7 @@ impl DeliveryService {
             .enumerate()
             .map(|(i, step)| match step {
                 Step::Missing | Step::NotSent(_) => Ok(missing()),
+                Step::EventGone => Ok(event_gone()),
                 Step::Failed(err) => Err(job_error(&err)),
                 Step::Sent(attempted) => match settled.get(&wanted[i]) {
                     Some(Ok(())) => Ok(attempted.next),
@@ -368,12 +418,42 @@ impl DeliveryService {
             .collect()
     }
 
+    /// The data of the batch's events whose jobs name them rather than carry it, each read
+    /// once; an event no longer stored is left out.
+    async fn referenced_data(
+        &self,
+        due: &[DueDelivery],
+    ) -> ServiceResult<HashMap<(String, String), Value>> {
+        let wanted: std::collections::BTreeSet<(String, String)> = due
+            .iter()
+            .filter(|d| d.job.data.is_none())
+            .map(|d| (d.tenant_id.clone(), d.job.event_id.clone()))
+            .collect();
+        let read = futures::future::join_all(wanted.into_iter().map(|key| async move {
+            let event = self.events.get(&key.0, &key.1).await;
+            (key, event)
+        }))
+        .await;
+        let mut found = HashMap::new();
+        for (key, event) in read {
+            match event {
+                Ok(event) => {
+                    found.insert(key, event.data);
+                }
+                Err(ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
+
     /// Signs with every live secret (and a workflow's bearer token) and sends once,
     /// keeping at most `max_body` bytes of the answer.
     async fn send(
         &self,
         endpoint: &Endpoint,
         job: &DeliveryJob,
+        data: &Value,
         timeout: Duration,
         max_body: usize,
     ) -> ServiceResult<Sent> {
@@ -395,7 +475,7 @@ impl DeliveryService {
         };
         let secrets = self.endpoints.signing_secrets(endpoint).await?;
         let token = self.endpoints.auth_token(endpoint).await?;
-        let body = request_body(&endpoint.tenant_id, job);
+        let body = request_body(&endpoint.tenant_id, job, data);
         let bearer = token.as_deref().map(String::as_str);
         let mut headers = request_headers(endpoint, &secrets, job, &body, bearer);
         if let Some(key) = n8n
@@ -436,8 +516,17 @@ impl DeliveryService {
         job: &DeliveryJob,
         max_body: usize,
     ) -> ServiceResult<(AttemptLog, SendResult)> {
+        let data = match &job.data {
+            Some(data) => data.clone(),
+            None => {
+                self.events
+                    .get(&endpoint.tenant_id, &job.event_id)
+                    .await?
+                    .data
+            }
+        };
         let sent = self
-            .send(endpoint, job, call_timeout(endpoint), max_body)
+            .send(endpoint, job, &data, call_timeout(endpoint), max_body)
             .await?;
         let answer = sent.result.clone();
         let once = Endpoint {
@@ -499,6 +588,10 @@ impl DeliveryService {
 
 fn job_error(e: &ServiceError) -> JobError {
     JobError::new(e.to_string())
+}
+
+fn event_gone() -> Outcome {
+    Outcome::Missing("the event is no longer stored".into())
 }
 
 fn missing() -> Outcome {
@@ -645,6 +738,24 @@ mod tests {
             Duration::from_secs(30)
         );
         assert!(backoff(1, 40, None) <= MAX_BACKOFF.mul_f64(1.25));
+    }
+
+    #[test]
+    fn a_waiting_call_ends_within_api_gateways_limit() {
+        let with_timeout = |timeout_ms: i64| -> Endpoint {
+            serde_json::from_value(serde_json::json!({
+                "id": "wf_1", "tenantId": "ten_1", "name": "orders", "url": "/webhook/orders",
+                "events": [], "isActive": true, "retryAttempts": 0, "retryDelay": 1,
+                "timeoutMs": timeout_ms, "secrets": [], "createdAt": "", "updatedAt": ""
+            }))
+            .unwrap()
+        };
+        assert_eq!(call_timeout(&with_timeout(30_000)), MAX_TEST_WAIT);
+        assert_eq!(
+            call_timeout(&with_timeout(5_000)),
+            Duration::from_secs(5),
+            "a shorter timeout of the workflow's own stands"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Publishing: an event is stored, then one delivery job per matching active endpoint is
-//! enqueued, in SQS batches of ten. An `Idempotency-Key` makes a repeat return the first
+//! enqueued, in SQS batches of at most ten messages and 256 KiB. An `Idempotency-Key` makes a repeat return the first
 //! result without new deliveries, or finish the first request's work if it failed part-way. Events made inside hookhub (Meta ingress, message status,
 //! endpoint.disabled) take the same path.
 
@@ -19,7 +19,9 @@ use crate::ids::{self, new_id, IdKind};
 use crate::jobs::{Job, JobQueue};
 use crate::store::{from_item, keys, to_item, Index, Query, StoreError, Table, Update, Updated};
 
-/// Largest `data` an event may carry, so every delivery job fits one SQS message.
+/// Largest `data` an event may carry: a stored event stays well inside DynamoDB's 400 KB
+/// item. Delivery jobs carry data up to `delivery::MAX_INLINE_DATA_BYTES` and name a larger
+/// event instead, so every job fits an SQS message.
 pub const MAX_EVENT_DATA_BYTES: usize = 200 * 1024;
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
@@ -415,9 +417,9 @@ impl EventService {
             }
         };
         created?;
-        let jobs: Vec<Job> = targets
-            .iter()
-            .map(|endpoint_id| DeliveryJob::for_event(&event, endpoint_id).into_job(tenant_id))
+        let jobs: Vec<Job> = DeliveryJob::fan_out(&event, &targets)
+            .into_iter()
+            .map(|job| job.into_job(tenant_id))
             .collect();
         self.enqueue_all(&jobs).await?;
         Ok(Published {

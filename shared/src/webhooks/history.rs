@@ -190,7 +190,8 @@ impl HistoryService {
         let request_body = match self.events.get(tenant_id, &log.event_id).await {
             Ok(event) => {
                 let job = DeliveryJob::for_event(&event, &log.endpoint_id);
-                Some(String::from_utf8_lossy(&request_body(tenant_id, &job)).into_owned())
+                let body = request_body(tenant_id, &job, &event.data);
+                Some(String::from_utf8_lossy(&body).into_owned())
             }
             Err(ServiceError::NotFound(_)) => None,
             Err(e) => return Err(e),

@@ -101,10 +101,8 @@ impl WorkflowCallService {
             .events
             .store_only(tenant_id, CALL_EVENT, data, "api")
             .await?;
-        let jobs: Vec<DeliveryJob> = workflows
-            .iter()
-            .map(|w| DeliveryJob::for_event(&event, &w.id))
-            .collect();
+        let ids: Vec<String> = workflows.iter().map(|w| w.id.clone()).collect();
+        let jobs = DeliveryJob::fan_out(&event, &ids);
         if !wait {
             let deliveries = jobs
                 .iter()

@@ -1,38 +1,13 @@
 //! Fan-out enqueues in SQS batches of ten, not one call per endpoint; the event is stored
 //! before any job is enqueued, and a publish refused part-way leaves nothing behind.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
-use hookhub_shared::jobs::{Job, JobQueue, QueueError, SqsJobQueue};
-use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
+use hookhub_shared::jobs::SqsJobQueue;
+use hookhub_shared::local_stack::{counted_clients, AwsCallCounter, TestStack};
 use hookhub_shared::validation::Fields;
 use hookhub_shared::webhooks::events::EventService;
 use serde_json::json;
-
-/// Counts the calls that reach SQS.
-struct CountingQueue {
-    inner: SqsJobQueue,
-    calls: AtomicUsize,
-    jobs: AtomicUsize,
-}
-
-#[async_trait]
-impl JobQueue for CountingQueue {
-    async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.jobs.fetch_add(jobs.len(), Ordering::SeqCst);
-        self.inner.enqueue(jobs, delay).await
-    }
-    async fn dead_letter(&self, body: &str, reason: &str) -> Result<(), QueueError> {
-        self.inner.dead_letter(body, reason).await
-    }
-    async fn ping(&self) -> Result<(), QueueError> {
-        self.inner.ping().await
-    }
-}
 
 #[tokio::test]
 async fn one_event_to_100_endpoints_is_ten_batch_calls() {
@@ -47,14 +22,12 @@ async fn one_event_to_100_endpoints_is_ten_batch_calls() {
             .await
             .unwrap();
     }
-    let queue = Arc::new(CountingQueue {
-        inner: SqsJobQueue::new(stack.clients.sqs.clone(), &stack.stack.queue_url, None),
-        calls: AtomicUsize::new(0),
-        jobs: AtomicUsize::new(0),
-    });
+    let calls = AwsCallCounter::default();
+    let sqs = counted_clients(&stack.clients, &calls).sqs;
+    let queue = Arc::new(SqsJobQueue::new(sqs, &stack.stack.queue_url, None));
     let events = EventService::new(
         ctx.table.clone(),
-        queue.clone(),
+        queue,
         endpoints,
         ctx.config.log_retention,
     );
@@ -63,10 +36,10 @@ async fn one_event_to_100_endpoints_is_ten_batch_calls() {
         .await
         .unwrap();
     assert_eq!(published.deliveries, 100);
-    assert_eq!(queue.jobs.load(Ordering::SeqCst), 100);
+    let batches = calls.sqs_batches();
     assert_eq!(
-        queue.calls.load(Ordering::SeqCst),
-        10,
+        batches.iter().map(Vec::len).collect::<Vec<_>>(),
+        [10; 10],
         "SendMessageBatch calls of ten"
     );
 

@@ -24,10 +24,14 @@ pub async fn catalog(State(ctx): State<AppContext>, caller: Caller) -> ApiResult
     caller.tenant(&ctx, "read:webhooks").await?;
     let data: Vec<Value> = EVENT_TYPES
         .iter()
-        .map(|e| json!({"type": e.name, "description": e.description, "sample": catalog::sample(e.name)}))
+        .map(|e| json!({"type": e.name, "description": e.description, "sample": catalog::sample(e.name), "publishable": catalog::is_publishable(e.name)}))
+        .collect();
+    let sources: serde_json::Map<String, Value> = catalog::ORIGINS
+        .iter()
+        .map(|(name, meaning)| (name.to_string(), json!(meaning)))
         .collect();
     Ok(Json(
-        json!({"data": data, "wildcards": ["*", "<prefix>.*"]}),
+        json!({"data": data, "wildcards": ["*", "<prefix>.*"], "sources": sources}),
     ))
 }
 
@@ -398,6 +402,14 @@ pub async fn publish(
     // The tenant is checked in the same read as its subscriptions.
     let (tenant, check) = caller.tenant_to_check("write:events")?;
     let event_type = input.required_string("type", 100);
+    if let Some(t) = event_type.as_deref() {
+        if catalog::is_known(t) && !catalog::is_publishable(t) {
+            input.error(
+                "type",
+                "is emitted by hookhub itself and cannot be published",
+            );
+        }
+    }
     let data = event_data(&mut input);
     input.finish()?;
     let key = crate::input::idempotency_key(&headers)?;

@@ -487,3 +487,105 @@ async fn contacts_are_captured_filtered_edited_exported_audited_and_erased() {
     assert_eq!(event.event_type, "message.received", "ids and type kept");
     assert_eq!(contacts(&stack, &tenant, "").await["total"], 3);
 }
+
+/// Parses CSV with Python's own `csv` module, splitting on `delimiter`: the rows as JSON.
+fn python_csv(csv: &[u8], delimiter: char) -> Vec<Vec<String>> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import csv, io, json, sys; d = sys.argv[1]; \
+             print(json.dumps(list(csv.reader(io.StringIO(sys.stdin.read(), newline=''), delimiter=d))))",
+            &delimiter.to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(csv).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What each name reads back as: the cell's value, unquoted.
+fn expected_unsorted(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            let cell = hookhub_shared::exports::csv_cell(n);
+            cell[1..cell.len() - 1].replace("\"\"", "\"")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn hostile_names_from_meta_export_as_text_whatever_the_spreadsheets_separator() {
+    let stack = Stack::start("e2e-csv-hostile").await;
+    let tenant = stack.tenant().await;
+    configure(&stack, &tenant).await;
+    // Profile names are chosen by whoever writes to the business.
+    let hostile = [
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "Bob;=2+3",
+        "Ann, +1 (555) 010",
+        "@SUM(A1:A9)",
+        "-cmd|' /C calc'!A0",
+        "Eve; @x, =y",
+        "quote \" and, comma",
+    ];
+    for (i, name) in hostile.iter().enumerate() {
+        let wa_id = format!("1650555{i:04}");
+        post_signed(
+            &stack,
+            &tenant,
+            WA_SECRET,
+            &whatsapp_message(&wa_id, name, &format!("wamid.hostile{i}")),
+        )
+        .await;
+    }
+    stack
+        .eventually(WAIT, || async {
+            contacts(&stack, &tenant, "").await["total"] == hostile.len()
+        })
+        .await;
+    let csv = stack
+        .http
+        .get(format!(
+            "{}/api/v1/export/contacts.csv?sortBy=name",
+            stack.base
+        ))
+        .bearer_auth(&stack.admin)
+        .header("x-tenant-id", &tenant)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+
+    // Read with `,`: every cell round-trips; the names are the originals with a `'` before
+    // each formula start, and nothing else changed.
+    let rows = python_csv(&csv, ',');
+    let name_col = rows[0].iter().position(|h| h == "name").unwrap();
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()), "{rows:?}");
+    let mut exported: Vec<String> = rows[1..].iter().map(|r| r[name_col].clone()).collect();
+    exported.sort();
+    let mut expected = expected_unsorted(&hostile);
+    expected.sort();
+    assert_eq!(exported, expected);
+    for (original, guarded) in hostile.iter().zip(&expected_unsorted(&hostile)) {
+        assert_eq!(guarded.replace('\'', ""), original.replace('\'', ""));
+    }
+
+    // Read with `;`, as a European spreadsheet would: no cell starts a formula.
+    for row in python_csv(&csv, ';') {
+        for cell in row {
+            let start = cell.trim_start_matches([' ', '"']);
+            assert!(
+                !start.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} would run as a formula"
+            );
+        }
+    }
+}

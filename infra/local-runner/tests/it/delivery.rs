@@ -790,3 +790,128 @@ async fn deliveries_abandoned_by_a_disable_are_logged_and_recovered() {
     events.sort();
     assert_eq!(recovered, events);
 }
+
+/// The batches of messages the admin API sent since `from`, and their sizes.
+fn batches_since(
+    calls: &hookhub_shared::local_stack::AwsCallCounter,
+    from: usize,
+) -> Vec<Vec<usize>> {
+    calls.sqs_batches()[from..].to_vec()
+}
+
+#[tokio::test]
+async fn large_events_reach_every_endpoint_in_batches_that_fit_sqs() {
+    let (stack, calls) = Stack::start_counted("e2e-large", &[]).await;
+    let tenant = stack.tenant().await;
+    let mut receivers = Vec::new();
+    for _ in 0..10 {
+        let receiver = Receiver::start(Behaviour::Ok).await;
+        stack.endpoint(&tenant, &receiver.url, json!({})).await;
+        receivers.push(receiver);
+    }
+    let fits_sqs = |batches: &[Vec<usize>]| {
+        batches
+            .iter()
+            .all(|b| b.len() <= 10 && b.iter().sum::<usize>() <= 256 * 1024)
+    };
+
+    // 190 KB, ten subscribers: the jobs name the stored event instead of carrying it.
+    let before = calls.admin_api.sqs_batches().len();
+    let large = json!({"contact": {"id": "c-large", "notes": "x".repeat(190_000)}});
+    let published = stack
+        .publish(&tenant, "contact.created", large.clone())
+        .await;
+    assert_eq!(published["deliveries"], 10);
+    let sent = batches_since(&calls.admin_api, before);
+    assert!(fits_sqs(&sent), "{sent:?}");
+    assert_eq!(sent.iter().map(Vec::len).sum::<usize>(), 10);
+    assert!(
+        sent.iter().flatten().all(|&bytes| bytes < 2048),
+        "jobs of a large event carry a reference, not its data: {sent:?}"
+    );
+
+    // 50 KB: small enough to travel in the job, and the batches split by size.
+    let before = calls.admin_api.sqs_batches().len();
+    let medium = json!({"contact": {"id": "c-medium", "notes": "y".repeat(50_000)}});
+    stack
+        .publish(&tenant, "contact.updated", medium.clone())
+        .await;
+    let sent = batches_since(&calls.admin_api, before);
+    assert!(fits_sqs(&sent), "{sent:?}");
+    assert_eq!(sent.iter().map(Vec::len).sum::<usize>(), 10);
+    assert_eq!(
+        sent.iter().map(Vec::len).collect::<Vec<_>>(),
+        [5, 5],
+        "five 50 KB jobs fit a batch, not six: {sent:?}"
+    );
+    assert!(sent.iter().flatten().all(|&bytes| bytes > 50_000));
+
+    // Every receiver gets both events whole.
+    stack
+        .eventually(WAIT, || async { receivers.iter().all(|r| r.count() >= 2) })
+        .await;
+    for receiver in &receivers {
+        let bodies: Vec<serde_json::Value> = receiver
+            .all()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        for data in [&large, &medium] {
+            assert!(
+                bodies.iter().any(|b| &b["data"] == data),
+                "a receiver missed an event"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn tenants_cannot_publish_hookhubs_own_events_and_payloads_name_their_source() {
+    let stack = Stack::start("e2e-origin").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    stack.endpoint(&tenant, &receiver.url, json!({})).await;
+    for own in ["endpoint.disabled", "webhook.test", "workflow.call"] {
+        let (s, refused) = stack
+            .call(
+                "POST",
+                "/api/v1/events",
+                &stack.admin,
+                Some(&tenant),
+                Some(json!({"type": own, "data": {"endpoint": {"id": "wh_forged"}}})),
+            )
+            .await;
+        assert_eq!(s, 422, "{own}: {refused}");
+        assert_eq!(refused["error"]["details"][0]["field"], "type");
+    }
+    let (_, catalog) = stack
+        .call(
+            "GET",
+            "/api/v1/webhooks/events",
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    let publishable = |name: &str| {
+        catalog["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == name)
+            .unwrap()["publishable"]
+            .clone()
+    };
+    assert_eq!(publishable("endpoint.disabled"), false);
+    assert_eq!(publishable("contact.created"), true);
+    assert!(catalog["sources"]["hookhub"].is_string());
+
+    stack
+        .publish(&tenant, "contact.created", json!({"contact": {"id": "c1"}}))
+        .await;
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 1 })
+        .await;
+    let body: serde_json::Value = serde_json::from_slice(&receiver.all()[0].body).unwrap();
+    assert_eq!(body["source"], "api");
+}
