@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
-use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::store::{from_item, keys, to_item, Index, Query, Table, MAX_PAGE_SIZE};
 use crate::validation::Fields;
 
 pub const KEY_PREFIX: &str = "hk_";
@@ -65,6 +65,11 @@ pub struct ApiKey {
     pub revoked_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// A copy of the tenant's status, kept on the record and its lookup so that
+    /// authentication, one read, refuses a suspended tenant's keys
+    /// (`TenantService::update` writes it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tenant_suspended: bool,
 }
 
 impl ApiKey {
@@ -105,6 +110,7 @@ impl ApiKey {
         let obj = v.as_object_mut().expect("object");
         obj.remove("keyHash");
         obj.remove("tenantId");
+        obj.remove("tenantSuspended");
         obj.insert("status".into(), self.status(chrono::Utc::now()).into());
         v
     }
@@ -253,6 +259,7 @@ impl ApiKeyService {
             revoked_at: None,
             created_at: now.clone(),
             updated_at: now,
+            tenant_suspended: false,
         };
         self.table
             .transaction()
@@ -370,6 +377,9 @@ impl ApiKeyService {
             None if key.allowed_ips.is_empty() => {}
             _ => return Ok(Err(KeyRejection::AddressNotAllowed)),
         }
+        if key.tenant_suspended {
+            return Err(ServiceError::TenantSuspended);
+        }
         self.touch(&key, now).await?;
         Ok(Ok(key))
     }
@@ -396,6 +406,37 @@ impl ApiKeyService {
                 .map(String::as_str)
                 == Some(hash)
         }))
+    }
+
+    /// Marks every key of the tenant, record and lookup, as its tenant's status says: the
+    /// copy authentication reads, so that a suspension needs no read of the tenant there.
+    pub async fn set_tenant_suspended(
+        &self,
+        tenant_id: &str,
+        suspended: bool,
+    ) -> ServiceResult<()> {
+        let value = [("tenantSuspended", Some(AttributeValue::Bool(suspended)))];
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = Query::new(Index::Primary, keys::tenant_partition(tenant_id))
+                .prefix(keys::API_KEY_PREFIX)
+                .page(Some(MAX_PAGE_SIZE), cursor.as_deref());
+            let (found, next) = self.table.query_records::<ApiKey>(query).await?;
+            for key in found {
+                let record = keys::api_key(tenant_id, &key.id);
+                let lookup = keys::api_key_by_hash(&key.key_hash);
+                let (record, lookup) = tokio::join!(
+                    self.table.update_existing(&record, &value),
+                    self.table.update_existing(&lookup, &value)
+                );
+                record?;
+                lookup?;
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
     }
 
     async fn touch(&self, key: &ApiKey, now: chrono::DateTime<chrono::Utc>) -> ServiceResult<()> {
@@ -493,6 +534,7 @@ mod tests {
             revoked_at: None,
             created_at: String::new(),
             updated_at: String::new(),
+            tenant_suspended: false,
         }
     }
 

@@ -27,6 +27,10 @@ pub enum ServiceError {
     Identity(#[from] crate::people::identity::IdentityError),
     #[error(transparent)]
     Token(#[from] crate::auth::TokenError),
+    /// The tenant is suspended: nothing is done for it until a platform admin reactivates
+    /// it.
+    #[error("the tenant is suspended")]
+    TenantSuspended,
     /// Too many failed attempts: try again after this long.
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },

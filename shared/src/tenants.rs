@@ -29,6 +29,20 @@ pub struct Tenant {
     pub updated_at: String,
 }
 
+impl Tenant {
+    pub fn is_suspended(&self) -> bool {
+        self.status == TenantStatus::Suspended
+    }
+}
+
+/// Whether a tenant's item, read among others in a batch, says it is suspended: only its
+/// status is looked at.
+pub fn is_suspended_item(item: &crate::store::Item) -> bool {
+    item.get("status")
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|s| s == "suspended")
+}
+
 const MAX_NAME: usize = 200;
 const MAX_METADATA_BYTES: usize = 8 * 1024;
 
@@ -166,7 +180,8 @@ impl TenantService {
         if let Some(email) = read_email(&mut input) {
             next.contact_email = email;
         }
-        if let Some(status) = read_status(&mut input) {
+        let status = read_status(&mut input);
+        if let Some(status) = status {
             next.status = status;
         }
         if let Some(metadata) = read_metadata(&mut input) {
@@ -177,7 +192,28 @@ impl TenantService {
         self.table
             .put_if(self.item(&next)?, "updatedAt", &current.updated_at)
             .await?;
+        if status.is_some() {
+            self.propagate_status(&next).await?;
+        }
         Ok(next)
+    }
+
+    /// Copies the tenant's status to what the hot paths read instead of the tenant: its
+    /// subscription index (publishing) and its API keys (authentication). The tenant record
+    /// is written first and stays the truth; every path that reads the tenant itself
+    /// (admins' requests, Meta ingress, the worker's batch read) sees the change at once,
+    /// these copies a moment later. Repeating a PATCH with the status finishes a propagation
+    /// that failed part-way.
+    async fn propagate_status(&self, tenant: &Tenant) -> ServiceResult<()> {
+        let suspended = tenant.is_suspended();
+        let index = crate::webhooks::subscriptions::SubscriptionIndex::new(self.table.clone());
+        let keys = crate::api_keys::ApiKeyService::new(self.table.clone());
+        let (index, keys) = tokio::join!(
+            index.set_suspended(&tenant.id, suspended),
+            keys.set_tenant_suspended(&tenant.id, suspended)
+        );
+        index?;
+        keys
     }
 
     /// Erases the tenant and every item it owns. The tenant record goes last, so an

@@ -8,11 +8,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use hookhub_shared::api_keys::{ApiKey, KeyRejection, RateDecision, KEY_PREFIX};
 use hookhub_shared::audit::Actor;
 use hookhub_shared::auth::{Claims, Role};
 use hookhub_shared::people::Access;
+use hookhub_shared::tenants::Tenant;
 use hookhub_shared::webhooks::events::TenantCheck;
 use hookhub_shared::AppContext;
 
@@ -34,6 +35,9 @@ pub struct Caller {
     /// The tenant named by `X-Tenant-Id`, for platform admins.
     requested_tenant: Option<String>,
     pub rate: Option<RateDecision>,
+    /// The request only reads (GET or HEAD): platform admins may still read a suspended
+    /// tenant.
+    read_only: bool,
 }
 
 fn unauthorized(message: &str) -> ApiError {
@@ -96,6 +100,7 @@ impl FromRequestParts<AppContext> for Caller {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
+        let read_only = matches!(parts.method, Method::GET | Method::HEAD);
 
         if token.starts_with(KEY_PREFIX) {
             let key = match ctx.api_keys().authenticate(token, client_ip(parts)).await? {
@@ -119,6 +124,7 @@ impl FromRequestParts<AppContext> for Caller {
                 identity: Identity::Key(Box::new(key)),
                 requested_tenant,
                 rate: Some(rate),
+                read_only,
             });
         }
 
@@ -130,6 +136,7 @@ impl FromRequestParts<AppContext> for Caller {
             identity: Identity::Admin(claims),
             requested_tenant,
             rate: None,
+            read_only,
         })
     }
 }
@@ -162,13 +169,35 @@ impl Caller {
         }
     }
 
-    /// The tenant this request acts on, checked to exist, with `permission` for API keys.
+    /// The tenant this request acts on, checked to exist and not to be suspended (an API
+    /// key's suspension is on the key itself), with `permission` for API keys.
     pub async fn tenant(&self, ctx: &AppContext, permission: &str) -> Result<String, ApiError> {
         let (tenant_id, check) = self.tenant_to_check(permission)?;
         if check == TenantCheck::Verify {
-            ctx.tenants().get(&tenant_id).await?;
+            self.unless_suspended(ctx.tenants().get(&tenant_id).await?)?;
         }
         Ok(tenant_id)
+    }
+
+    /// A tenant a platform admin manages (`/api/platform/tenants/{id}/…`): it exists, and
+    /// if it is suspended the request only reads.
+    pub async fn platform_tenant(
+        &self,
+        ctx: &AppContext,
+        tenant_id: &str,
+    ) -> Result<Tenant, ApiError> {
+        self.require_platform_admin()?;
+        self.unless_suspended(ctx.tenants().get(tenant_id).await?)
+    }
+
+    /// A suspended tenant is refused to everyone but a platform admin reading it.
+    fn unless_suspended(&self, tenant: Tenant) -> Result<Tenant, ApiError> {
+        let platform_read = self.read_only
+            && matches!(&self.identity, Identity::Admin(c) if c.role == Role::PlatformAdmin);
+        if tenant.is_suspended() && !platform_read {
+            return Err(crate::error::tenant_suspended());
+        }
+        Ok(tenant)
     }
 
     /// The tenant this request acts on, with `permission` for API keys, and whether it is

@@ -125,11 +125,21 @@ impl From<InputError> for ApiError {
     }
 }
 
+/// A suspended tenant's callers, and writes by platform admins on its behalf.
+pub fn tenant_suspended() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "tenant_suspended",
+        "the tenant is suspended; a platform admin can reactivate it (PATCH /api/platform/tenants/{id} with status active)",
+    )
+}
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::TenantSuspended => tenant_suspended(),
             ServiceError::FailedPrecondition(m) => {
                 ApiError::new(StatusCode::CONFLICT, "failed_precondition", m)
             }

@@ -18,6 +18,12 @@ pub enum IngressError {
     /// Meta retries on 5xx, which is what we want while a dependency is down.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A verified POST for a suspended tenant. Answered 503: Meta retries any answer but a
+    /// 200 (WhatsApp for up to seven days), and a 5xx is what every sender treats as
+    /// passing, so what arrives during a short suspension is delivered once the tenant is
+    /// reactivated, and nothing is stored meanwhile. A 200 would drop it for good.
+    #[error("tenant suspended")]
+    Suspended,
     /// A verified body that is not JSON: Meta never sends one, so it will not be retried.
     #[error("malformed body: {0}")]
     Malformed(String),
@@ -42,6 +48,7 @@ impl From<IngestError> for IngressError {
             IngestError::BadSignature => IngressError::BadSignature,
             IngestError::Malformed(m) => IngressError::Malformed(m),
             IngestError::Unavailable(m) => IngressError::Unavailable(m),
+            IngestError::Suspended => IngressError::Suspended,
         }
     }
 }
@@ -66,6 +73,11 @@ impl IntoResponse for IngressError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_signature",
                 "X-Hub-Signature-256 is missing or does not match",
+            ),
+            IngressError::Suspended => error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "tenant_suspended",
+                "the tenant is suspended; nothing was stored; retry later",
             ),
             IngressError::Malformed(message) => {
                 error_response(StatusCode::BAD_REQUEST, "malformed_body", &message)

@@ -41,6 +41,9 @@ pub enum IngestError {
     /// Meta retries on 5xx, which is what a failed write or enqueue needs.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The tenant is suspended: nothing is stored; Meta retries until it is reactivated.
+    #[error("the tenant is suspended")]
+    Suspended,
 }
 
 impl From<ServiceError> for IngestError {
@@ -113,6 +116,14 @@ impl MetaIngest {
         &self,
         tenant_id: &str,
     ) -> Result<Vec<(IntegrationKind, zeroize::Zeroizing<String>)>, IngestError> {
+        Ok(self.tenant_and_app_secrets(tenant_id).await?.1)
+    }
+
+    /// Whether the tenant is suspended, and its app secrets, from the one BatchGetItem.
+    async fn tenant_and_app_secrets(
+        &self,
+        tenant_id: &str,
+    ) -> Result<(bool, Vec<(IntegrationKind, zeroize::Zeroizing<String>)>), IngestError> {
         if !crate::ids::is_valid(crate::ids::IdKind::Tenant, tenant_id) {
             return Err(IngestError::UnknownTenant);
         }
@@ -130,9 +141,10 @@ impl MetaIngest {
                 .cloned()
                 .unwrap_or_default()
         };
-        if !items.iter().any(|i| sk(i) == wanted[0].sk) {
-            return Err(IngestError::UnknownTenant);
-        }
+        let suspended = match items.iter().find(|i| sk(i) == wanted[0].sk) {
+            Some(tenant) => crate::tenants::is_suspended_item(tenant),
+            None => return Err(IngestError::UnknownTenant),
+        };
         let mut secrets = Vec::new();
         for kind in kinds {
             let own_sk = keys::integration(tenant_id, kind.as_str()).sk;
@@ -152,7 +164,7 @@ impl MetaIngest {
                 secrets.push((kind, secret));
             }
         }
-        Ok(secrets)
+        Ok((suspended, secrets))
     }
 
     /// A POST as Meta sends it: `signature` is the `X-Hub-Signature-256` header, checked
@@ -163,12 +175,16 @@ impl MetaIngest {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<IngestReport, IngestError> {
-        let secrets = self.app_secrets(tenant_id).await?;
+        let (suspended, secrets) = self.tenant_and_app_secrets(tenant_id).await?;
         let verified = secrets
             .iter()
             .any(|(_, secret)| meta_signature::verify(secret, body, signature).is_ok());
         if !verified {
             return Err(IngestError::BadSignature);
+        }
+        // Told only to a sender that proved it holds the app secret.
+        if suspended {
+            return Err(IngestError::Suspended);
         }
         let items = split(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
         let mut report = self.store_items(tenant_id, &items).await?;

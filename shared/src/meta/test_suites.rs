@@ -155,7 +155,7 @@ impl TestSuites {
                         IngestError::UnknownTenant => 404,
                         IngestError::BadSignature => 401,
                         IngestError::Malformed(_) => 400,
-                        IngestError::Unavailable(_) => 503,
+                        IngestError::Unavailable(_) | IngestError::Suspended => 503,
                     };
                     json!({
                         "name": case.name, "expectedType": case.expected_type, "status": "failed",

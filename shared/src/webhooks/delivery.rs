@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::endpoint::{Endpoint, EndpointKind, EndpointService};
-use super::events::{EventService, StoredEvent};
+use super::events::{EventService, StoredEvent, TENANT_SUSPENDED};
 use super::logs::{AttemptLog, DeliveryLog};
 use super::n8n::{self, N8nInstance};
 use super::sender::{SendResult, Sender, MAX_LOGGED_BODY};
@@ -320,7 +320,7 @@ impl DeliveryService {
             .iter()
             .map(|d| (d.tenant_id.clone(), d.job.endpoint_id.clone()))
             .collect();
-        let endpoints = match self.endpoints.get_many(&wanted).await {
+        let (endpoints, suspended) = match self.endpoints.get_many(&wanted).await {
             Ok(found) => found,
             Err(e) => return due.iter().map(|_| Err(job_error(&e))).collect(),
         };
@@ -331,7 +331,7 @@ impl DeliveryService {
         };
         let steps: Vec<Step> = futures::stream::iter(0..due.len())
             .map(|i| {
-                let stored = &stored;
+                let (stored, suspended) = (&stored, &suspended);
                 async move {
                     let d = &due[i];
                     let data = d
@@ -341,9 +341,15 @@ impl DeliveryService {
                         .or_else(|| stored.get(&(d.tenant_id.clone(), d.job.event_id.clone())));
                     match (endpoint_of(i), data) {
                         (None, _) => Step::Missing,
-                        (Some(e), _) if !e.is_active => {
-                            Step::NotSent(not_sent(e, &d.job, d.attempt))
+                        (Some(e), _) if suspended.contains(&e.tenant_id) => {
+                            Step::NotSent(not_sent(e, &d.job, d.attempt, TENANT_SUSPENDED))
                         }
+                        (Some(e), _) if !e.is_active => Step::NotSent(not_sent(
+                            e,
+                            &d.job,
+                            d.attempt,
+                            "not sent: the endpoint is disabled",
+                        )),
                         (Some(_), None) => Step::EventGone,
                         (Some(e), Some(data)) => {
                             match self
@@ -660,14 +666,19 @@ fn within(mut text: String, max: usize) -> String {
     text
 }
 
-/// A delivery dropped because its endpoint is disabled, logged so that recovery finds it.
-fn not_sent(endpoint: &Endpoint, job: &DeliveryJob, attempt: u32) -> AttemptLog {
+/// A delivery dropped (its endpoint disabled, its tenant suspended), logged with the reason
+/// so that recovery finds it.
+pub(crate) fn not_sent(
+    endpoint: &Endpoint,
+    job: &DeliveryJob,
+    attempt: u32,
+    reason: &str,
+) -> AttemptLog {
     let never = Endpoint {
         retry_attempts: 0,
         ..endpoint.clone()
     };
-    let unsent = Sent::refused(&endpoint.url, "not sent: the endpoint is disabled");
-    decide(&never, job, attempt, unsent).log
+    decide(&never, job, attempt, Sent::refused(&endpoint.url, reason)).log
 }
 
 /// The worker's handler for `webhook.deliver` jobs.

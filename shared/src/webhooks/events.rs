@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::catalog;
 use super::delivery::DeliveryJob;
 use super::endpoint::{EndpointKind, EndpointService};
+use super::logs::{AttemptLog, DeliveryLog};
 use super::subscriptions::{Lookup, SubscriptionIndex};
 use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
@@ -100,6 +101,16 @@ pub struct EventFilter {
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// Where a publish goes.
+struct Targets {
+    ids: Vec<String>,
+    /// The tenant is suspended: nothing is enqueued.
+    suspended: bool,
+}
+
+/// Why a delivery was logged without being sent.
+pub const TENANT_SUSPENDED: &str = "not sent: the tenant is suspended";
 
 enum Repeat {
     Finished(Published),
@@ -417,7 +428,18 @@ impl EventService {
             }
         };
         created?;
-        let jobs: Vec<Job> = DeliveryJob::fan_out(&event, &targets)
+        let deliveries = DeliveryJob::fan_out(&event, &targets.ids);
+        if targets.suspended {
+            // hookhub's own event for a suspended tenant (a Meta event processed late, say):
+            // kept, and each delivery logged as not sent, for `recover` once reactivated.
+            self.log_not_sent(tenant_id, &deliveries).await?;
+            return Ok(Published {
+                event_id: event.id,
+                deliveries: 0,
+                duplicate: false,
+            });
+        }
+        let jobs: Vec<Job> = deliveries
             .into_iter()
             .map(|job| job.into_job(tenant_id))
             .collect();
@@ -429,21 +451,59 @@ impl EventService {
         })
     }
 
-    /// The ids of the active endpoints and workflows subscribed to `event_type`.
+    async fn log_not_sent(&self, tenant_id: &str, deliveries: &[DeliveryJob]) -> ServiceResult<()> {
+        let wanted: Vec<(String, String)> = deliveries
+            .iter()
+            .map(|d| (tenant_id.to_string(), d.endpoint_id.clone()))
+            .collect();
+        let (endpoints, _) = self.endpoints.get_many(&wanted).await?;
+        let logs: Vec<AttemptLog> = deliveries
+            .iter()
+            .zip(&wanted)
+            .filter_map(|(job, key)| {
+                let endpoint = endpoints.get(key)?;
+                Some(super::delivery::not_sent(
+                    endpoint,
+                    job,
+                    1,
+                    TENANT_SUSPENDED,
+                ))
+            })
+            .collect();
+        DeliveryLog::new(self.table.clone(), self.retention)
+            .put_all(&logs.iter().collect::<Vec<_>>())
+            .await
+    }
+
+    /// The ids of the active endpoints and workflows subscribed to `event_type`. A caller
+    /// that names a suspended tenant is refused; hookhub's own publishes learn it.
     async fn targets(
         &self,
         tenant_id: &str,
         event_type: &str,
         check: TenantCheck,
-    ) -> ServiceResult<Vec<String>> {
-        match self
+    ) -> ServiceResult<Targets> {
+        let lookup = self
             .subscriptions
             .lookup(tenant_id, event_type, check == TenantCheck::Verify)
-            .await?
-        {
-            Lookup::Indexed(ids) => Ok(ids),
-            Lookup::NotIndexed => self.query_targets(tenant_id, event_type).await,
-        }
+            .await?;
+        Ok(match lookup {
+            Lookup::Indexed(ids) => Targets {
+                ids,
+                suspended: false,
+            },
+            Lookup::Suspended(_) if check == TenantCheck::Verify => {
+                return Err(ServiceError::TenantSuspended)
+            }
+            Lookup::Suspended(ids) => Targets {
+                ids,
+                suspended: true,
+            },
+            Lookup::NotIndexed => Targets {
+                ids: self.query_targets(tenant_id, event_type).await?,
+                suspended: false,
+            },
+        })
     }
 
     fn key(tenant_id: &str, event_id: &str) -> crate::store::Key {

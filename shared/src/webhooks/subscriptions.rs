@@ -21,6 +21,8 @@ use crate::ids::{self, IdKind};
 use crate::store::{keys, Item, StoreError, Table, Transaction};
 
 const TARGETS: &str = "targets";
+/// Whether the tenant is suspended, copied from the tenant by `TenantService::update`.
+const SUSPENDED: &str = "tenantSuspended";
 
 /// Beyond this the index would near DynamoDB's 400 KB item limit; endpoint writes that would
 /// grow it further are refused with a clear error instead of failing inside the database.
@@ -120,6 +122,8 @@ impl Subscriptions {
 pub enum Lookup {
     /// The tenant has an index: these are the targets.
     Indexed(Vec<String>),
+    /// The tenant is suspended: these would be the targets, and nothing goes to them.
+    Suspended(Vec<String>),
     /// The tenant predates the index: the endpoints must be queried.
     NotIndexed,
 }
@@ -158,14 +162,40 @@ impl SubscriptionIndex {
             return Err(ServiceError::NotFound("tenant"));
         }
         if let Some(item) = self.table.get(&keys::subscriptions(tenant_id)).await? {
-            return Ok(Lookup::Indexed(
-                Subscriptions::from_item(&item)?.targets(event_type),
-            ));
+            let targets = Subscriptions::from_item(&item)?.targets(event_type);
+            let suspended = item
+                .get(SUSPENDED)
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false);
+            return Ok(match suspended {
+                true => Lookup::Suspended(targets),
+                false => Lookup::Indexed(targets),
+            });
         }
-        if check_tenant && self.table.get(&keys::tenant(tenant_id)).await?.is_none() {
-            return Err(ServiceError::NotFound("tenant"));
+        if check_tenant {
+            let tenant: crate::tenants::Tenant = self
+                .table
+                .get_record(&keys::tenant(tenant_id))
+                .await?
+                .ok_or(ServiceError::NotFound("tenant"))?;
+            if tenant.is_suspended() {
+                return Err(ServiceError::TenantSuspended);
+            }
         }
         Ok(Lookup::NotIndexed)
+    }
+
+    /// Copies the tenant's status onto its index, which publishing reads instead of the
+    /// tenant; a tenant without an index has nothing to mark.
+    pub async fn set_suspended(&self, tenant_id: &str, suspended: bool) -> ServiceResult<()> {
+        self.table
+            .update_existing(
+                &keys::subscriptions(tenant_id),
+                &[(SUSPENDED, Some(AttributeValue::Bool(suspended)))],
+            )
+            .await?;
+        Ok(())
     }
 
     /// The index as stored, or `None` for a tenant that predates it.

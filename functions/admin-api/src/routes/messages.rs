@@ -99,9 +99,8 @@ pub async fn test_integration(
     Path((tenant_id, kind)): Path<(String, String)>,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<Json<Value>> {
-    caller.require_platform_admin()?;
+    caller.platform_tenant(&ctx, &tenant_id).await?;
     if kind == "n8n" {
-        ctx.tenants().get(&tenant_id).await?;
         if let Some(input) = body {
             input.finish()?;
         }
@@ -114,7 +113,6 @@ pub async fn test_integration(
             "only the sms, whatsapp and n8n integrations have a connection test",
         )
     })?;
-    ctx.tenants().get(&tenant_id).await?;
     let mut input =
         body.unwrap_or_else(|| hookhub_shared::validation::Fields::new(Default::default()));
     let request = SendRequest::read(&mut input, Some(channel));

@@ -97,8 +97,7 @@ pub async fn remove_platform(
 
 /// A tenant's scope, after checking that the tenant exists.
 async fn tenant_scope(ctx: &AppContext, caller: &Caller, tenant_id: &str) -> ApiResult<()> {
-    caller.require_platform_admin()?;
-    ctx.tenants().get(tenant_id).await?;
+    caller.platform_tenant(ctx, tenant_id).await?;
     Ok(())
 }
 

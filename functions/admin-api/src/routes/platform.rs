@@ -95,8 +95,7 @@ pub async fn get_integrations(
     caller: Caller,
     Path(tenant_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require_platform_admin()?;
-    ctx.tenants().get(&tenant_id).await?;
+    caller.platform_tenant(&ctx, &tenant_id).await?;
     Ok(Json(ctx.integrations().masked_all(&tenant_id).await?))
 }
 
@@ -106,9 +105,8 @@ pub async fn put_integration(
     Path((tenant_id, kind)): Path<(String, String)>,
     JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    caller.require_platform_admin()?;
     let kind = IntegrationKind::parse(&kind).ok_or_else(|| ApiError::not_found("integration"))?;
-    ctx.tenants().get(&tenant_id).await?;
+    caller.platform_tenant(&ctx, &tenant_id).await?;
     let record = ctx
         .integrations()
         .put(&tenant_id, kind, input, &caller.actor())
@@ -122,8 +120,7 @@ pub async fn list_audit(
     Path(tenant_id): Path<String>,
     query: ListQuery,
 ) -> ApiResult<Json<Value>> {
-    caller.require_platform_admin()?;
-    ctx.tenants().get(&tenant_id).await?;
+    caller.platform_tenant(&ctx, &tenant_id).await?;
     let (entries, next) = ctx
         .audit()
         .list(&tenant_id, query.limit, query.cursor.as_deref())

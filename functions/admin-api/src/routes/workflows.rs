@@ -26,8 +26,7 @@ async fn workflows(
     caller: &Caller,
     tenant_id: &str,
 ) -> ApiResult<EndpointService> {
-    caller.require_platform_admin()?;
-    ctx.tenants().get(tenant_id).await?;
+    caller.platform_tenant(ctx, tenant_id).await?;
     Ok(ctx.endpoints().with_kind(EndpointKind::Workflow))
 }
 

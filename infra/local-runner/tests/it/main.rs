@@ -12,4 +12,5 @@ mod n8n;
 mod runner;
 mod runtime_api;
 mod support;
+mod suspension;
 mod workflows;
