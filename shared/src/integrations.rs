@@ -304,6 +304,10 @@ pub struct IntegrationRecord {
     pub masks: BTreeMap<String, String>,
     pub updated_at: String,
     pub updated_by: String,
+    /// A copy of the tenant's status: sending a queued message reads the integration, not
+    /// the tenant (`TenantService::update` writes it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tenant_suspended: bool,
 }
 
 impl IntegrationRecord {
@@ -354,6 +358,24 @@ impl IntegrationRecord {
         view.insert("updatedBy".into(), json!(self.updated_by));
         Value::Object(view)
     }
+}
+
+/// Copies the tenant's status onto each of its integrations (those it has).
+pub async fn set_tenant_suspended(
+    table: &Table,
+    tenant_id: &str,
+    suspended: bool,
+) -> ServiceResult<()> {
+    let value = [(
+        "tenantSuspended",
+        Some(aws_sdk_dynamodb::types::AttributeValue::Bool(suspended)),
+    )];
+    for kind in IntegrationKind::ALL {
+        table
+            .update_existing(&keys::integration(tenant_id, kind.as_str()), &value)
+            .await?;
+    }
+    Ok(())
 }
 
 fn secret_context(

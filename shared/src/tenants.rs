@@ -199,7 +199,8 @@ impl TenantService {
     }
 
     /// Copies the tenant's status to what the hot paths read instead of the tenant: its
-    /// subscription index (publishing) and its API keys (authentication). The tenant record
+    /// subscription index (publishing), its API keys (authentication) and its integrations
+    /// (sending queued messages). The tenant record
     /// is written first and stays the truth; every path that reads the tenant itself
     /// (admins' requests, Meta ingress, the worker's batch read) sees the change at once,
     /// these copies a moment later. Repeating a PATCH with the status finishes a propagation
@@ -208,12 +209,14 @@ impl TenantService {
         let suspended = tenant.is_suspended();
         let index = crate::webhooks::subscriptions::SubscriptionIndex::new(self.table.clone());
         let keys = crate::api_keys::ApiKeyService::new(self.table.clone());
-        let (index, keys) = tokio::join!(
+        let (index, keys, integrations) = tokio::join!(
             index.set_suspended(&tenant.id, suspended),
-            keys.set_tenant_suspended(&tenant.id, suspended)
+            keys.set_tenant_suspended(&tenant.id, suspended),
+            crate::integrations::set_tenant_suspended(&self.table, &tenant.id, suspended)
         );
         index?;
-        keys
+        keys?;
+        integrations
     }
 
     /// Erases the tenant and every item it owns. The tenant record goes last, so an

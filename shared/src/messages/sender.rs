@@ -57,6 +57,9 @@ impl ProviderClients {
                 kind.as_str()
             )));
         };
+        if record.tenant_suspended {
+            return Err(ServiceError::TenantSuspended);
+        }
         if !record.enabled {
             return Err(ServiceError::FailedPrecondition(format!(
                 "the tenant's {} integration is disabled; {how_to_fix}",

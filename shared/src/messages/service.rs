@@ -331,6 +331,15 @@ impl MessageService {
                     .fail(&message, "integration_unavailable", &reason)
                     .await;
             }
+            Err(ServiceError::TenantSuspended) => {
+                return self
+                    .fail(
+                        &message,
+                        "tenant_suspended",
+                        "not sent: the tenant is suspended",
+                    )
+                    .await;
+            }
             Err(e) => return Err(infra(e)),
         };
         match provider.send(&message.to, &message.content).await {

@@ -49,13 +49,35 @@ async fn a_suspended_tenant_is_refused_everywhere_and_recovers_once_reactivated(
     assert_eq!(everyone_can(&api_key).await.0, 200);
     assert_eq!(everyone_can(&tenant_admin).await.0, 200);
 
-    // A delivery waits in the queue while no worker runs.
+    let (s, body) = stack
+        .call(
+            "PUT",
+            &format!("/api/platform/tenants/{tenant}/integrations/sms"),
+            &stack.admin,
+            None,
+            Some(json!({"enabled": true, "provider": "sns", "region": "us-east-1"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+
+    // A delivery and a text wait in the queue while no worker runs.
     stack.kill_worker();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let queued = stack
         .publish(&tenant, "contact.created", json!({"contact": {"id": "c1"}}))
         .await;
     assert_eq!(queued["deliveries"], 1);
+    let (s, text) = stack
+        .call(
+            "POST",
+            "/api/v1/messages",
+            &api_key,
+            None,
+            Some(json!({"channel": "sms", "to": "+14155550123", "text": "Your table is ready"})),
+        )
+        .await;
+    assert_eq!(s, 202, "{text}");
+    let text = format!("/api/v1/messages/{}", text["id"].as_str().unwrap());
 
     let suspend = |status: &'static str| {
         let (stack, tenant) = (&stack, tenant.clone());
@@ -173,6 +195,20 @@ async fn a_suspended_tenant_is_refused_everywhere_and_recovers_once_reactivated(
         })
         .await;
     assert_eq!(receiver.count(), 0);
+    // The text is not sent either: it fails, saying why, for its sender to send again.
+    stack
+        .eventually(WAIT, || async {
+            let (_, message) = stack
+                .call("GET", &text, &stack.admin, Some(&tenant), None)
+                .await;
+            message["status"] == "failed"
+        })
+        .await;
+    let (_, message) = stack
+        .call("GET", &text, &stack.admin, Some(&tenant), None)
+        .await;
+    assert_eq!(message["error"]["code"], "tenant_suspended", "{message}");
+    assert_eq!(message["providerMessageId"], Value::Null);
 
     // Reactivated: everything works again, and recovery sends what was held back.
     suspend("active").await;
@@ -190,10 +226,17 @@ async fn a_suspended_tenant_is_refused_everywhere_and_recovers_once_reactivated(
         )
         .await;
     assert_eq!(s, 202, "{recovered}");
-    assert_eq!(recovered["recovered"], 1);
+    // The queued contact.created, and the message.failed hookhub announced meanwhile.
+    assert_eq!(recovered["recovered"], 2, "{recovered}");
     stack
-        .eventually(WAIT, || async { receiver.count() == 1 })
+        .eventually(WAIT, || async { receiver.count() == 2 })
         .await;
+    let delivered: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["event"].to_string())
+        .collect();
+    assert!(delivered.contains(&"\"message.failed\"".to_string()), "{delivered:?}");
     let (s, _) = stack.post_meta(&tenant, APP_SECRET, &message).await;
     assert_eq!(s, 200, "Meta's retry is stored once reactivated");
 }
