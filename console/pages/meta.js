@@ -63,6 +63,7 @@ function Health({ tenant }) {
         <div class="card stat"><span>Processed</span><strong>${w.processed || 0}</strong></div>
         <div class="card stat"><span>Failed</span><strong>${w.failed || 0}</strong></div>
         <div class="card stat"><span>Success rate</span><strong>${w.successRate === null || w.successRate === undefined ? '—' : `${w.successRate}%`}</strong></div>
+        <div class="card stat" title="Items for a Meta account that is not this tenant's: not stored"><span>Other accounts</span><strong>${w.foreignAccount || 0}</strong></div>
       </div>
       <div class="row">
         <div class="card"><h4>By type</h4><ul>${Object.entries(w.byType || {}).map(([k, v]) => html`<li>${k}: ${v}</li>`)}</ul></div>

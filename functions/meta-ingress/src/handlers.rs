@@ -90,6 +90,7 @@ pub async fn receive(
         stored = report.stored,
         duplicates = report.duplicates,
         requeued = report.requeued,
+        foreign = report.foreign,
         "Meta batch received"
     );
     Ok(Json(json!({
@@ -97,5 +98,6 @@ pub async fn receive(
         "stored": report.stored,
         "duplicates": report.duplicates,
         "requeued": report.requeued,
+        "foreignAccount": report.foreign,
     })))
 }

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 
-use super::split::{split, MetaItem};
+use super::split::{split, Channel, MetaItem};
 use super::stats::{self, MetaStats};
 use super::store::{MetaEvent, MetaEventStore, ProcessingStatus};
 use crate::error::ServiceError;
@@ -79,6 +79,9 @@ pub struct IngestReport {
     pub stored: usize,
     pub duplicates: usize,
     pub requeued: usize,
+    /// Items for an account that is not the tenant's (another business's phone number,
+    /// Instagram account or WhatsApp Business Account): counted, never stored.
+    pub foreign: usize,
     pub events: Vec<IngestedItem>,
     /// AWS calls this POST made (for the benchmark's calls-per-POST figure).
     pub aws_calls: usize,
@@ -116,14 +119,15 @@ impl MetaIngest {
         &self,
         tenant_id: &str,
     ) -> Result<Vec<(IntegrationKind, zeroize::Zeroizing<String>)>, IngestError> {
-        Ok(self.tenant_and_app_secrets(tenant_id).await?.1)
+        Ok(self.tenant_integrations(tenant_id).await?.secrets)
     }
 
-    /// Whether the tenant is suspended, and its app secrets, from the one BatchGetItem.
-    async fn tenant_and_app_secrets(
+    /// What a POST is checked against, from the one BatchGetItem of the tenant and its
+    /// WhatsApp and Instagram integrations.
+    pub(crate) async fn tenant_integrations(
         &self,
         tenant_id: &str,
-    ) -> Result<(bool, Vec<(IntegrationKind, zeroize::Zeroizing<String>)>), IngestError> {
+    ) -> Result<Receiving, IngestError> {
         if !crate::ids::is_valid(crate::ids::IdKind::Tenant, tenant_id) {
             return Err(IngestError::UnknownTenant);
         }
@@ -145,7 +149,11 @@ impl MetaIngest {
             Some(tenant) => crate::tenants::is_suspended_item(tenant),
             None => return Err(IngestError::UnknownTenant),
         };
-        let mut secrets = Vec::new();
+        let mut receiving = Receiving {
+            suspended,
+            secrets: Vec::new(),
+            accounts: Accounts::default(),
+        };
         for kind in kinds {
             let own_sk = keys::integration(tenant_id, kind.as_str()).sk;
             let Some(item) = items.iter().find(|i| sk(i) == own_sk) else {
@@ -156,15 +164,16 @@ impl MetaIngest {
             if !record.enabled {
                 continue;
             }
+            receiving.accounts.learn(kind, &record);
             if let Some(secret) = self
                 .integrations
                 .open_secret(tenant_id, kind, &record, "appSecret")
                 .await?
             {
-                secrets.push((kind, secret));
+                receiving.secrets.push((kind, secret));
             }
         }
-        Ok((suspended, secrets))
+        Ok(receiving)
     }
 
     /// A POST as Meta sends it: `signature` is the `X-Hub-Signature-256` header, checked
@@ -175,19 +184,26 @@ impl MetaIngest {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<IngestReport, IngestError> {
-        let (suspended, secrets) = self.tenant_and_app_secrets(tenant_id).await?;
-        let verified = secrets
+        let receiving = self.tenant_integrations(tenant_id).await?;
+        let verified = receiving
+            .secrets
             .iter()
             .any(|(_, secret)| meta_signature::verify(secret, body, signature).is_ok());
         if !verified {
             return Err(IngestError::BadSignature);
         }
         // Told only to a sender that proved it holds the app secret.
-        if suspended {
+        if receiving.suspended {
             return Err(IngestError::Suspended);
         }
-        let items = split(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
-        let mut report = self.store_items(tenant_id, &items).await?;
+        let (own, foreign): (Vec<MetaItem<'_>>, Vec<MetaItem<'_>>) = split(body)
+            .map_err(|e| IngestError::Malformed(e.to_string()))?
+            .into_iter()
+            .partition(|item| receiving.accounts.own(item));
+        if !foreign.is_empty() {
+            tracing::warn!(%tenant_id, items = foreign.len(), "Meta items for other accounts not stored");
+        }
+        let mut report = self.store_items(tenant_id, &own, foreign.len()).await?;
         report.aws_calls += 1;
         Ok(report)
     }
@@ -198,11 +214,13 @@ impl MetaIngest {
         &self,
         tenant_id: &str,
         items: &[MetaItem<'_>],
+        foreign: usize,
     ) -> Result<IngestReport, IngestError> {
         let received_at = crate::time::now();
         let received_at_text = crate::time::rfc3339(received_at);
         let mut report = IngestReport {
-            items: items.len(),
+            items: items.len() + foreign,
+            foreign,
             ..Default::default()
         };
         let events: Vec<MetaEvent> = items
@@ -232,6 +250,9 @@ impl MetaIngest {
         report.aws_calls += results.len();
         let mut jobs = Vec::new();
         let mut counters: BTreeMap<String, i64> = BTreeMap::new();
+        if foreign > 0 {
+            counters.insert(stats::FOREIGN.into(), foreign as i64);
+        }
         let mut failure = None;
         for (event, existing) in results {
             let (outcome, stored) = match existing {
@@ -280,6 +301,57 @@ impl MetaIngest {
         }
         enqueued.map_err(|e| IngestError::Unavailable(e.to_string()))?;
         Ok(report)
+    }
+}
+
+/// What a POST for a tenant is checked against.
+pub(crate) struct Receiving {
+    pub(crate) suspended: bool,
+    pub(crate) secrets: Vec<(IntegrationKind, zeroize::Zeroizing<String>)>,
+    pub(crate) accounts: Accounts,
+}
+
+/// The Meta accounts a tenant's enabled integrations name. An app secret can be shared by
+/// several businesses (one Meta app serving many), so a signature proves who sent a POST,
+/// not whose it is: each item must also be for one of these.
+#[derive(Debug, Default)]
+pub(crate) struct Accounts {
+    pub(crate) whatsapp_phone_number: Option<String>,
+    pub(crate) whatsapp_business_account: Option<String>,
+    pub(crate) instagram_account: Option<String>,
+}
+
+impl Accounts {
+    fn learn(&mut self, kind: IntegrationKind, record: &IntegrationRecord) {
+        let field = |name: &str| record.field(name).map(str::to_string);
+        match kind {
+            IntegrationKind::Whatsapp => {
+                self.whatsapp_phone_number = field("phoneNumberId");
+                self.whatsapp_business_account = field("businessAccountId");
+            }
+            IntegrationKind::Instagram => self.instagram_account = field("accountId"),
+            _ => {}
+        }
+    }
+
+    /// An item is the tenant's unless it names an account the tenant's integration does
+    /// not: a WhatsApp phone number id or Business Account id, an Instagram account id.
+    /// Messenger pages and items that name none are not checked (nothing to compare).
+    fn own(&self, item: &MetaItem<'_>) -> bool {
+        let matches = |named: Option<&str>, configured: &Option<String>| match (named, configured) {
+            (Some(named), Some(configured)) => named == configured,
+            _ => true,
+        };
+        match item.channel {
+            Channel::Whatsapp => {
+                matches(
+                    item.business.phone_number_id.as_deref(),
+                    &self.whatsapp_phone_number,
+                ) && matches(item.account_id.as_deref(), &self.whatsapp_business_account)
+            }
+            Channel::Instagram => matches(item.account_id.as_deref(), &self.instagram_account),
+            Channel::Messenger | Channel::Unknown => true,
+        }
     }
 }
 

@@ -82,6 +82,7 @@ fn window_view(totals: &Totals) -> Value {
     let latency_count = totals.get(stats::LATENCY_COUNT);
     json!({
         "received": totals.get(stats::RECEIVED),
+        "foreignAccount": totals.get(stats::FOREIGN),
         "processed": processed,
         "failed": failed,
         "successRate": success_rate.map(|r| (r * 10.0).round() / 10.0),

@@ -15,6 +15,10 @@ pub struct SampleParams {
     /// The Instagram-scoped user id, or the WhatsApp user's wa_id.
     pub sender_id: String,
     pub sender_username: String,
+    /// The WhatsApp business phone number the samples are addressed to (a fixed sample
+    /// number when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,7 +237,8 @@ fn instagram_cases(p: &SampleParams, run: &str, now: i64) -> Vec<SampleCase> {
 fn whatsapp(p: &SampleParams, key: &str, items: Value, contacts: bool) -> Value {
     let mut value = json!({
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "metadata": {"display_phone_number": "15550783881",
+                     "phone_number_id": p.phone_number_id.as_deref().unwrap_or("106540352242922")},
     });
     if contacts {
         value["contacts"] = json!([{"profile": {"name": p.sender_username}, "wa_id": p.sender_id}]);

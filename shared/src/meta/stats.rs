@@ -13,6 +13,8 @@ use crate::store::{keys, Index, Query, Table};
 const HOURLY_RETENTION_SECS: i64 = 35 * 86_400;
 
 pub const RECEIVED: &str = "received";
+/// Items for an account that is not the tenant's: counted, not stored.
+pub const FOREIGN: &str = "foreignAccount";
 pub const PROCESSED: &str = "processed";
 pub const FAILED: &str = "failed";
 pub const LATENCY_TOTAL_MS: &str = "latencyTotalMs";

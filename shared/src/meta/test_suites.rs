@@ -96,20 +96,47 @@ impl TestSuites {
     /// with an app secret is skipped, with the reason.
     pub async fn execute(&self, tenant_id: &str, suite_id: &str) -> ServiceResult<Value> {
         let mut suite = self.get(tenant_id, suite_id).await?;
-        let secrets = self
+        let receiving = self
             .ingest
-            .app_secrets(tenant_id)
+            .tenant_integrations(tenant_id)
             .await
             .map_err(|e| match e {
                 IngestError::UnknownTenant => ServiceError::NotFound("tenant"),
                 other => ServiceError::FailedPrecondition(other.to_string()),
             })?;
+        let secrets = &receiving.secrets;
+        // Samples name the tenant's own accounts, as Meta's POSTs do, or the ingress would
+        // set them aside as another business's.
+        let accounts = &receiving.accounts;
+        let instagram = SampleParams {
+            account_id: accounts
+                .instagram_account
+                .clone()
+                .unwrap_or_else(|| suite.params.account_id.clone()),
+            ..suite.params.clone()
+        };
+        let whatsapp = SampleParams {
+            account_id: accounts
+                .whatsapp_business_account
+                .clone()
+                .unwrap_or_else(|| suite.params.account_id.clone()),
+            phone_number_id: accounts.whatsapp_phone_number.clone(),
+            ..suite.params.clone()
+        };
         let run_id = new_id(IdKind::Request);
         let run_tag = &run_id[run_id.len() - 10..];
         let now = crate::time::now();
         let mut results = Vec::new();
         let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-        for case in cases(&suite.params, run_tag, now.timestamp()) {
+        let samples = cases(&instagram, run_tag, now.timestamp())
+            .into_iter()
+            .filter(|c| c.channel != Channel::Whatsapp)
+            .chain(
+                cases(&whatsapp, run_tag, now.timestamp())
+                    .into_iter()
+                    .filter(|c| c.channel == Channel::Whatsapp),
+            );
+        for case in samples {
             let kind = match case.channel {
                 Channel::Whatsapp => IntegrationKind::Whatsapp,
                 _ => IntegrationKind::Instagram,

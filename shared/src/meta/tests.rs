@@ -10,6 +10,7 @@ fn params() -> SampleParams {
         account_id: "17841400008460056".into(),
         sender_id: "16505551234".into(),
         sender_username: "sheena.nelson".into(),
+        phone_number_id: None,
     }
 }
 

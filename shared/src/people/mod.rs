@@ -432,6 +432,18 @@ impl PeopleService {
     /// directory; people the identity provider knows but the directory does not (made
     /// outside hookhub) are allowed, as their tokens say.
     pub async fn access(&self, claims: &Claims) -> ServiceResult<Access> {
+        self.access_checking(claims, false).await
+    }
+
+    /// As [`Self::access`], for tokens just refreshed: their session must also have begun
+    /// after the last sign-out. The identity provider revokes refresh tokens on sign-out;
+    /// this holds even where it does not (a refresh token of a session from before the
+    /// sign-out, refreshed seconds later, carries a fresh issue time).
+    pub async fn access_on_refresh(&self, claims: &Claims) -> ServiceResult<Access> {
+        self.access_checking(claims, true).await
+    }
+
+    async fn access_checking(&self, claims: &Claims, refreshed: bool) -> ServiceResult<Access> {
         if claims.source != TokenSource::Issuer {
             return Ok(Access::Allowed);
         }
@@ -443,10 +455,18 @@ impl PeopleService {
         else {
             return Ok(Access::Allowed);
         };
+        let session_began = person
+            .last_sign_in_at
+            .as_deref()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.timestamp());
+        let session_ended = |out: i64| {
+            claims.iat <= out || (refreshed && session_began.is_none_or(|began| began <= out))
+        };
         Ok(match person.status {
             PersonStatus::Removed => Access::Removed,
             PersonStatus::Disabled => Access::Disabled,
-            _ if person.signed_out_at.is_some_and(|at| claims.iat <= at) => Access::SignedOut,
+            _ if person.signed_out_at.is_some_and(session_ended) => Access::SignedOut,
             _ => Access::Allowed,
         })
     }

@@ -146,7 +146,7 @@ impl SignInService {
             refresh_token.ok_or_else(|| ServiceError::invalid("refreshToken", "is required"))?;
         let tokens = self.identity()?.refresh(&refresh_token).await?;
         let claims = self.tokens.verify(&tokens.id_token).await?;
-        if self.people.access(&claims).await? != Access::Allowed {
+        if self.people.access_on_refresh(&claims).await? != Access::Allowed {
             return Err(IdentityError::RefreshRefused.into());
         }
         Ok(SignedIn { tokens, claims })

@@ -138,16 +138,17 @@ pub fn derived_headers(event_id: &str, event_type: &str) -> [(&'static str, Stri
     ]
 }
 
-/// The signed headers (Standard Webhooks and `X-Webhook-Signature`), plus the endpoint's own.
+/// The signed headers (Standard Webhooks and `X-Webhook-Signature`), plus the endpoint's
+/// own (`custom`, opened).
 pub fn request_headers(
-    endpoint: &Endpoint,
+    custom: &[(String, zeroize::Zeroizing<String>)],
     secrets: &[standard_webhooks::SigningSecret],
     job: &DeliveryJob,
     body: &[u8],
     bearer: Option<&str>,
 ) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    for (name, value) in &endpoint.headers {
+    for (name, value) in custom {
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -227,8 +228,9 @@ impl Sent {
 
 /// A request's headers as an attempt's log keeps them: signatures included (they let a
 /// receiver's developer check their verifier), credentials (a workflow's bearer token, the
-/// n8n API key) masked, and the [`derived_headers`] left out.
-pub fn logged_request_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+/// n8n API key, the endpoint's custom headers, named in `custom`) masked, and the
+/// [`derived_headers`] left out.
+pub fn logged_request_headers(headers: &HeaderMap, custom: &[&str]) -> BTreeMap<String, String> {
     let derived = derived_headers("", "").map(|(name, _)| name);
     headers
         .iter()
@@ -242,7 +244,7 @@ pub fn logged_request_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
                     }
                     None => crate::masking::mask(&value),
                 }
-            } else if name == n8n::API_KEY_HEADER {
+            } else if name == n8n::API_KEY_HEADER || custom.contains(&name.as_str()) {
                 crate::masking::mask(&value)
             } else {
                 value.into_owned()
@@ -481,9 +483,10 @@ impl DeliveryService {
         };
         let secrets = self.endpoints.signing_secrets(endpoint).await?;
         let token = self.endpoints.auth_token(endpoint).await?;
+        let custom = self.endpoints.custom_headers(endpoint).await?;
         let body = request_body(&endpoint.tenant_id, job, data);
         let bearer = token.as_deref().map(String::as_str);
-        let mut headers = request_headers(endpoint, &secrets, job, &body, bearer);
+        let mut headers = request_headers(&custom, &secrets, job, &body, bearer);
         if let Some(key) = n8n
             .as_ref()
             .and_then(|n| n.api_key_for(&url))
@@ -491,7 +494,8 @@ impl DeliveryService {
         {
             headers.insert(n8n::API_KEY_HEADER, key);
         }
-        let request_headers = logged_request_headers(&headers);
+        let custom_names: Vec<&str> = custom.iter().map(|(name, _)| name.as_str()).collect();
+        let request_headers = logged_request_headers(&headers, &custom_names);
         let result = self
             .sender
             .post_keeping(&url, headers, body, timeout, max_body)

@@ -30,6 +30,8 @@ pub const DEFAULT_GRACE_HOURS: i64 = 24;
 pub const MAX_LIVE_SECRETS: usize = 5;
 const SECRET_FIELD: &str = "endpointSigningSecret";
 const TOKEN_FIELD: &str = "workflowAuthToken";
+/// Custom header values share one context, so a tenant's headers cost one data key.
+const HEADER_FIELD: &str = "endpointHeader";
 
 /// Headers an endpoint's custom headers may not set: the ones hookhub signs or owns.
 const RESERVED_HEADERS: &[&str] = &[
@@ -56,6 +58,14 @@ pub struct StoredSecret {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+}
+
+/// A custom header's value, sealed, with the mask the API shows for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedHeader {
+    pub sealed: String,
+    pub mask: String,
 }
 
 impl StoredSecret {
@@ -137,8 +147,14 @@ pub struct Endpoint {
     /// Seconds before the first retry; each further retry doubles it.
     pub retry_delay: i64,
     pub timeout_ms: i64,
-    #[serde(default)]
+    /// Custom headers stored before values were sealed, in clear; the next change of the
+    /// endpoint's headers seals them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub headers: std::collections::BTreeMap<String, String>,
+    /// Custom headers sent with every delivery: receivers' credentials go there
+    /// (`x-api-key`…), so values are sealed like secrets and shown masked.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sealed_headers: std::collections::BTreeMap<String, SealedHeader>,
     /// Newest first; during a rotation the previous one keeps signing until it expires.
     pub secrets: Vec<StoredSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +179,8 @@ impl Endpoint {
         let mut v = serde_json::to_value(self).expect("serialises");
         let obj = v.as_object_mut().expect("object");
         obj.remove("tenantId");
+        obj.remove("sealedHeaders");
+        obj.insert("headers".into(), serde_json::json!(self.masked_headers()));
         obj.insert(
             "secrets".into(),
             serde_json::Value::Array(
@@ -190,6 +208,19 @@ impl Endpoint {
             self.auth_token.as_ref().map(|t| t.mask.clone()).into(),
         );
         v
+    }
+
+    /// Every custom header with its value masked.
+    pub fn masked_headers(&self) -> std::collections::BTreeMap<String, String> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.clone(), mask(value)))
+            .chain(
+                self.sealed_headers
+                    .iter()
+                    .map(|(name, sealed)| (name.clone(), sealed.mask.clone())),
+            )
+            .collect()
     }
 
     pub fn subscribes_to(&self, event_type: &str) -> bool {
@@ -357,6 +388,54 @@ impl EndpointService {
         }
     }
 
+    /// Seals the custom headers given; a value equal to the stored one's mask keeps it
+    /// (as a blank secret does), so a client can send back what it was shown.
+    async fn seal_headers(
+        &self,
+        tenant_id: &str,
+        given: std::collections::BTreeMap<String, String>,
+        current: Option<&Endpoint>,
+    ) -> ServiceResult<std::collections::BTreeMap<String, SealedHeader>> {
+        let context = SecretContext::new(tenant_id, HEADER_FIELD)?;
+        let mut sealed = std::collections::BTreeMap::new();
+        for (name, value) in given {
+            let kept = current
+                .and_then(|c| c.sealed_headers.get(&name))
+                .filter(|stored| stored.mask == value);
+            let header = match kept {
+                Some(stored) => stored.clone(),
+                None => SealedHeader {
+                    sealed: self.cipher.seal(&context, &value).await?,
+                    mask: mask(&value),
+                },
+            };
+            sealed.insert(name, header);
+        }
+        Ok(sealed)
+    }
+
+    /// An endpoint's custom headers, opened for a delivery. Never for API responses.
+    pub async fn custom_headers(
+        &self,
+        endpoint: &Endpoint,
+    ) -> ServiceResult<Vec<(String, zeroize::Zeroizing<String>)>> {
+        let mut out: Vec<(String, zeroize::Zeroizing<String>)> = endpoint
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), zeroize::Zeroizing::new(value.clone())))
+            .collect();
+        if !endpoint.sealed_headers.is_empty() {
+            let context = SecretContext::new(&endpoint.tenant_id, HEADER_FIELD)?;
+            for (name, header) in &endpoint.sealed_headers {
+                out.push((
+                    name.clone(),
+                    self.cipher.open(&context, &header.sealed).await?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     fn read_token(f: &mut Fields) -> Option<String> {
         f.string("authToken", 4096).filter(|t| !t.is_empty())
     }
@@ -484,7 +563,10 @@ impl EndpointService {
             retry_attempts: input.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS),
             retry_delay: input.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY_SECS),
             timeout_ms: input.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-            headers: input.headers.unwrap_or_default(),
+            headers: Default::default(),
+            sealed_headers: self
+                .seal_headers(tenant_id, input.headers.unwrap_or_default(), None)
+                .await?,
             secrets: vec![self.seal(tenant_id, &secret).await?],
             disabled_reason: None,
             auth_token,
@@ -683,7 +765,8 @@ impl EndpointService {
             next.timeout_ms = v;
         }
         if let Some(v) = input.headers {
-            next.headers = v;
+            next.sealed_headers = self.seal_headers(tenant_id, v, Some(&current)).await?;
+            next.headers.clear();
         }
         let reenabled = input.is_active == Some(true) && !current.is_active;
         if let Some(v) = input.is_active {

@@ -83,6 +83,7 @@ pub async fn create_test_suite(
         account_id: account_id.expect("validated"),
         sender_id: sender_id.expect("validated"),
         sender_username: sender_username.expect("validated"),
+        phone_number_id: None,
     };
     let suite = ctx.meta_test_suites().create(&tenant, params).await?;
     Ok((StatusCode::CREATED, Json(json!(suite))))

@@ -285,6 +285,9 @@ async fn refresh_sign_out_disable_and_remove_end_access_at_once() {
     let refused = status_of(&api, &bob).await;
     assert_eq!(refused.status, 401);
     assert_eq!(refused.body["error"]["code"], "signed_out");
+    // A second later, so that the refreshed token's issue time is after the sign-out: the
+    // refresh must still be refused, whether or not the identity provider revoked it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let refresh = api
         .post_public(
             "/api/auth/refresh",

@@ -118,6 +118,7 @@ fn params() -> SampleParams {
         account_id: "17841400008460056".into(),
         sender_id: "16505551234".into(),
         sender_username: "sheena.nelson".into(),
+        phone_number_id: None,
     }
 }
 
@@ -167,15 +168,15 @@ async fn duplicates_across_and_within_posts_are_stored_once_and_answered_200() {
     let tenant = tenant_with_integrations(&stack).await;
     let item = |mid: &str| json!({"sender": {"id": "u1"}, "recipient": {"id": "IG"}, "timestamp": 1763800000000u64, "message": {"mid": mid, "text": "hi"}});
     let body = serde_json::to_vec(&json!({"object": "instagram", "entry": [
-        {"id": "IG", "time": 1763800000, "messaging": [item("m1"), item("m1"), item("m2")]},
-        {"id": "IG", "time": 1763800000, "changes": [{"field": "comments", "value": {"id": "c1", "text": "x", "from": {"id": "u1", "username": "ann"}, "media": {"id": "md"}}}]}
+        {"id": "17841400008460056", "time": 1763800000, "messaging": [item("m1"), item("m1"), item("m2")]},
+        {"id": "17841400008460056", "time": 1763800000, "changes": [{"field": "comments", "value": {"id": "c1", "text": "x", "from": {"id": "u1", "username": "ann"}, "media": {"id": "md"}}}]}
     ]})).unwrap();
     let sig = sign(IG_SECRET, &body);
     let (status, reply) = post(&stack.ctx, &tenant, &body, Some(&sig)).await;
     assert_eq!(status, 200);
     assert_eq!(
         reply,
-        json!({"received": 4, "stored": 3, "duplicates": 1, "requeued": 0})
+        json!({"received": 4, "stored": 3, "duplicates": 1, "requeued": 0, "foreignAccount": 0})
     );
     assert_eq!(queued(&stack).await, 3);
 
@@ -197,7 +198,7 @@ async fn duplicates_across_and_within_posts_are_stored_once_and_answered_200() {
     assert_eq!(status, 200);
     assert_eq!(
         reply,
-        json!({"received": 4, "stored": 0, "duplicates": 4, "requeued": 0})
+        json!({"received": 4, "stored": 0, "duplicates": 4, "requeued": 0, "foreignAccount": 0})
     );
 }
 
@@ -249,7 +250,7 @@ async fn bad_signatures_store_nothing() {
 async fn unicode_escaped_bodies_verify_over_the_bytes_as_sent() {
     let stack = TestStack::new("meta-unicode").await;
     let tenant = tenant_with_integrations(&stack).await;
-    let body = br#"{"object":"instagram","entry":[{"id":"IG","time":1763800000,"messaging":[{"sender":{"id":"u1"},"recipient":{"id":"IG"},"timestamp":1763800000000,"message":{"mid":"m-uni","text":"caf\u00e9 \ud83d\ude00 \u003cb\u003e"}}]}]}"#;
+    let body = br#"{"object":"instagram","entry":[{"id":"17841400008460056","time":1763800000,"messaging":[{"sender":{"id":"u1"},"recipient":{"id":"IG"},"timestamp":1763800000000,"message":{"mid":"m-uni","text":"caf\u00e9 \ud83d\ude00 \u003cb\u003e"}}]}]}"#;
     let sig = sign(IG_SECRET, body);
     let reserialised = serde_json::to_vec(&serde_json::from_slice::<Value>(body).unwrap()).unwrap();
     assert_eq!(
@@ -405,4 +406,55 @@ async fn the_sweep_enqueues_events_left_received_when_meta_gives_up() {
         .with_stale_after(std::time::Duration::ZERO);
     assert_eq!(sweep.run().await.unwrap(), 1);
     assert_eq!(queued(&stack).await, 1);
+}
+
+/// One Meta app can serve several businesses, so its app secret proves who sent a POST,
+/// not whose it is: items for another account are counted, never stored.
+#[tokio::test]
+async fn items_for_another_account_are_counted_not_stored() {
+    let stack = TestStack::new("meta-foreign").await;
+    let tenant = tenant_with_integrations(&stack).await;
+    let whatsapp = |phone_number_id: &str, wamid: &str| {
+        json!({"id": "WABA", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+            "messages": [{"from": "16505551234", "id": wamid, "timestamp": "1763800000", "type": "text", "text": {"body": "hi"}}]}}]})
+    };
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [
+        whatsapp("106540352242922", "wamid.ours"),
+        whatsapp("999999999999999", "wamid.theirs"),
+    ]}))
+    .unwrap();
+    let (status, reply) = post(&stack.ctx, &tenant, &body, Some(&sign(WA_SECRET, &body))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        reply,
+        json!({"received": 2, "stored": 1, "duplicates": 0, "requeued": 0, "foreignAccount": 1})
+    );
+    let ids: Vec<String> = stored(&stack, &tenant)
+        .await
+        .into_iter()
+        .map(|e| e.natural_id)
+        .collect();
+    assert_eq!(ids, ["wa:wamid.ours"]);
+
+    // Instagram: the entry names the account.
+    let ig = serde_json::to_vec(&json!({"object": "instagram", "entry": [{"id": "17841499999999999", "time": 1763800000,
+        "messaging": [{"sender": {"id": "u1"}, "recipient": {"id": "17841499999999999"}, "timestamp": 1763800000000u64, "message": {"mid": "m-theirs", "text": "hi"}}]}]}))
+    .unwrap();
+    let (_, reply) = post(&stack.ctx, &tenant, &ig, Some(&sign(IG_SECRET, &ig))).await;
+    assert_eq!(reply["foreignAccount"], 1);
+    assert_eq!(reply["stored"], 0);
+
+    // And the monitoring dashboard shows them.
+    let dashboard = stack
+        .ctx
+        .meta_monitoring()
+        .dashboard(&tenant)
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard["windows"]["24h"]["foreignAccount"], 2,
+        "{dashboard}"
+    );
 }

@@ -915,3 +915,84 @@ async fn tenants_cannot_publish_hookhubs_own_events_and_payloads_name_their_sour
     let body: serde_json::Value = serde_json::from_slice(&receiver.all()[0].body).unwrap();
     assert_eq!(body["source"], "api");
 }
+
+#[tokio::test]
+async fn custom_header_values_are_sealed_shown_masked_and_kept_out_of_logs() {
+    use hookhub_shared::masking::mask;
+    use hookhub_shared::store::keys;
+    const KEY: &str = "receiver-api-key-0123456789abcdef";
+    let stack = Stack::start("e2e-headers").await;
+    let tenant = stack.tenant().await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let (endpoint, _) = stack
+        .endpoint(
+            &tenant,
+            &receiver.url,
+            json!({"headers": {"X-Api-Key": KEY, "x-team": "billing"}}),
+        )
+        .await;
+    let path = format!("/api/v1/webhooks/{endpoint}");
+    let (_, shown) = stack
+        .call("GET", &path, &stack.admin, Some(&tenant), None)
+        .await;
+    assert_eq!(shown["headers"]["x-api-key"], mask(KEY));
+    let (_, listed) = stack
+        .call("GET", "/api/v1/webhooks", &stack.admin, Some(&tenant), None)
+        .await;
+    for view in [&shown, &listed] {
+        assert!(!view.to_string().contains(KEY), "{view}");
+    }
+    let stored = stack
+        .stack
+        .ctx
+        .table
+        .get(&keys::endpoint(&tenant, &endpoint))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!format!("{stored:?}").contains(KEY), "stored sealed");
+
+    // The receiver gets the value; the attempt's log shows it masked.
+    stack
+        .publish(&tenant, "contact.created", json!({"contact": {"id": "c1"}}))
+        .await;
+    stack
+        .eventually(WAIT, || async { receiver.count() == 1 })
+        .await;
+    assert_eq!(receiver.all()[0].headers["x-api-key"], KEY);
+    let log_id = stack.logs(&tenant, &endpoint).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, attempt) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/logs/{log_id}"),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(attempt["request"]["headers"]["x-api-key"], mask(KEY));
+    assert!(!attempt.to_string().contains(KEY), "{attempt}");
+
+    // Sending back the mask keeps the stored value; a new value replaces it.
+    let (s, updated) = stack
+        .call(
+            "PATCH",
+            &path,
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"headers": {"x-api-key": mask(KEY), "x-team": "ops"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{updated}");
+    stack
+        .publish(&tenant, "contact.created", json!({"contact": {"id": "c2"}}))
+        .await;
+    stack
+        .eventually(WAIT, || async { receiver.count() == 2 })
+        .await;
+    assert_eq!(receiver.all()[1].headers["x-api-key"], KEY);
+    assert_eq!(receiver.all()[1].headers["x-team"], "ops");
+}

@@ -236,7 +236,10 @@ async fn a_suspended_tenant_is_refused_everywhere_and_recovers_once_reactivated(
         .iter()
         .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["event"].to_string())
         .collect();
-    assert!(delivered.contains(&"\"message.failed\"".to_string()), "{delivered:?}");
+    assert!(
+        delivered.contains(&"\"message.failed\"".to_string()),
+        "{delivered:?}"
+    );
     let (s, _) = stack.post_meta(&tenant, APP_SECRET, &message).await;
     assert_eq!(s, 200, "Meta's retry is stored once reactivated");
 }
