@@ -44,6 +44,17 @@ pub struct AuditEntry {
     pub at: String,
 }
 
+/// Which audit entries a listing returns.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    /// Actions starting with this (`endpoint.updated`, or `endpoint.` for all of them).
+    pub action: Option<String>,
+    /// One actor, as entries name it (`tenant_admin:{sub}`, `api_key:{id}`…).
+    pub actor: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Clone)]
 pub struct AuditLog {
     table: Table,
@@ -84,13 +95,33 @@ impl AuditLog {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<(Vec<AuditEntry>, Option<String>)> {
+        self.list_filtered(tenant_id, &AuditFilter::default(), limit, cursor)
+            .await
+    }
+
+    /// Newest first, narrowed by action (`endpoint.` for every endpoint change), actor and
+    /// time (entry ids are time-ordered, so a window is a key range).
+    pub async fn list_filtered(
+        &self,
+        tenant_id: &str,
+        filter: &AuditFilter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<AuditEntry>, Option<String>)> {
+        let mut query = Query::new(Index::Primary, keys::audit_partition(tenant_id)).made_between(
+            IdKind::Audit,
+            filter.from,
+            filter.to,
+        );
+        if let Some(action) = &filter.action {
+            query = query.filter_prefix("action", action);
+        }
+        if let Some(actor) = &filter.actor {
+            query = query.filter_eq("actor", actor);
+        }
         Ok(self
             .table
-            .query_records::<AuditEntry>(
-                Query::new(Index::Primary, keys::audit_partition(tenant_id))
-                    .newest_first()
-                    .page(limit, cursor),
-            )
+            .query_records::<AuditEntry>(query.newest_first().page(limit, cursor))
             .await?)
     }
 }

@@ -134,6 +134,11 @@ impl Fields {
         !self.errors.is_empty()
     }
 
+    /// The names of the fields sent (what an audit entry records of a change).
+    pub fn names(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
     /// Whether the field was sent at all (null counts as sent).
     pub fn present(&self, name: &str) -> bool {
         self.map.contains_key(name)

@@ -75,6 +75,7 @@ api_routes! {
     GET "/api/platform/tenants/{tenantId}/webhooks/logs/{logId}" => routes::workflows::log_detail,
     GET "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/analytics" => routes::workflows::webhook_analytics,
     GET "/api/v1/users" => routes::people::list_own,
+    GET "/api/v1/audit" => routes::audit::list,
     POST "/api/v1/api-keys" => routes::api_keys::create,
     GET "/api/v1/api-keys" => routes::api_keys::list,
     POST "/api/v1/api-keys/{keyId}/regenerate" => routes::api_keys::regenerate,

@@ -71,6 +71,25 @@ impl<'a> Query<'a> {
         self
     }
 
+    /// Only sort keys that are ids of `kind` made in this window (either end open): ids
+    /// are time-ordered, so a time range is a key range.
+    pub fn made_between(
+        self,
+        kind: crate::ids::IdKind,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        if from.is_none() && to.is_none() {
+            return self;
+        }
+        let from = from.unwrap_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+        let to = to.unwrap_or_else(chrono::Utc::now);
+        self.between(
+            crate::ids::bound_at(kind, from, false),
+            crate::ids::bound_at(kind, to, true),
+        )
+    }
+
     pub fn newest_first(mut self) -> Self {
         self.newest_first = true;
         self

@@ -606,16 +606,7 @@ impl EventService {
                 _ => Query::new(Index::Gsi1, format!("T#{tenant_id}#EVENTTYPE#{pattern}")),
             },
         };
-        if filter.from.is_some() || filter.to.is_some() {
-            let from = filter
-                .from
-                .unwrap_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
-            let to = filter.to.unwrap_or_else(chrono::Utc::now);
-            query = query.between(
-                ids::bound_at(IdKind::Event, from, false),
-                ids::bound_at(IdKind::Event, to, true),
-            );
-        }
+        query = query.made_between(IdKind::Event, filter.from, filter.to);
         if let Some(source) = &filter.source {
             query = query.filter_eq("source", source);
         }

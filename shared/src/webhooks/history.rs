@@ -1,5 +1,6 @@
-//! What was sent: a published event read back with where each of its deliveries stands, and
-//! one attempt's request and response as the receiver saw them.
+//! What was sent: a published event read back with where each of its deliveries stands,
+//! one attempt's request and response as the receiver saw them, and what failed for good,
+//! queued again.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::delivery::{derived_headers, request_body, DeliveryJob};
 use super::events::{EventService, StoredEvent};
-use super::logs::{AttemptLog, AttemptSummary, DeliveryLog};
+use super::logs::{AttemptLog, AttemptSummary, DeliveryLog, LogFilter, LogScope};
 use crate::error::{ServiceError, ServiceResult};
 
 /// Where one delivery of an event (to one endpoint or workflow) stands, from its attempts.
@@ -177,6 +178,62 @@ impl HistoryService {
             event: event?,
             deliveries: delivery_states(attempts?),
         })
+    }
+
+    /// Queues again every event whose delivery to this endpoint (the tenant's, checked by
+    /// the caller) failed for good since `since`: no attempt succeeded and no retry is
+    /// pending. Events past their retention are skipped. Returns the events' ids.
+    pub async fn recover(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<Vec<String>> {
+        let filter = LogFilter {
+            scope: LogScope::Endpoint(endpoint_id.to_string()),
+            from: Some(since),
+            ..Default::default()
+        };
+        // Per delivery: its event, whether any attempt succeeded, and whether a retry is
+        // still pending (the newest attempt, seen first, says so).
+        let mut by_delivery: BTreeMap<String, (String, bool, bool)> = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (logs, next) = self
+                .log
+                .list(tenant_id, &filter, Some(1000), cursor.as_deref())
+                .await?;
+            for l in logs {
+                let entry = by_delivery.entry(l.delivery_id.clone()).or_insert((
+                    l.event_id.clone(),
+                    false,
+                    l.will_retry,
+                ));
+                entry.1 |= l.success;
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut jobs = Vec::new();
+        let mut events = Vec::new();
+        for (event_id, succeeded, pending) in by_delivery.into_values() {
+            if succeeded || pending || !seen.insert(event_id.clone()) {
+                continue;
+            }
+            match self.events.get(tenant_id, &event_id).await {
+                Ok(event) => {
+                    jobs.push(DeliveryJob::for_event(&event, endpoint_id).into_job(tenant_id));
+                    events.push(event_id);
+                }
+                Err(ServiceError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.events.enqueue_all(&jobs).await?;
+        Ok(events)
     }
 
     /// One attempt to one of `target_ids` (the caller's endpoints, or its workflows).

@@ -242,6 +242,16 @@ pub async fn update(
     if !changes.is_empty() {
         contact.updated_at = Some(hookhub_shared::time::now_rfc3339());
         contacts.apply_edit(&tenant, &contact).await?;
+        let fields = changes.iter().map(|c| c.to_string()).collect();
+        super::audit::record(
+            &ctx,
+            &caller,
+            &tenant,
+            "contact.updated",
+            &contact.id,
+            fields,
+        )
+        .await?;
         ctx.events()
             .publish(
                 &tenant,

@@ -64,16 +64,17 @@ pub async fn update_tenant(
     JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
     caller.require_platform_admin()?;
+    let fields = input.names();
     let tenant = ctx.tenants().update(&tenant_id, input).await?;
-    ctx.audit()
-        .record(
-            &tenant.id,
-            &caller.actor(),
-            "tenant.updated",
-            "tenant",
-            vec![],
-        )
-        .await?;
+    super::audit::record(
+        &ctx,
+        &caller,
+        &tenant.id,
+        "tenant.updated",
+        "tenant",
+        fields,
+    )
+    .await?;
     Ok(Json(json!(tenant)))
 }
 

@@ -1,8 +1,6 @@
 //! `/api/v1/webhooks` and `/api/v1/events`: endpoints, their secrets, logs, stats and
 //! recovery, the event catalog, and publishing.
 
-use std::collections::{BTreeMap, HashSet};
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -12,6 +10,7 @@ use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
+use super::audit;
 use crate::auth::Caller;
 use crate::input::{
     bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
@@ -41,7 +40,17 @@ pub async fn create(
     JsonObject(input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let fields = input.names();
     let created = ctx.endpoints().create(&tenant, input).await?;
+    audit::record(
+        &ctx,
+        &caller,
+        &tenant,
+        "endpoint.created",
+        &created.endpoint.id,
+        fields,
+    )
+    .await?;
     let mut view = created.endpoint.view();
     view["secret"] = Value::String(created.secret);
     Ok((StatusCode::CREATED, Json(view)))
@@ -103,7 +112,9 @@ pub async fn update(
     JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
+    let fields = input.names();
     let (endpoint, reenabled) = ctx.endpoints().update(&tenant, &id, input).await?;
+    audit::record(&ctx, &caller, &tenant, "endpoint.updated", &id, fields).await?;
     if reenabled {
         ctx.delivery_log().reset_failures(&tenant, &id).await?;
     }
@@ -117,6 +128,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let tenant = caller.tenant(&ctx, "delete:webhooks").await?;
     ctx.endpoints().delete(&tenant, &id).await?;
+    audit::record(&ctx, &caller, &tenant, "endpoint.deleted", &id, vec![]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,6 +141,15 @@ pub async fn rotate_secret(
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let input = body.unwrap_or_else(|| hookhub_shared::validation::Fields::new(Default::default()));
     let rotated = ctx.endpoints().rotate(&tenant, &id, input).await?;
+    audit::record(
+        &ctx,
+        &caller,
+        &tenant,
+        "endpoint.secret_rotated",
+        &id,
+        vec!["secrets".into()],
+    )
+    .await?;
     let mut view = rotated.endpoint.view();
     view["secret"] = Value::String(rotated.secret);
     Ok(Json(view))
@@ -309,51 +330,7 @@ pub async fn recover(
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
     let since = parse_time("since", query.params.get("since"))?
         .ok_or_else(|| bad_query("since is required (RFC 3339)"))?;
-    let log = ctx.delivery_log();
-    let filter = LogFilter {
-        scope: LogScope::Endpoint(id.clone()),
-        from: Some(since),
-        ..Default::default()
-    };
-    // Per delivery: its event, whether any attempt succeeded, and whether a retry is still
-    // pending (the newest attempt, seen first, says so). Failed for good = neither.
-    let mut by_delivery: BTreeMap<String, (String, bool, bool)> = BTreeMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (logs, next) = log
-            .list(&tenant, &filter, Some(1000), cursor.as_deref())
-            .await?;
-        for l in logs {
-            let entry = by_delivery.entry(l.delivery_id.clone()).or_insert((
-                l.event_id.clone(),
-                false,
-                l.will_retry,
-            ));
-            entry.1 |= l.success;
-        }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut jobs = Vec::new();
-    let mut events = Vec::new();
-    for (event_id, succeeded, pending) in by_delivery.into_values() {
-        if succeeded || pending || !seen.insert(event_id.clone()) {
-            continue;
-        }
-        match ctx.events().get(&tenant, &event_id).await {
-            Ok(event) => {
-                jobs.push(DeliveryJob::for_event(&event, &endpoint.id).into_job(&tenant));
-                events.push(event_id);
-            }
-            // Past its retention: nothing left to re-deliver.
-            Err(hookhub_shared::error::ServiceError::NotFound(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    ctx.events().enqueue_all(&jobs).await?;
+    let events = ctx.history().recover(&tenant, &endpoint.id, since).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(

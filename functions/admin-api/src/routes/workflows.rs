@@ -13,6 +13,7 @@ use hookhub_shared::webhooks::workflow_calls::Called;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
+use super::audit;
 use crate::auth::Caller;
 use crate::input::{
     bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
@@ -37,7 +38,17 @@ pub async fn create(
     JsonObject(input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let service = workflows(&ctx, &caller, &tenant).await?;
+    let fields = input.names();
     let created = service.create(&tenant, input).await?;
+    audit::record(
+        &ctx,
+        &caller,
+        &tenant,
+        "workflow.created",
+        &created.endpoint.id,
+        fields,
+    )
+    .await?;
     let mut view = created.endpoint.workflow_view();
     view["secret"] = Value::String(created.secret);
     Ok((StatusCode::CREATED, Json(view)))
@@ -66,7 +77,9 @@ pub async fn update(
     JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
+    let fields = input.names();
     let (workflow, reenabled) = service.update(&tenant, &id, input).await?;
+    audit::record(&ctx, &caller, &tenant, "workflow.updated", &id, fields).await?;
     if reenabled {
         ctx.delivery_log().reset_failures(&tenant, &id).await?;
     }
@@ -80,6 +93,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     service.delete(&tenant, &id).await?;
+    audit::record(&ctx, &caller, &tenant, "workflow.deleted", &id, vec![]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
