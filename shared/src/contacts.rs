@@ -14,6 +14,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::meta::ContactSeen;
 use crate::store::{keys, Index, Query, StoreError, Table};
+use crate::validation::Fields;
 
 pub const MAX_TAGS: usize = 50;
 pub const MAX_CUSTOM_FIELDS: usize = 50;
@@ -442,6 +443,62 @@ impl ContactBook {
 
     /// Writes the fields a tenant edits (tags, custom fields, email, export consent) with
     /// one UpdateItem, so that a capture running at the same time keeps its counts.
+    /// An admin's edit (tags, custom fields, email, export consent): applied and stored
+    /// when something changed. Returns the contact and the names of what changed.
+    pub async fn edit(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        mut input: Fields,
+    ) -> ServiceResult<(Contact, Vec<&'static str>)> {
+        let mut contact = self.get(tenant_id, id).await?;
+        let mut changes = Vec::new();
+        if let Some(tags) = input.string_list("tags", MAX_TAGS, 64) {
+            let mut tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
+            tags.sort();
+            tags.dedup();
+            if tags != contact.tags {
+                changes.push("tags");
+            }
+            contact.tags = tags;
+        }
+        if let Some(fields) = input.string_map("customFields", MAX_CUSTOM_FIELDS, 500) {
+            let fields = fields.into_iter().collect();
+            if fields != contact.custom_fields {
+                changes.push("customFields");
+            }
+            contact.custom_fields = fields;
+        }
+        if input.present("email") {
+            let email = input.string("email", 254).filter(|e| !e.is_empty());
+            if let Some(e) = &email {
+                let valid = e.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)
+                });
+                if !valid {
+                    input.error("email", "must be an email address");
+                }
+            }
+            if email != contact.email {
+                changes.push("email");
+            }
+            contact.email = email;
+        }
+        if let Some(consent) = input.bool("exportConsent") {
+            if consent != contact.export_consent {
+                changes.push("exportConsent");
+                contact.export_consent_at = consent.then(crate::time::now_rfc3339);
+            }
+            contact.export_consent = consent;
+        }
+        input.finish()?;
+        if !changes.is_empty() {
+            contact.updated_at = Some(crate::time::now_rfc3339());
+            self.apply_edit(tenant_id, &contact).await?;
+        }
+        Ok((contact, changes))
+    }
+
     pub async fn apply_edit(&self, tenant_id: &str, contact: &Contact) -> ServiceResult<()> {
         let to_attr = |v: Value| {
             serde_dynamo::to_attribute_value::<_, AttributeValue>(v)

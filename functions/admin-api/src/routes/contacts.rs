@@ -190,58 +190,11 @@ pub async fn update(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonObject(mut input): JsonObject,
+    JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "write:contacts").await?;
-    let contacts = ctx.contacts();
-    let mut contact = contacts.get(&tenant, &id).await?;
-    let mut changes = Vec::new();
-    if let Some(tags) = input.string_list("tags", hookhub_shared::contacts::MAX_TAGS, 64) {
-        let mut tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
-        tags.sort();
-        tags.dedup();
-        if tags != contact.tags {
-            changes.push("tags");
-        }
-        contact.tags = tags;
-    }
-    if let Some(fields) = input.string_map(
-        "customFields",
-        hookhub_shared::contacts::MAX_CUSTOM_FIELDS,
-        500,
-    ) {
-        let fields = fields.into_iter().collect();
-        if fields != contact.custom_fields {
-            changes.push("customFields");
-        }
-        contact.custom_fields = fields;
-    }
-    if input.present("email") {
-        let email = input.string("email", 254).filter(|e| !e.is_empty());
-        if let Some(e) = &email {
-            let valid = e.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)
-            });
-            if !valid {
-                input.error("email", "must be an email address");
-            }
-        }
-        if email != contact.email {
-            changes.push("email");
-        }
-        contact.email = email;
-    }
-    if let Some(consent) = input.bool("exportConsent") {
-        if consent != contact.export_consent {
-            changes.push("exportConsent");
-            contact.export_consent_at = consent.then(hookhub_shared::time::now_rfc3339);
-        }
-        contact.export_consent = consent;
-    }
-    input.finish()?;
+    let (contact, changes) = ctx.contacts().edit(&tenant, &id, input).await?;
     if !changes.is_empty() {
-        contact.updated_at = Some(hookhub_shared::time::now_rfc3339());
-        contacts.apply_edit(&tenant, &contact).await?;
         let fields = changes.iter().map(|c| c.to_string()).collect();
         super::audit::record(
             &ctx,
