@@ -9,6 +9,7 @@ import { Tenants } from './pages/tenants.js';
 import { Tenant } from './pages/tenant.js';
 import { People } from './pages/people.js';
 import { Endpoints } from './pages/endpoints.js';
+import { Events } from './pages/events.js';
 import { Logs } from './pages/logs.js';
 import { ApiKeys } from './pages/api_keys.js';
 import { Meta } from './pages/meta.js';
@@ -39,7 +40,7 @@ function Nav({ user, acting, stopActing }) {
   return html`<nav aria-label="Main">
     <ul>
       ${user.role === 'platform_admin' ? html`${link('#/tenants', 'Tenants')}${link('#/admins', 'Platform admins')}` : null}
-      ${workspace ? html`${link('#/endpoints', 'Endpoints')}${link('#/logs', 'Delivery logs')}${link('#/meta', 'Meta')}${link('#/contacts', 'Contacts')}${link('#/messages', 'Messages')}${link('#/keys', 'API keys')}${link('#/team', 'Team')}` : null}
+      ${workspace ? html`${link('#/endpoints', 'Endpoints')}${link('#/events', 'Events')}${link('#/logs', 'Delivery logs')}${link('#/meta', 'Meta')}${link('#/contacts', 'Contacts')}${link('#/messages', 'Messages')}${link('#/keys', 'API keys')}${link('#/team', 'Team')}` : null}
     </ul>
     ${acting ? html`<p class="acting">Acting for <strong>${acting.name}</strong>
       <button type="button" class="link" onClick=${stopActing}>stop</button></p>` : null}
@@ -68,9 +69,10 @@ function Shell({ user }) {
   const tenantMatch = path.match(/^\/tenants\/([^/]+)$/);
   if (platform && tenantMatch) page = html`<${Tenant} tenantId=${decodeURIComponent(tenantMatch[1])} navigate=${navigate} actFor=${actFor} />`;
   else if (platform && path === '/admins') page = html`<section><h1>Platform admins</h1><${People} base="/api/platform/users" /></section>`;
-  else if (['/endpoints', '/logs', '/meta', '/contacts', '/messages', '/keys', '/team'].includes(path) && needsTenant) {
+  else if (['/endpoints', '/events', '/logs', '/meta', '/contacts', '/messages', '/keys', '/team'].includes(path) && needsTenant) {
     page = html`<section><h1>Choose a tenant</h1><p>Open a tenant and press “Act for this tenant” to manage its endpoints, logs and keys.</p><a href="#/tenants">Tenants</a></section>`;
   } else if (path === '/endpoints') page = html`<${Endpoints} tenant=${tenant} />`;
+  else if (path === '/events') page = html`<${Events} tenant=${tenant} />`;
   else if (path === '/logs') page = html`<${Logs} key=${params.toString()} tenant=${tenant} params=${params} />`;
   else if (path === '/keys') page = html`<${ApiKeys} tenant=${tenant} />`;
   else if (path === '/meta') page = html`<${Meta} tenant=${tenant} />`;

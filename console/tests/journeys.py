@@ -227,6 +227,19 @@ def journeys(page, base, email, password, receiver):
     shot(page, "attempt-detail")
     shot(page, "endpoint-test-event")
 
+    # The same event read back, with its delivery and the attempt behind it.
+    page.get_by_role("link", name="Events", exact=True).click()
+    events = page.get_by_role("table", name="Events")
+    newest = events.get_by_role("row").nth(1)
+    expect(newest).to_contain_text("contact.created")
+    newest.get_by_role("button", name="Deliveries").click()
+    event = page.get_by_role("region", name="Event detail")
+    expect(event.get_by_role("table", name="Deliveries")).to_contain_text("success")
+    event.get_by_role("button", name="Last attempt").click()
+    expect(event.get_by_role("region", name="Attempt detail").get_by_role("table", name="Request headers")).to_contain_text(
+        delivered["headers"]["webhook-signature"])
+    shot(page, "event-deliveries")
+
     # The receiver fails: the test shows it, the log offers a retry, which delivers.
     receiver.failing = True
     page.get_by_role("link", name="Endpoints").click()

@@ -34,6 +34,8 @@ pub struct Query<'a> {
     pub filter_eq: Vec<(String, String)>,
     /// Only items whose attributes start with these values (applied as `filter_eq` is).
     pub filter_prefix: Vec<(String, String)>,
+    /// Only items whose attribute is one of these values (applied as `filter_eq` is).
+    pub filter_any: Vec<(String, Vec<String>)>,
 }
 
 impl<'a> Query<'a> {
@@ -48,11 +50,18 @@ impl<'a> Query<'a> {
             cursor: None,
             filter_eq: Vec::new(),
             filter_prefix: Vec::new(),
+            filter_any: Vec::new(),
         }
     }
 
     pub fn filter_eq(mut self, attr: impl Into<String>, value: impl Into<String>) -> Self {
         self.filter_eq.push((attr.into(), value.into()));
+        self
+    }
+
+    pub fn filter_any(mut self, attr: impl Into<String>, values: &[&str]) -> Self {
+        self.filter_any
+            .push((attr.into(), values.iter().map(|v| v.to_string()).collect()));
         self
     }
 
@@ -773,6 +782,17 @@ impl Table {
                 test.replace("{attr}", &format!("#f{i}"))
                     .replace("{value}", &format!(":f{i}")),
             );
+        }
+        for (i, (attr, values)) in query.filter_any.iter().enumerate() {
+            request = request.expression_attribute_names(format!("#a{i}"), attr);
+            let mut placeholders = Vec::new();
+            for (j, value) in values.iter().enumerate() {
+                let name = format!(":a{i}_{j}");
+                request =
+                    request.expression_attribute_values(&name, AttributeValue::S(value.clone()));
+                placeholders.push(name);
+            }
+            filters.push(format!("#a{i} IN ({})", placeholders.join(", ")));
         }
         if !filters.is_empty() {
             request = request.filter_expression(filters.join(" AND "));

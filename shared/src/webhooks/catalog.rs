@@ -135,6 +135,16 @@ pub fn origin(stored_source: &str) -> &'static str {
     }
 }
 
+/// The stored sources an origin covers, for filtering events by origin.
+pub fn sources_of(origin: &str) -> &'static [&'static str] {
+    match origin {
+        "api" => &["api", "test"],
+        "meta" => &["meta"],
+        "hookhub" => &["system", "messages", "contacts"],
+        _ => &[],
+    }
+}
+
 /// The values of [`origin`], described for the catalog.
 pub const ORIGINS: &[(&str, &str)] = &[
     (

@@ -97,6 +97,7 @@ impl TryFrom<EventRecord> for StoredEvent {
 pub struct EventFilter {
     /// One type (`message.received`), every type under a prefix (`message.*`), or all (`*`).
     pub event_type: Option<String>,
+    /// Where events came from, as their payloads say: `api`, `meta` or `hookhub`.
     pub source: Option<String>,
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     pub to: Option<chrono::DateTime<chrono::Utc>>,
@@ -607,8 +608,8 @@ impl EventService {
             },
         };
         query = query.made_between(IdKind::Event, filter.from, filter.to);
-        if let Some(source) = &filter.source {
-            query = query.filter_eq("source", source);
+        if let Some(origin) = &filter.source {
+            query = query.filter_any("source", catalog::sources_of(origin));
         }
         let (records, next) = self
             .table

@@ -97,7 +97,7 @@ pub fn event_view(event: &StoredEvent) -> Value {
     json!({
         "id": event.id,
         "type": event.event_type,
-        "source": event.source,
+        "source": super::catalog::origin(&event.source),
         "createdAt": event.created_at,
         "data": event.data,
     })

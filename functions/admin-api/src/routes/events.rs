@@ -29,9 +29,16 @@ pub async fn list(
             ));
         }
     }
+    let source = query.params.get("source").cloned();
+    if source
+        .as_deref()
+        .is_some_and(|s| catalog::sources_of(s).is_empty())
+    {
+        return Err(bad_query("source must be api, meta or hookhub"));
+    }
     let filter = EventFilter {
         event_type,
-        source: query.params.get("source").cloned(),
+        source,
         from: parse_time("from", query.params.get("from"))?,
         to: parse_time("to", query.params.get("to"))?,
     };

@@ -257,6 +257,8 @@ async fn events_are_listed_newest_first_with_filters_and_only_to_their_tenant() 
     assert_eq!(from_api.len(), 3);
     let (from_meta, _) = list("?source=meta".into()).await;
     assert!(from_meta.is_empty());
+    let (from_hookhub, _) = list("?source=hookhub".into()).await;
+    assert!(from_hookhub.is_empty());
     let window = format!(
         "?from={}&to={}",
         hookhub_shared::time::rfc3339(before),
@@ -273,7 +275,13 @@ async fn events_are_listed_newest_first_with_filters_and_only_to_their_tenant() 
     let (page3, _) = list(format!("?limit=1&cursor={}", next.as_str().unwrap())).await;
     assert_eq!(page3, [id(&first)]);
 
-    for bad in ["?type=nope", "?type=mess*", "?from=yesterday", "?limit=0"] {
+    for bad in [
+        "?type=nope",
+        "?type=mess*",
+        "?from=yesterday",
+        "?limit=0",
+        "?source=contacts",
+    ] {
         let (s, e) = stack
             .call(
                 "GET",
@@ -285,6 +293,33 @@ async fn events_are_listed_newest_first_with_filters_and_only_to_their_tenant() 
             .await;
         assert_eq!(s, 400, "{bad}: {e}");
     }
+
+    // An event hookhub made (a contact change, say) reads back as hookhub's.
+    let own = stack
+        .stack
+        .ctx
+        .events()
+        .publish(
+            &tenant,
+            "contact.updated",
+            json!({"n": 4}),
+            None,
+            "contacts",
+        )
+        .await
+        .unwrap();
+    let (from_hookhub, _) = list("?source=hookhub".into()).await;
+    assert_eq!(from_hookhub, std::slice::from_ref(&own.event_id));
+    let (_, read) = stack
+        .call(
+            "GET",
+            &format!("/api/v1/events/{}", own.event_id),
+            &stack.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(read["source"], "hookhub");
 
     // Another tenant sees none of it: not the list, not the event, not its attempts.
     let event = settled_event(&stack, &tenant, &id(&first), 1).await;
