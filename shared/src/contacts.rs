@@ -443,6 +443,50 @@ impl ContactBook {
 
     /// Writes the fields a tenant edits (tags, custom fields, email, export consent) with
     /// one UpdateItem, so that a capture running at the same time keeps its counts.
+    /// A page of a selection. In creation order from the start, it is read from the id
+    /// index page by page when `stream` (an export, never held whole) or when the tenant is
+    /// too large to sort (a listing, then without a total); otherwise every contact is read,
+    /// sorted and windowed by offset or cursor (the last id of the previous page).
+    pub async fn select(
+        &self,
+        tenant_id: &str,
+        sel: &Selection,
+        cursor: Option<&str>,
+        limit: usize,
+        stream: bool,
+    ) -> ServiceResult<SelectedPage> {
+        let creation_order = sel.sort_by == SortBy::CreatedAt && sel.offset == 0;
+        let by_index = || async {
+            let (rows, more) = self
+                .created_order_page(tenant_id, &sel.filter, sel.descending, cursor, limit)
+                .await?;
+            let next = more.then(|| rows.last().map(|c| c.id.clone())).flatten();
+            Ok::<_, ServiceError>(SelectedPage {
+                rows,
+                total: None,
+                next,
+            })
+        };
+        if stream && creation_order {
+            return by_index().await;
+        }
+        match self
+            .list(tenant_id, &sel.filter, sel.sort_by, sel.descending)
+            .await
+        {
+            Err(ServiceError::FailedPrecondition(_)) if creation_order => by_index().await,
+            listed => {
+                let all = listed?;
+                let (rows, next) = window(&all, sel.offset, cursor, limit)?;
+                Ok(SelectedPage {
+                    rows: rows.to_vec(),
+                    total: Some(all.len()),
+                    next,
+                })
+            }
+        }
+    }
+
     /// An admin's edit (tags, custom fields, email, export consent): applied and stored
     /// when something changed. Returns the contact and the names of what changed.
     pub async fn edit(
@@ -541,4 +585,47 @@ impl ContactBook {
             .await?;
         Ok(())
     }
+}
+
+/// Which contacts a listing or an export reads, and in what order.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub filter: ContactFilter,
+    pub sort_by: SortBy,
+    pub descending: bool,
+    pub offset: usize,
+}
+
+/// One page of a selection: its contacts, the total when it was counted, and where the next
+/// page starts.
+#[derive(Debug, Clone)]
+pub struct SelectedPage {
+    pub rows: Vec<Contact>,
+    pub total: Option<usize>,
+    pub next: Option<String>,
+}
+
+fn window<'a>(
+    all: &'a [Contact],
+    offset: usize,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(&'a [Contact], Option<String>), StoreError> {
+    let start = match cursor {
+        Some(id) => {
+            all.iter()
+                .position(|c| c.id == id)
+                .ok_or(StoreError::InvalidCursor(
+                    "it does not name a contact in this list",
+                ))?
+                + 1
+        }
+        None => offset.min(all.len()),
+    };
+    let end = (start + limit).min(all.len());
+    let slice = &all[start..end];
+    let next = (end < all.len())
+        .then(|| slice.last().map(|c| c.id.clone()))
+        .flatten();
+    Ok((slice, next))
 }

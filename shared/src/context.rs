@@ -209,6 +209,14 @@ impl AppContext {
         crate::contacts::ContactBook::new(self.table.clone())
     }
 
+    pub fn contact_exporter(&self) -> crate::exports::ContactExporter {
+        crate::exports::ContactExporter::new(
+            self.contacts(),
+            self.meta_events(),
+            self.export_audit(),
+        )
+    }
+
     pub fn export_audit(&self) -> crate::exports::ExportAudit {
         crate::exports::ExportAudit::new(self.table.clone())
     }

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::audit::Actor;
-use crate::contacts::Contact;
+use crate::contacts::{Contact, ContactBook, Selection};
 use crate::digest::sha256_hex;
 use crate::error::ServiceResult;
 use crate::ids::{new_id, IdKind};
+use crate::meta::{Channel, MetaEventStore};
 use crate::store::{keys, to_item, Index, Query, Table};
 
 /// Columns before the custom fields, in order.
@@ -176,6 +177,156 @@ impl ExportAudit {
                     .page(limit, cursor),
             )
             .await?)
+    }
+}
+
+/// How many of the tenant's newest Meta events a JSON export searches for each contact's
+/// recent events, and how many it keeps per contact.
+const RECENT_EVENTS_SCANNED: u32 = 1000;
+const RECENT_EVENTS_PER_CONTACT: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Json => "application/json",
+        }
+    }
+}
+
+/// What an export asks for: a page of a selection, as a file.
+pub struct ExportRequest<'a> {
+    pub selection: Selection,
+    /// The filters as given, for the export's record.
+    pub filters: Value,
+    pub cursor: Option<&'a str>,
+    pub limit: usize,
+    /// JSON only: each contact's recent Meta events.
+    pub include_events: bool,
+    pub format: ExportFormat,
+}
+
+/// A file made, and its record in the export audit.
+pub struct ContactExport {
+    pub file: Vec<u8>,
+    pub record: ExportRecord,
+    pub total: Option<usize>,
+    pub next: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ContactExporter {
+    contacts: ContactBook,
+    meta_events: MetaEventStore,
+    audit: ExportAudit,
+}
+
+impl ContactExporter {
+    pub fn new(contacts: ContactBook, meta_events: MetaEventStore, audit: ExportAudit) -> Self {
+        Self {
+            contacts,
+            meta_events,
+            audit,
+        }
+    }
+
+    /// Reads the page (streamed in creation order, so a large tenant is never held in
+    /// memory), makes the file, and records who exported what.
+    pub async fn export(
+        &self,
+        tenant_id: &str,
+        actor: &Actor,
+        request: ExportRequest<'_>,
+    ) -> ServiceResult<ContactExport> {
+        let page = self
+            .contacts
+            .select(
+                tenant_id,
+                &request.selection,
+                request.cursor,
+                request.limit,
+                true,
+            )
+            .await?;
+        let file = match request.format {
+            ExportFormat::Csv => contacts_csv(&page.rows).into_bytes(),
+            ExportFormat::Json => {
+                let contacts = self
+                    .json_contacts(tenant_id, &page.rows, request.include_events)
+                    .await?;
+                let doc = serde_json::json!({
+                    "exportedAt": crate::time::now_rfc3339(),
+                    "count": contacts.len(),
+                    "total": page.total,
+                    "nextCursor": page.next,
+                    "contacts": contacts,
+                });
+                serde_json::to_vec_pretty(&doc).unwrap_or_default()
+            }
+        };
+        let record = self
+            .audit
+            .record(
+                tenant_id,
+                actor,
+                request.format.as_str(),
+                request.filters,
+                page.rows.len(),
+                &file,
+            )
+            .await?;
+        Ok(ContactExport {
+            file,
+            record,
+            total: page.total,
+            next: page.next,
+        })
+    }
+
+    async fn json_contacts(
+        &self,
+        tenant_id: &str,
+        rows: &[Contact],
+        include_events: bool,
+    ) -> ServiceResult<Vec<Value>> {
+        let recent = if include_events {
+            self.meta_events
+                .list(tenant_id, None, None, Some(RECENT_EVENTS_SCANNED), None)
+                .await?
+                .0
+        } else {
+            Vec::new()
+        };
+        Ok(rows
+            .iter()
+            .map(|c| {
+                let mut view = c.view();
+                if include_events {
+                    let channel = serde_json::from_value::<Channel>(serde_json::json!(c.channel))
+                        .unwrap_or(Channel::Unknown);
+                    view["recentEvents"] = serde_json::json!(recent
+                        .iter()
+                        .filter(|e| e.concerns(channel, &c.external_id))
+                        .take(RECENT_EVENTS_PER_CONTACT)
+                        .map(|e| serde_json::json!({"id": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "data": e.data}))
+                        .collect::<Vec<_>>());
+                }
+                view
+            })
+            .collect())
     }
 }
 

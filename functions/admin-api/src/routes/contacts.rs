@@ -5,9 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hookhub_shared::contacts::{Contact, ContactFilter, SortBy};
-use hookhub_shared::error::ServiceError;
-use hookhub_shared::exports::contacts_csv;
+use hookhub_shared::contacts::{Contact, ContactFilter, Selection, SortBy};
+use hookhub_shared::exports::{ExportFormat, ExportRequest};
 use hookhub_shared::meta::Channel;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
@@ -35,15 +34,12 @@ fn time_param(query: &ListQuery, name: &str) -> ApiResult<Option<String>> {
 
 /// The filters, sort and window of a listing or export, and the filters as given (for the
 /// export audit).
-struct Selection {
-    filter: ContactFilter,
-    sort_by: SortBy,
-    descending: bool,
-    offset: usize,
+struct Parsed {
+    selection: Selection,
     echo: Value,
 }
 
-fn selection(query: &ListQuery) -> ApiResult<Selection> {
+fn selection(query: &ListQuery) -> ApiResult<Parsed> {
     let mut filter = ContactFilter {
         created_after: time_param(query, "createdAfter")?,
         created_before: time_param(query, "createdBefore")?,
@@ -99,38 +95,15 @@ fn selection(query: &ListQuery) -> ApiResult<Selection> {
         .iter()
         .filter(|(k, _)| !["offset", "includeEvents"].contains(&k.as_str()))
         .collect::<std::collections::BTreeMap<_, _>>());
-    Ok(Selection {
-        filter,
-        sort_by,
-        descending,
-        offset,
+    Ok(Parsed {
+        selection: Selection {
+            filter,
+            sort_by,
+            descending,
+            offset,
+        },
         echo,
     })
-}
-
-/// One window of the sorted contacts: from `offset`, or from just after the contact the
-/// cursor names (a cursor stays right when earlier contacts are added or removed).
-fn window<'a>(
-    all: &'a [Contact],
-    offset: usize,
-    cursor: Option<&str>,
-    limit: usize,
-) -> ApiResult<(&'a [Contact], Option<String>)> {
-    let start = match cursor {
-        Some(id) => {
-            all.iter()
-                .position(|c| c.id == id)
-                .ok_or_else(|| bad_query("cursor does not name a contact in this list"))?
-                + 1
-        }
-        None => offset.min(all.len()),
-    };
-    let end = (start + limit).min(all.len());
-    let slice = &all[start..end];
-    let next = (end < all.len())
-        .then(|| slice.last().map(|c| c.id.clone()))
-        .flatten();
-    Ok((slice, next))
 }
 
 pub async fn list(
@@ -139,36 +112,13 @@ pub async fn list(
     query: ListQuery,
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
-    let sel = selection(&query)?;
+    let sel = selection(&query)?.selection;
     let limit = query.limit.unwrap_or(50) as usize;
-    let contacts = ctx.contacts();
-    let listed = contacts
-        .list(&tenant, &sel.filter, sel.sort_by, sel.descending)
-        .await;
-    // A tenant too large to sort in one request still lists in creation order, page by
-    // page, without a total.
-    let (rows, total, next) = match listed {
-        Err(ServiceError::FailedPrecondition(_))
-            if sel.sort_by == SortBy::CreatedAt && sel.offset == 0 =>
-        {
-            let (rows, more) = contacts
-                .created_order_page(
-                    &tenant,
-                    &sel.filter,
-                    sel.descending,
-                    query.cursor.as_deref(),
-                    limit,
-                )
-                .await?;
-            let next = more.then(|| rows.last().map(|c| c.id.clone())).flatten();
-            (rows, None, next)
-        }
-        other => {
-            let all = other?;
-            let (rows, next) = window(&all, sel.offset, query.cursor.as_deref(), limit)?;
-            (rows.to_vec(), Some(all.len()), next)
-        }
-    };
+    let selected = ctx
+        .contacts()
+        .select(&tenant, &sel, query.cursor.as_deref(), limit, false)
+        .await?;
+    let (rows, total, next) = (selected.rows, selected.total, selected.next);
     let mut body = page(rows.iter().map(Contact::view).collect(), next);
     body["total"] = json!(total);
     body["limit"] = json!(limit);
@@ -268,102 +218,43 @@ async fn export(
     ctx: &AppContext,
     caller: &Caller,
     query: &ListQuery,
-    format: &str,
+    format: ExportFormat,
 ) -> ApiResult<Response> {
     let tenant = caller.tenant(ctx, "export:contacts").await?;
-    let sel = selection(query)?;
-    let include_events = parse_bool("includeEvents", query.params.get("includeEvents"))?;
-    let limit = query
-        .limit
-        .map_or(MAX_EXPORT_ROWS, |l| (l as usize).min(MAX_EXPORT_ROWS));
-    // In creation order (the default) the export reads the id index page by page, so a large
-    // tenant is never held in memory; other orders must read every contact to sort them.
-    let (owned, total, next) = if sel.sort_by == SortBy::CreatedAt && sel.offset == 0 {
-        let (rows, more) = ctx
-            .contacts()
-            .created_order_page(
-                &tenant,
-                &sel.filter,
-                sel.descending,
-                query.cursor.as_deref(),
-                limit,
-            )
-            .await?;
-        let next = more.then(|| rows.last().map(|c| c.id.clone())).flatten();
-        (rows, None, next)
-    } else {
-        let all = ctx
-            .contacts()
-            .list(&tenant, &sel.filter, sel.sort_by, sel.descending)
-            .await?;
-        let (rows, next) = window(&all, sel.offset, query.cursor.as_deref(), limit)?;
-        (rows.to_vec(), Some(all.len()), next)
+    let parsed = selection(query)?;
+    let request = ExportRequest {
+        selection: parsed.selection,
+        filters: parsed.echo,
+        cursor: query.cursor.as_deref(),
+        limit: query
+            .limit
+            .map_or(MAX_EXPORT_ROWS, |l| (l as usize).min(MAX_EXPORT_ROWS)),
+        include_events: parse_bool("includeEvents", query.params.get("includeEvents"))?,
+        format,
     };
-    let rows = owned.as_slice();
-    let (file, content_type) = if format == "csv" {
-        (contacts_csv(rows).into_bytes(), "text/csv; charset=utf-8")
-    } else {
-        let recent = if include_events {
-            let (events, _) = ctx
-                .meta_events()
-                .list(&tenant, None, None, Some(1000), None)
-                .await?;
-            events
-        } else {
-            Vec::new()
-        };
-        let contacts: Vec<Value> = rows
-            .iter()
-            .map(|c| {
-                let mut view = c.view();
-                if include_events {
-                    let channel = serde_json::from_value::<Channel>(json!(c.channel))
-                        .unwrap_or(Channel::Unknown);
-                    view["recentEvents"] = json!(recent
-                        .iter()
-                        .filter(|e| e.concerns(channel, &c.external_id))
-                        .take(20)
-                        .map(|e| json!({"id": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "data": e.data}))
-                        .collect::<Vec<_>>());
-                }
-                view
-            })
-            .collect();
-        let doc = json!({
-            "exportedAt": hookhub_shared::time::now_rfc3339(),
-            "count": contacts.len(),
-            "total": total,
-            "nextCursor": next,
-            "contacts": contacts,
-        });
-        (
-            serde_json::to_vec_pretty(&doc).unwrap_or_default(),
-            "application/json",
-        )
-    };
-    let record = ctx
-        .export_audit()
-        .record(
-            &tenant,
-            &caller.actor(),
-            format,
-            sel.echo,
-            rows.len(),
-            &file,
-        )
+    let export = ctx
+        .contact_exporter()
+        .export(&tenant, &caller.actor(), request)
         .await?;
-    let mut response = (StatusCode::OK, file).into_response();
+    let mut response = (StatusCode::OK, export.file).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let disposition = format!("attachment; filename=\"contacts-{}.{format}\"", record.id);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    let disposition = format!(
+        "attachment; filename=\"contacts-{}.{}\"",
+        export.record.id,
+        format.as_str()
+    );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     for (name, value) in [
-        ("x-export-id", Some(record.id.clone())),
-        ("x-export-sha256", Some(record.sha256.clone())),
-        ("x-total-count", total.map(|t| t.to_string())),
-        ("x-next-cursor", next),
+        ("x-export-id", Some(export.record.id.clone())),
+        ("x-export-sha256", Some(export.record.sha256.clone())),
+        ("x-total-count", export.total.map(|t| t.to_string())),
+        ("x-next-cursor", export.next),
     ] {
         if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(name, v);
@@ -377,7 +268,7 @@ pub async fn export_csv(
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Response> {
-    export(&ctx, &caller, &query, "csv").await
+    export(&ctx, &caller, &query, ExportFormat::Csv).await
 }
 
 pub async fn export_json(
@@ -385,7 +276,7 @@ pub async fn export_json(
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Response> {
-    export(&ctx, &caller, &query, "json").await
+    export(&ctx, &caller, &query, ExportFormat::Json).await
 }
 
 pub async fn export_audit(
