@@ -331,9 +331,14 @@ impl DeliveryService {
             Ok(found) => found,
             Err(e) => return due.iter().map(|_| Err(job_error(&e))).collect(),
         };
+        let workflows = endpoints.values().filter(|e| e.is_active);
+        let n8n = match self.n8n_instances(workflows).await {
+            Ok(found) => found,
+            Err(e) => return due.iter().map(|_| Err(job_error(&e))).collect(),
+        };
         let steps: Vec<Step> = futures::stream::iter(0..due.len())
             .map(|i| {
-                let (stored, suspended) = (&stored, &suspended);
+                let (stored, suspended, n8n) = (&stored, &suspended, &n8n);
                 async move {
                     let d = &due[i];
                     let data = d
@@ -354,8 +359,9 @@ impl DeliveryService {
                         )),
                         (Some(_), None) => Step::EventGone,
                         (Some(e), Some(data)) => {
+                            let n8n = n8n.get(&e.tenant_id);
                             match self
-                                .send(e, &d.job, data, e.timeout(), MAX_LOGGED_BODY)
+                                .send(e, &d.job, data, n8n, e.timeout(), MAX_LOGGED_BODY)
                                 .await
                             {
                                 Ok(sent) => Step::Sent(decide(e, &d.job, d.attempt, sent)),
@@ -426,6 +432,24 @@ impl DeliveryService {
             .collect()
     }
 
+    /// The n8n instance of each tenant among these endpoints that has a workflow, read once
+    /// however many of its workflows the calls go to.
+    pub async fn n8n_instances<'a>(
+        &self,
+        endpoints: impl Iterator<Item = &'a Endpoint>,
+    ) -> ServiceResult<HashMap<String, N8nInstance>> {
+        let tenants: std::collections::BTreeSet<&str> = endpoints
+            .filter(|e| EndpointKind::of_id(&e.id) == EndpointKind::Workflow)
+            .map(|e| e.tenant_id.as_str())
+            .collect();
+        let read = futures::future::try_join_all(tenants.into_iter().map(|tenant| async move {
+            let instance = N8nInstance::of_tenant(&self.integrations, tenant).await?;
+            Ok::<_, ServiceError>(instance.map(|i| (tenant.to_string(), i)))
+        }))
+        .await?;
+        Ok(read.into_iter().flatten().collect())
+    }
+
     /// The data of the batch's events whose jobs name them rather than carry it, each read
     /// once; an event no longer stored is left out.
     async fn referenced_data(
@@ -462,16 +486,13 @@ impl DeliveryService {
         endpoint: &Endpoint,
         job: &DeliveryJob,
         data: &Value,
+        n8n: Option<&N8nInstance>,
         timeout: Duration,
         max_body: usize,
     ) -> ServiceResult<Sent> {
-        let n8n = match EndpointKind::of_id(&endpoint.id) {
-            EndpointKind::Workflow => {
-                N8nInstance::of_tenant(&self.integrations, &endpoint.tenant_id).await?
-            }
-            EndpointKind::Endpoint => None,
-        };
-        let url = match &n8n {
+        // Only a workflow goes through the tenant's n8n instance.
+        let n8n = n8n.filter(|_| EndpointKind::of_id(&endpoint.id) == EndpointKind::Workflow);
+        let url = match n8n {
             Some(n8n) => n8n.url_for(&endpoint.url),
             None if n8n::is_path(&endpoint.url) => {
                 return Ok(Sent::refused(
@@ -488,7 +509,6 @@ impl DeliveryService {
         let bearer = token.as_deref().map(String::as_str);
         let mut headers = request_headers(&custom, &secrets, job, &body, bearer);
         if let Some(key) = n8n
-            .as_ref()
             .and_then(|n| n.api_key_for(&url))
             .and_then(|k| HeaderValue::from_str(k).ok())
         {
@@ -514,7 +534,9 @@ impl DeliveryService {
         endpoint: &Endpoint,
         job: &DeliveryJob,
     ) -> ServiceResult<AttemptLog> {
-        Ok(self.call_now(endpoint, job, MAX_LOGGED_BODY).await?.0)
+        let n8n = self.n8n_instances(std::iter::once(endpoint)).await?;
+        let n8n = n8n.get(&endpoint.tenant_id);
+        Ok(self.call_now(endpoint, job, n8n, MAX_LOGGED_BODY).await?.0)
     }
 
     /// Sends now, logged and counted like any attempt but never retried, waiting at most
@@ -524,6 +546,7 @@ impl DeliveryService {
         &self,
         endpoint: &Endpoint,
         job: &DeliveryJob,
+        n8n: Option<&N8nInstance>,
         max_body: usize,
     ) -> ServiceResult<(AttemptLog, SendResult)> {
         let data = match &job.data {
@@ -536,7 +559,7 @@ impl DeliveryService {
             }
         };
         let sent = self
-            .send(endpoint, job, &data, call_timeout(endpoint), max_body)
+            .send(endpoint, job, &data, n8n, call_timeout(endpoint), max_body)
             .await?;
         let answer = sent.result.clone();
         let once = Endpoint {

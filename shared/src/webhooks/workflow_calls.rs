@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::delivery::{DeliveryJob, DeliveryService};
 use super::endpoint::Endpoint;
 use super::events::EventService;
+use super::n8n::N8nInstance;
 use crate::error::ServiceResult;
 
 /// How much of a workflow's answer a waiting caller gets.
@@ -115,11 +116,14 @@ impl WorkflowCallService {
                 deliveries,
             });
         }
+        // The tenant's n8n instance read once for all of them.
+        let n8n = self.delivery.n8n_instances(workflows.iter()).await?;
+        let n8n = n8n.get(tenant_id);
         let answers = futures::future::try_join_all(
             workflows
                 .iter()
                 .zip(&jobs)
-                .map(|(workflow, job)| self.call_now(workflow, job)),
+                .map(|(workflow, job)| self.call_now(workflow, job, n8n)),
         )
         .await?;
         Ok(Called::Answered {
@@ -128,10 +132,15 @@ impl WorkflowCallService {
         })
     }
 
-    async fn call_now(&self, workflow: &Endpoint, job: &DeliveryJob) -> ServiceResult<Answer> {
+    async fn call_now(
+        &self,
+        workflow: &Endpoint,
+        job: &DeliveryJob,
+        n8n: Option<&N8nInstance>,
+    ) -> ServiceResult<Answer> {
         let (log, answer) = self
             .delivery
-            .call_now(workflow, job, MAX_ANSWER_BODY)
+            .call_now(workflow, job, n8n, MAX_ANSWER_BODY)
             .await?;
         Ok(Answer {
             webhook_id: workflow.id.clone(),
