@@ -27,8 +27,8 @@ function ContactDetail({ tenant, contact, onChanged }) {
   };
   const erase = async () => {
     try {
-      await api('DELETE', `/api/v1/contacts/${contact.id}`, { tenant });
-      toast('Contact erased');
+      const done = await api('DELETE', `/api/v1/contacts/${contact.id}`, { tenant });
+      toast(`Contact deleted; erasing their history (erasure ${done.erasure.id})`);
       onChanged(true);
     } catch (e) {
       toastError(e);

@@ -34,6 +34,8 @@ pub struct Config {
     pub user_pool_id: Option<String>,
     /// Retention of attempt logs and dedupe records.
     pub log_retention: Duration,
+    /// Every tenant's quotas unless a platform admin set its own.
+    pub quotas: crate::quotas::Quotas,
     /// Base URLs of Twilio, Vonage and the Graph API (tests point them at local servers).
     pub provider_urls: crate::messages::ProviderUrls,
 }
@@ -55,6 +57,7 @@ impl std::fmt::Debug for Config {
             .field("user_pool_id", &self.user_pool_id)
             .field("log_retention", &self.log_retention)
             .field("provider_urls", &self.provider_urls)
+            .field("quotas", &self.quotas)
             .finish()
     }
 }
@@ -150,6 +153,7 @@ impl Config {
             allow_private_targets: flag("HOOKHUB_ALLOW_PRIVATE_TARGETS")?,
             jwt_secret,
             log_retention: Duration::from_secs(log_retention_days * 86_400),
+            quotas: crate::quotas::Quotas::from_lookup(optional)?,
         })
     }
 

@@ -118,6 +118,7 @@ impl AppContext {
             self.cipher.clone(),
             self.target_policy(),
         )
+        .with_quota_defaults(self.config.quotas)
     }
 
     pub fn events(&self) -> crate::webhooks::events::EventService {
@@ -127,6 +128,7 @@ impl AppContext {
             self.endpoints(),
             self.config.log_retention,
         )
+        .with_quota_defaults(self.config.quotas)
     }
 
     pub fn delivery_log(&self) -> crate::webhooks::logs::DeliveryLog {
@@ -214,6 +216,17 @@ impl AppContext {
             self.contacts(),
             self.meta_events(),
             self.export_audit(),
+        )
+    }
+
+    pub fn erasures(&self) -> crate::erasure::ErasureService {
+        crate::erasure::ErasureService::new(
+            self.table.clone(),
+            self.queue.clone(),
+            self.meta_events(),
+            self.events(),
+            self.delivery_log(),
+            self.messages(),
         )
     }
 

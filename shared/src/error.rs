@@ -34,6 +34,15 @@ pub enum ServiceError {
     /// Too many failed attempts: try again after this long.
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// Over one of the tenant's quotas; with `retry_after_secs` a rate that will allow it
+    /// again, without it a limit that must be raised (or room made) first.
+    #[error("{message}")]
+    QuotaExceeded {
+        quota: &'static str,
+        limit: u32,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
 }
 
 impl From<StoreError> for ServiceError {

@@ -23,6 +23,7 @@ pub enum IdKind {
     Audit,
     TestSuite,
     Request,
+    Erasure,
 }
 
 impl IdKind {
@@ -42,6 +43,7 @@ impl IdKind {
             IdKind::Audit => "aud",
             IdKind::TestSuite => "ts",
             IdKind::Request => "req",
+            IdKind::Erasure => "ers",
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
+use crate::quotas::QuotaOverrides;
 use crate::store::{from_item, keys, to_item, Index, Query, Table};
 use crate::validation::Fields;
 
@@ -25,6 +26,9 @@ pub struct Tenant {
     pub status: TenantStatus,
     #[serde(default)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The quotas a platform admin set for this tenant; the others are the deployment's.
+    #[serde(default, skip_serializing_if = "QuotaOverrides::is_empty")]
+    pub quota_overrides: QuotaOverrides,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -108,6 +112,8 @@ impl TenantService {
         let email = read_email(&mut input).flatten();
         let status = read_status(&mut input);
         let metadata = read_metadata(&mut input);
+        let mut quota_overrides = QuotaOverrides::default();
+        quota_overrides.read_changes(&mut input);
         input.finish()?;
         let now = crate::time::now_rfc3339();
         let tenant = Tenant {
@@ -116,13 +122,19 @@ impl TenantService {
             contact_email: email,
             status: status.unwrap_or(TenantStatus::Active),
             metadata: metadata.unwrap_or_default(),
+            quota_overrides,
             created_at: now.clone(),
             updated_at: now,
         };
         self.table
             .transaction()
             .put_new(self.item(&tenant)?)
-            .put_new(crate::webhooks::subscriptions::SubscriptionIndex::empty_item(&tenant.id))
+            .put_new(
+                crate::webhooks::subscriptions::SubscriptionIndex::empty_item(
+                    &tenant.id,
+                    &tenant.quota_overrides,
+                ),
+            )
             .commit()
             .await?;
         Ok(tenant)
@@ -169,9 +181,16 @@ impl TenantService {
             .await?)
     }
 
-    pub async fn update(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<Tenant> {
+    /// Applies a PATCH; returns the tenant as saved and the quotas changed (`name=value`,
+    /// for the audit log).
+    pub async fn update(
+        &self,
+        tenant_id: &str,
+        mut input: Fields,
+    ) -> ServiceResult<(Tenant, Vec<String>)> {
         let current = self.get(tenant_id).await?;
         let mut next = current.clone();
+        let input_named_quotas = input.present("quotas");
         if input.present("name") {
             if let Some(name) = input.required_string("name", MAX_NAME) {
                 next.name = name;
@@ -187,6 +206,7 @@ impl TenantService {
         if let Some(metadata) = read_metadata(&mut input) {
             next.metadata = metadata;
         }
+        let quota_changes = next.quota_overrides.read_changes(&mut input);
         input.finish()?;
         next.updated_at = crate::time::next_version(&current.updated_at);
         self.table
@@ -195,7 +215,13 @@ impl TenantService {
         if status.is_some() {
             self.propagate_status(&next).await?;
         }
-        Ok(next)
+        // Repeating the PATCH finishes a copy that failed part-way, as with the status.
+        if input_named_quotas {
+            crate::webhooks::subscriptions::SubscriptionIndex::new(self.table.clone())
+                .set_quotas(&next.id, &next.quota_overrides)
+                .await?;
+        }
+        Ok((next, quota_changes))
     }
 
     /// Copies the tenant's status to what the hot paths read instead of the tenant: its

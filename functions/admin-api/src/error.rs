@@ -161,6 +161,23 @@ impl From<ServiceError> for ApiError {
                 err.retry_after_secs = Some(retry_after_secs);
                 err
             }
+            ServiceError::QuotaExceeded {
+                quota,
+                limit,
+                message,
+                retry_after_secs,
+            } => {
+                // A rate lets the same request through later (429); a limit needs a change
+                // first (422).
+                let status = match retry_after_secs {
+                    Some(_) => StatusCode::TOO_MANY_REQUESTS,
+                    None => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                let mut err = ApiError::new(status, "quota_exceeded", message)
+                    .with_details(vec![json!({"quota": quota, "limit": limit})]);
+                err.retry_after_secs = retry_after_secs;
+                err
+            }
         }
     }
 }

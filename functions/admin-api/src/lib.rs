@@ -108,6 +108,8 @@ api_routes! {
     POST "/api/v1/meta/test-suites" => routes::meta::create_test_suite,
     POST "/api/v1/meta/test-suites/{suiteId}/execute" => routes::meta::execute_test_suite,
     GET "/api/v1/contacts" => routes::contacts::list,
+    GET "/api/v1/contacts/erasures" => routes::contacts::erasures,
+    GET "/api/v1/contacts/erasures/{erasureId}" => routes::contacts::erasure_status,
     GET "/api/v1/contacts/{contactId}" => routes::contacts::get,
     PATCH "/api/v1/contacts/{contactId}" => routes::contacts::update,
     DELETE "/api/v1/contacts/{contactId}" => routes::contacts::delete,

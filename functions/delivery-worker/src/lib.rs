@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hookhub_shared::erasure::ERASE_JOB;
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
 use hookhub_shared::messages::SEND_JOB;
 use hookhub_shared::meta::{PROCESS_JOB, SWEEP_JOB};
@@ -22,6 +23,7 @@ pub fn job_router(ctx: &AppContext) -> JobRouter {
         .route(PROCESS_JOB, Arc::new(ctx.meta_processor()))
         .route(SWEEP_JOB, Arc::new(ctx.meta_sweep()))
         .route(SEND_JOB, Arc::new(ctx.message_service()))
+        .route(ERASE_JOB, Arc::new(ctx.erasures()))
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {

@@ -14,6 +14,8 @@ use crate::store::{from_item, keys, to_item, Index, Item, Key, Query, Table, Upd
 pub const QUEUED: &str = "queued";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+/// What an erased message's recipient and text become.
+pub const ERASED: &str = "[erased]";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -230,6 +232,53 @@ impl MessageLog {
             }
         }
         Ok(self.table.query_records(query).await?)
+    }
+
+    /// Erasure of one person, one page of the tenant's messages at a time: messages to any
+    /// of `numbers` (compared without `+` and spaces) lose their recipient and content; one
+    /// not sent yet is failed with `erased` instead of being sent. Answers how many and
+    /// where the next page starts.
+    pub async fn erase_page(
+        &self,
+        tenant_id: &str,
+        numbers: &[String],
+        cursor: Option<&str>,
+    ) -> ServiceResult<(usize, Option<String>)> {
+        let bare = |n: &str| -> String { n.chars().filter(|c| c.is_ascii_digit()).collect() };
+        let wanted: Vec<String> = numbers
+            .iter()
+            .map(|n| bare(n))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let query = Query::new(Index::Primary, messages_partition(tenant_id))
+            .page(Some(crate::store::MAX_PAGE_SIZE), cursor);
+        let (messages, next) = self.table.query_records::<OutboundMessage>(query).await?;
+        let erased_content: AttributeValue = serde_dynamo::to_attribute_value(Content::Text {
+            text: ERASED.into(),
+        })
+        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        let mut erased = 0;
+        for message in messages {
+            if message.to == ERASED || !wanted.contains(&bare(&message.to)) {
+                continue;
+            }
+            let mut update = Update::default()
+                .set_s("to", ERASED)
+                .set("content", erased_content.clone())
+                .set_s("updatedAt", crate::time::now_rfc3339());
+            if message.status == QUEUED {
+                update = update
+                    .set_s("status", FAILED)
+                    .set("statusRank", number(25))
+                    .set_s("errorCode", "erased")
+                    .set_s("errorMessage", "not sent: the recipient's data was erased");
+            }
+            self.table
+                .update(&key(tenant_id, &message.id), update)
+                .await?;
+            erased += 1;
+        }
+        Ok((erased, next))
     }
 
     /// Takes the message for one send attempt: counts the attempt and holds a lease, so a

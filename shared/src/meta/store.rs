@@ -363,43 +363,37 @@ impl MetaEventStore {
         Ok(self.table.query_records(query).await?.0)
     }
 
-    /// Erasure of one person: every stored event from or to them keeps its ids, type and
-    /// status (so counts and deduplication still hold) but loses its raw item and data, which
-    /// carry their messages, name and number. Walks the tenant's events by the id index;
-    /// answers how many were redacted.
-    pub async fn redact_person(
+    /// Erasure of one person, one page of the tenant's Meta events (by the id index) at a
+    /// time: every event from or to them keeps its ids, type and status (so counts and
+    /// deduplication still hold) but loses its raw item and data, which carry their
+    /// messages, name and number. Answers how many were redacted and where the next page
+    /// starts.
+    pub async fn redact_person_page(
         &self,
         tenant_id: &str,
         channel: Channel,
         external_id: &str,
-    ) -> ServiceResult<usize> {
+        cursor: Option<&str>,
+    ) -> ServiceResult<(usize, Option<String>)> {
+        let query = Query::new(Index::Gsi1, keys::meta_events_by_id(tenant_id))
+            .page(Some(crate::store::MAX_PAGE_SIZE), cursor);
+        let (events, next) = self.table.query_records::<MetaEvent>(query).await?;
         let mut redacted = 0;
-        let mut cursor: Option<String> = None;
-        loop {
-            let query = Query::new(Index::Gsi1, keys::meta_events_by_id(tenant_id))
-                .page(Some(crate::store::MAX_PAGE_SIZE), cursor.as_deref());
-            let (events, next) = self.table.query_records::<MetaEvent>(query).await?;
-            for event in events.iter().filter(|e| e.concerns(channel, external_id)) {
-                let erased =
-                    AttributeValue::M([("erased".to_string(), AttributeValue::Bool(true))].into());
-                let attributes = [
-                    ("raw", Some(AttributeValue::S(String::new()))),
-                    ("data", Some(erased)),
-                    ("rawTruncated", Some(AttributeValue::Bool(false))),
-                    ("contact", None),
-                ];
-                let key = keys::meta_event(tenant_id, &event.natural_id);
-                if !self.table.update_existing(&key, &attributes).await? {
-                    continue;
-                }
+        for event in events.iter().filter(|e| e.concerns(channel, external_id)) {
+            let erased =
+                AttributeValue::M([("erased".to_string(), AttributeValue::Bool(true))].into());
+            let attributes = [
+                ("raw", Some(AttributeValue::S(String::new()))),
+                ("data", Some(erased)),
+                ("rawTruncated", Some(AttributeValue::Bool(false))),
+                ("contact", None),
+            ];
+            let key = keys::meta_event(tenant_id, &event.natural_id);
+            if self.table.update_existing(&key, &attributes).await? {
                 redacted += 1;
             }
-            match next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
         }
-        Ok(redacted)
+        Ok((redacted, next))
     }
 
     /// The latest event received, for health.

@@ -21,6 +21,7 @@
 //! | API key              | `T#{t}`                    | `APIKEY#{keyId}`            | (keys made before the lookup item: `APIKEYHASH#{sha256}` / `APIKEY`) |  |
 //! | API key lookup       | `APIKEYHASH#{sha256}`      | `APIKEY`                    |                                       |                                        |
 //! | rate window          | `T#{t}#RATE`               | `{keyId}#{minute}` (TTL)    |                                       |                                        |
+//! | publish window       | `T#{t}#RATE`               | `PUBLISH#{minute}` (TTL)    |                                       |                                        |
 //! | idempotency record   | `T#{t}#IDEM`               | `{scope}#{key}` (TTL)       |                                       |                                        |
 //! | event                | `T#{t}#EVENTS`             | `{evtId}`                   | `T#{t}#EVENTTYPE#{type}` / `{evtId}`  |                                        |
 //! | delivery attempt     | `T#{t}#EP#{whId}`          | `ATTEMPT#{delId}` (TTL)     |                                       | failed only: `T#{t}#ATTEMPTS#failed` / `{delId}` |
@@ -34,6 +35,7 @@
 //! | Meta test suite      | `T#{t}#METASUITES`         | `{tsId}` (TTL)              |                                       |                                        |
 //! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
 //! | contact              | `T#{t}#CONTACTS`           | `{channel}#{externalId}`    | `T#{t}#CONTACTIDS` / `{conId}`        |                                        |
+//! | erasure              | `T#{t}#ERASURES`           | `{ersId}`                   |                                       |                                        |
 //! | export audit         | `T#{t}#EXPORTS`            | `{expId}`                   |                                       |                                        |
 //! | person (directory)   | `T#{t}#USERS`              | `{userId}` (TTL once removed) |                                     |                                        |
 //! | sign-in failures     | `SIGNIN#{sha256(subject)}` | `{windowStart}` (TTL)       |                                       |                                        |
@@ -127,6 +129,18 @@ pub struct Key {
 impl Key {
     fn new(pk: String, sk: impl Into<String>) -> Self {
         Self { pk, sk: sk.into() }
+    }
+
+    /// The key of an item as read (from the table or from an index, which always carries
+    /// the table's key).
+    pub fn of_item(item: &super::Item) -> Result<Self, super::StoreError> {
+        let part = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .ok_or_else(|| super::StoreError::Corrupt(format!("an item without {name}")))
+        };
+        Ok(Self::new(part(PK)?, part(SK)?))
     }
 }
 
@@ -271,6 +285,11 @@ pub fn rate_window(tenant_id: &str, key_id: &str, minute: i64) -> Key {
     Key::new(format!("T#{tenant_id}#RATE"), format!("{key_id}#{minute}"))
 }
 
+/// The tenant's publishes in one minute (a rate window, like an API key's).
+pub fn publish_window(tenant_id: &str, minute: i64) -> Key {
+    Key::new(format!("T#{tenant_id}#RATE"), format!("PUBLISH#{minute}"))
+}
+
 pub fn audit_entry(tenant_id: &str, audit_id: &str) -> Key {
     Key::new(audit_partition(tenant_id), audit_id)
 }
@@ -313,6 +332,7 @@ pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String
         "#CONTACTS",
         "#EXPORTS",
         "#USERS",
+        "#ERASURES",
     ]
     .iter()
     .map(|suffix| format!("T#{tenant_id}{suffix}"))
@@ -323,6 +343,14 @@ pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String
             .map(|id| endpoint_partition(tenant_id, id)),
     );
     partitions
+}
+
+pub fn erasures_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#ERASURES")
+}
+
+pub fn erasure(tenant_id: &str, erasure_id: &str) -> Key {
+    Key::new(erasures_partition(tenant_id), erasure_id)
 }
 
 pub fn idempotency(tenant_id: &str, scope: &str, key: &str) -> Key {

@@ -341,11 +341,11 @@ impl DeliveryService {
                 let (stored, suspended, n8n) = (&stored, &suspended, &n8n);
                 async move {
                     let d = &due[i];
-                    let data = d
-                        .job
-                        .data
-                        .as_ref()
-                        .or_else(|| stored.get(&(d.tenant_id.clone(), d.job.event_id.clone())));
+                    let stored = stored.get(&(d.tenant_id.clone(), d.job.event_id.clone()));
+                    let data = match d.attempt {
+                        1 => d.job.data.as_ref().or(stored),
+                        _ => stored,
+                    };
                     match (endpoint_of(i), data) {
                         (None, _) => Step::Missing,
                         (Some(e), _) if suspended.contains(&e.tenant_id) => {
@@ -450,15 +450,17 @@ impl DeliveryService {
         Ok(read.into_iter().flatten().collect())
     }
 
-    /// The data of the batch's events whose jobs name them rather than carry it, each read
-    /// once; an event no longer stored is left out.
+    /// The data of the batch's events whose jobs name them rather than carry it, and of
+    /// every retry's event, each read once; an event no longer stored is left out. A retry
+    /// sends the event as stored, not as its job carries it: an erasure since the first
+    /// attempt holds for every later one.
     async fn referenced_data(
         &self,
         due: &[DueDelivery],
     ) -> ServiceResult<HashMap<(String, String), Value>> {
         let wanted: std::collections::BTreeSet<(String, String)> = due
             .iter()
-            .filter(|d| d.job.data.is_none())
+            .filter(|d| d.job.data.is_none() || d.attempt > 1)
             .map(|d| (d.tenant_id.clone(), d.job.event_id.clone()))
             .collect();
         let read = futures::future::join_all(wanted.into_iter().map(|key| async move {

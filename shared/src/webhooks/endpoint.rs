@@ -12,11 +12,14 @@ use crate::crypto::{EnvelopeCipher, SecretContext};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::masking::mask;
+use crate::quotas::{Quota, Quotas};
 use crate::signing::standard_webhooks::SigningSecret;
 use crate::store::{from_item, keys, to_item, Index, Key, Query, Table};
 use crate::validation::Fields;
 
 pub const DEFAULT_RETRY_ATTEMPTS: i64 = 3;
+/// hookhub's own limit; a tenant's quota may lower it.
+pub const MAX_RETRY_ATTEMPTS: i64 = 10;
 pub const DEFAULT_RETRY_DELAY_SECS: i64 = 1;
 pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 /// The longest an endpoint may take to answer. The worker's Lambda timeout in `template.yaml`
@@ -329,7 +332,7 @@ async fn read_input(
         input.description = Some(f.string("description", 500).filter(|d| !d.is_empty()));
     }
     input.is_active = f.bool("isActive");
-    input.retry_attempts = f.integer("retryAttempts", 0, 10);
+    input.retry_attempts = f.integer("retryAttempts", 0, MAX_RETRY_ATTEMPTS);
     input.retry_delay = f.integer("retryDelay", 1, 3600);
     input.timeout_ms = f.integer("timeoutMs", 1000, MAX_TIMEOUT_MS);
     if let Some(headers) = f.string_map("headers", 20, 1024) {
@@ -361,6 +364,7 @@ pub struct EndpointService {
     policy: TargetPolicy,
     kind: EndpointKind,
     subscriptions: SubscriptionIndex,
+    quota_defaults: Quotas,
 }
 
 /// An endpoint as created or rotated, with the secret its owner sees once.
@@ -377,6 +381,37 @@ impl EndpointService {
             cipher,
             policy,
             kind: EndpointKind::Endpoint,
+            quota_defaults: Quotas::default(),
+        }
+    }
+
+    /// The same service with the deployment's default quotas.
+    pub fn with_quota_defaults(self, quota_defaults: Quotas) -> Self {
+        Self {
+            quota_defaults,
+            ..self
+        }
+    }
+
+    /// The quotas in force for the tenant.
+    async fn quotas(&self, tenant_id: &str) -> ServiceResult<Quotas> {
+        let tenant: Option<crate::tenants::Tenant> =
+            self.table.get_record(&keys::tenant(tenant_id)).await?;
+        Ok(match tenant {
+            Some(t) => self.quota_defaults.with(&t.quota_overrides),
+            None => self.quota_defaults,
+        })
+    }
+
+    fn check_retry_quota(quotas: &Quotas, retry_attempts: Option<i64>) -> ServiceResult<()> {
+        let limit = quotas.max_retry_attempts;
+        match retry_attempts {
+            Some(n) if n > i64::from(limit) => Err(crate::quotas::exceeded(
+                Quota::MaxRetryAttempts,
+                limit,
+                format!("retryAttempts is {n}, and this tenant's endpoints may retry at most {limit} times (quota maxRetryAttempts)"),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -546,6 +581,12 @@ impl EndpointService {
             EndpointKind::Endpoint => None,
         };
         f.finish()?;
+        let quotas = self.quotas(tenant_id).await?;
+        Self::check_retry_quota(&quotas, input.retry_attempts)?;
+        let limit = match self.kind {
+            EndpointKind::Endpoint => quotas.max_endpoints,
+            EndpointKind::Workflow => quotas.max_workflows,
+        };
         let auth_token = match &token {
             Some(t) => Some(self.seal_token(tenant_id, t).await?),
             None => None,
@@ -560,7 +601,9 @@ impl EndpointService {
             events: input.events.unwrap_or_default(),
             description: input.description.flatten(),
             is_active: input.is_active.unwrap_or(true),
-            retry_attempts: input.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS),
+            retry_attempts: input
+                .retry_attempts
+                .unwrap_or(DEFAULT_RETRY_ATTEMPTS.min(i64::from(quotas.max_retry_attempts))),
             retry_delay: input.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY_SECS),
             timeout_ms: input.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
             headers: Default::default(),
@@ -578,7 +621,11 @@ impl EndpointService {
             &keys::endpoint(tenant_id, &endpoint.id),
             &endpoint,
         )?);
-        let write = self.subscriptions.with_line(write, &endpoint).await?;
+        let unindexed = async { Ok(self.all(tenant_id).await?.len()) };
+        let write = self
+            .subscriptions
+            .with_new_line(write, &endpoint, limit, unindexed)
+            .await?;
         if self.kind == EndpointKind::Workflow {
             let claim = keys::workflow_name(tenant_id, &endpoint.name);
             let mut item = crate::store::Item::new();
@@ -602,7 +649,26 @@ impl EndpointService {
                 other => other.into(),
             })?;
         }
-        write.commit().await?;
+        if let Err(e) = write.commit().await {
+            if self.kind == EndpointKind::Workflow {
+                // The name goes back to whoever comes next.
+                let _ = self
+                    .table
+                    .delete(&keys::workflow_name(tenant_id, &endpoint.name))
+                    .await;
+            }
+            // Refused by the count's condition: endpoints made at the same moment took the
+            // last places.
+            if matches!(e, crate::store::StoreError::Conflict(_))
+                && self
+                    .subscriptions
+                    .is_full(tenant_id, self.kind, limit)
+                    .await?
+            {
+                return Err(super::subscriptions::too_many(self.kind, limit));
+            }
+            return Err(e.into());
+        }
         Ok(WithSecret {
             endpoint,
             secret: secret.expose().to_string(),
@@ -643,8 +709,9 @@ impl EndpointService {
                 keys.push(keys::endpoint(tenant, id));
             }
         }
-        let mut found = HashMap::new();
+        let mut found: HashMap<(String, String), Endpoint> = HashMap::new();
         let mut suspended = HashSet::new();
+        let mut retry_caps: HashMap<String, i64> = HashMap::new();
         for chunk in keys.chunks(100) {
             for item in self.table.batch_get(chunk).await? {
                 let is_tenant = item
@@ -656,13 +723,24 @@ impl EndpointService {
                         .get(keys::PK)
                         .and_then(|v| v.as_s().ok())
                         .and_then(|pk| pk.strip_prefix("T#"));
-                    if let (Some(id), true) = (id, crate::tenants::is_suspended_item(&item)) {
+                    let Some(id) = id else { continue };
+                    if crate::tenants::is_suspended_item(&item) {
                         suspended.insert(id.to_string());
                     }
+                    let overrides =
+                        crate::quotas::QuotaOverrides::from_attribute(item.get("quotaOverrides"));
+                    let cap = self.quota_defaults.with(&overrides).max_retry_attempts;
+                    retry_caps.insert(id.to_string(), i64::from(cap));
                 } else {
                     let endpoint: Endpoint = from_item(item)?;
                     found.insert((endpoint.tenant_id.clone(), endpoint.id.clone()), endpoint);
                 }
+            }
+        }
+        // A quota lowered after an endpoint was made holds for its next deliveries too.
+        for ((tenant, _), endpoint) in found.iter_mut() {
+            if let Some(cap) = retry_caps.get(tenant) {
+                endpoint.retry_attempts = endpoint.retry_attempts.min(*cap);
             }
         }
         Ok((found, suspended))
@@ -739,6 +817,9 @@ impl EndpointService {
             EndpointKind::Endpoint => None,
         };
         f.finish()?;
+        if input.retry_attempts.is_some() {
+            Self::check_retry_quota(&self.quotas(tenant_id).await?, input.retry_attempts)?;
+        }
         let mut next = current.clone();
         if let Some(t) = token {
             next.auth_token = Some(self.seal_token(tenant_id, &t).await?);

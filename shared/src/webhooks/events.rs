@@ -18,6 +18,7 @@ use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::jobs::{Job, JobQueue};
+use crate::quotas::{MinuteCount, PublishRate, Quota, QuotaOverrides, Quotas};
 use crate::store::{from_item, keys, to_item, Index, Query, StoreError, Table, Update, Updated};
 
 /// Largest `data` an event may carry: a stored event stays well inside DynamoDB's 400 KB
@@ -25,6 +26,10 @@ use crate::store::{from_item, keys, to_item, Index, Query, StoreError, Table, Up
 /// event instead, so every job fits an SQS message.
 pub const MAX_EVENT_DATA_BYTES: usize = 200 * 1024;
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// An erased event's data.
+pub const ERASED_DATA: &str = r#"{"erased":true}"#;
+/// When an event's data was erased.
+const ERASED_AT: &str = "erasedAt";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,6 +180,26 @@ pub struct EventService {
     endpoints: EndpointService,
     subscriptions: SubscriptionIndex,
     retention: Duration,
+    quota_defaults: Quotas,
+    publish_rate: PublishRate,
+}
+
+/// Whether a publish counts against the tenant's quotas: what callers publish does
+/// (`source: api`); what hookhub makes from Meta's webhooks and its own state does not, as
+/// refusing it would lose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    Metered { data_bytes: usize },
+    Unmetered,
+}
+
+impl Admission {
+    fn of(source: &str, data_bytes: usize) -> Self {
+        match source {
+            "api" => Admission::Metered { data_bytes },
+            _ => Admission::Unmetered,
+        }
+    }
 }
 
 impl EventService {
@@ -186,27 +211,71 @@ impl EventService {
     ) -> Self {
         Self {
             subscriptions: SubscriptionIndex::new(table.clone()),
+            publish_rate: PublishRate::new(table.clone()),
             table,
             queue,
             endpoints,
             retention,
+            quota_defaults: Quotas::default(),
         }
     }
 
-    pub fn validate(event_type: &str, data: &Value) -> ServiceResult<()> {
+    /// The same service with the deployment's default quotas.
+    pub fn with_quota_defaults(self, quota_defaults: Quotas) -> Self {
+        Self {
+            quota_defaults,
+            ..self
+        }
+    }
+
+    /// Checks a publish of `data_bytes` that is not fanned out through the subscription
+    /// index (a workflow call) against the tenant's event size and publish rate quotas.
+    pub async fn admit(&self, tenant_id: &str, data_bytes: usize) -> ServiceResult<()> {
+        let (lookup, minute) = tokio::join!(
+            self.subscriptions.lookup(tenant_id, "", false),
+            self.publish_rate.count_one(tenant_id)
+        );
+        let (_, overrides) = lookup?;
+        self.check_quotas(&overrides, data_bytes, minute?)
+    }
+
+    fn check_quotas(
+        &self,
+        overrides: &QuotaOverrides,
+        data_bytes: usize,
+        minute: MinuteCount,
+    ) -> ServiceResult<()> {
+        let quotas = self.quota_defaults.with(overrides);
+        if data_bytes > quotas.max_event_bytes as usize {
+            return Err(crate::quotas::exceeded(
+                Quota::MaxEventBytes,
+                quotas.max_event_bytes,
+                format!(
+                    "the event's data is {data_bytes} bytes of JSON; this tenant's events may carry at most {} (quota maxEventBytes)",
+                    quotas.max_event_bytes
+                ),
+            ));
+        }
+        minute.check(quotas.publish_per_minute)
+    }
+
+    /// Checks the type and hookhub's own size limit; returns the data's size in bytes of
+    /// JSON.
+    pub fn validate(event_type: &str, data: &Value) -> ServiceResult<usize> {
         if !catalog::is_known(event_type) {
             return Err(ServiceError::invalid(
                 "type",
                 format!("unknown event type {event_type:?}; see GET /api/v1/webhooks/events"),
             ));
         }
-        if serde_json::to_vec(data).map_or(0, |v| v.len()) > MAX_EVENT_DATA_BYTES {
+        let bytes = serde_json::to_vec(data).map_or(0, |v| v.len());
+        if bytes > MAX_EVENT_DATA_BYTES {
             return Err(ServiceError::invalid(
                 "data",
                 format!("must be at most {MAX_EVENT_DATA_BYTES} bytes of JSON"),
             ));
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// Publishes for a tenant the caller already knows to exist.
@@ -241,7 +310,7 @@ impl EventService {
         source: &str,
         check: TenantCheck,
     ) -> ServiceResult<Published> {
-        Self::validate(event_type, &data)?;
+        let admission = Admission::of(source, Self::validate(event_type, &data)?);
         let event_id = new_id(IdKind::Event);
         if let Some(key) = idempotency_key {
             if check == TenantCheck::Verify {
@@ -284,6 +353,7 @@ impl EventService {
                     data,
                     source,
                     TenantCheck::Trusted,
+                    admission,
                 )
                 .await
             {
@@ -312,8 +382,10 @@ impl EventService {
             self.table.put(done).await?;
             return Ok(published);
         }
-        self.store_and_fan_out(tenant_id, &event_id, event_type, data, source, check)
-            .await
+        self.store_and_fan_out(
+            tenant_id, &event_id, event_type, data, source, check, admission,
+        )
+        .await
     }
 
     /// A publish whose Idempotency-Key is already taken: the first result, or the first
@@ -381,10 +453,12 @@ impl EventService {
             data,
             source,
             TenantCheck::Trusted,
+            Admission::Unmetered,
         )
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn store_and_fan_out(
         &self,
         tenant_id: &str,
@@ -393,6 +467,7 @@ impl EventService {
         data: Value,
         source: &str,
         check: TenantCheck,
+        admission: Admission,
     ) -> ServiceResult<Published> {
         if check == TenantCheck::Verify && !ids::is_valid(IdKind::Tenant, tenant_id) {
             return Err(ServiceError::NotFound("tenant"));
@@ -408,7 +483,7 @@ impl EventService {
         // Neither needs the other, so both go at once: one database round trip less between
         // a publish and its deliveries. Jobs are still enqueued only once the event is stored.
         let (targets, stored) = tokio::join!(
-            self.targets(tenant_id, event_type, check),
+            self.targets(tenant_id, event_type, check, admission),
             self.store(&event)
         );
         let created = match stored {
@@ -483,11 +558,33 @@ impl EventService {
         tenant_id: &str,
         event_type: &str,
         check: TenantCheck,
+        admission: Admission,
     ) -> ServiceResult<Targets> {
+        let count = || async {
+            match admission {
+                Admission::Metered { .. } => Some(self.publish_rate.count_one(tenant_id).await),
+                Admission::Unmetered => None,
+            }
+        };
         let lookup = self
             .subscriptions
-            .lookup(tenant_id, event_type, check == TenantCheck::Verify)
-            .await?;
+            .lookup(tenant_id, event_type, check == TenantCheck::Verify);
+        let ((lookup, overrides), counted) = match check {
+            // A tenant known to exist: the publish is counted while the index is read, so
+            // no round trip is added.
+            TenantCheck::Trusted => {
+                let (lookup, counted) = tokio::join!(lookup, count());
+                (lookup?, counted)
+            }
+            // Counted once the tenant is found, so an unknown one leaves nothing behind.
+            TenantCheck::Verify => {
+                let lookup = lookup.await?;
+                (lookup, count().await)
+            }
+        };
+        if let (Admission::Metered { data_bytes }, Some(minute)) = (admission, counted) {
+            self.check_quotas(&overrides, data_bytes, minute?)?;
+        }
         Ok(match lookup {
             Lookup::Indexed(ids) => Targets {
                 ids,
@@ -573,6 +670,50 @@ impl EventService {
     /// Batches of ten, several batches in flight at once.
     pub async fn enqueue_all(&self, jobs: &[Job]) -> ServiceResult<()> {
         Ok(crate::jobs::enqueue_concurrently(self.queue.as_ref(), jobs).await?)
+    }
+
+    /// Erasure of one person, one page of the tenant's events at a time: each event whose
+    /// data `mentions` them keeps its id, type and source but its data becomes
+    /// `{"erased": true}`, which is what its deliveries show and what retries and recoveries
+    /// send from then on. Answers the ids of the events erased and where the next page
+    /// starts.
+    pub async fn erase_page(
+        &self,
+        tenant_id: &str,
+        mentions: impl Fn(&Value) -> bool,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<String>, Option<String>)> {
+        let page = self
+            .table
+            .query(
+                Query::new(Index::Primary, keys::events_partition(tenant_id))
+                    .page(Some(crate::store::MAX_PAGE_SIZE), cursor),
+            )
+            .await?;
+        let mut erased = Vec::new();
+        for item in page.items {
+            if item.contains_key(ERASED_AT) {
+                continue;
+            }
+            let event: StoredEvent = from_item::<EventRecord>(item)?.try_into()?;
+            if !mentions(&event.data) {
+                continue;
+            }
+            let update = Update::default()
+                .set_s("dataJson", ERASED_DATA)
+                .set_s(ERASED_AT, crate::time::now_rfc3339())
+                .remove("data")
+                .when("attribute_not_exists(#erased)")
+                .name("#erased", ERASED_AT);
+            if let Updated::Done(_) = self
+                .table
+                .update(&Self::key(tenant_id, &event.id), update)
+                .await?
+            {
+                erased.push(event.id);
+            }
+        }
+        Ok((erased, page.next_cursor))
     }
 
     pub async fn get(&self, tenant_id: &str, event_id: &str) -> ServiceResult<StoredEvent> {

@@ -857,6 +857,42 @@ impl DeliveryLog {
         Ok(out)
     }
 
+    /// Erasure: the response bodies logged for every attempt at delivering one event (a
+    /// receiver may echo what it was sent) are replaced by `[erased]`. The request bodies
+    /// need nothing: they are the stored event's, erased with it. Answers how many.
+    pub async fn erase_responses(&self, tenant_id: &str, event_id: &str) -> ServiceResult<usize> {
+        let partition = keys::event_attempts(tenant_id, event_id);
+        let mut erased = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    Query::new(Index::Gsi4, partition.clone())
+                        .page(Some(MAX_PAGE_SIZE), cursor.as_deref()),
+                )
+                .await?;
+            for item in &page.items {
+                let key = Key::of_item(item)?;
+                let update = crate::store::Update::default()
+                    .set_s("responseBody", "[erased]")
+                    .when("attribute_exists(#body) AND #body <> :erased")
+                    .name("#body", "responseBody")
+                    .value(
+                        ":erased",
+                        aws_sdk_dynamodb::types::AttributeValue::S("[erased]".into()),
+                    );
+                if let crate::store::Updated::Done(_) = self.table.update(&key, update).await? {
+                    erased += 1;
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(erased),
+            }
+        }
+    }
+
     /// One attempt of one of these endpoints (the caller's tenant's), by its id.
     pub async fn get(
         &self,

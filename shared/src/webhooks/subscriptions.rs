@@ -15,14 +15,28 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::catalog;
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, EndpointKind};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, IdKind};
+use crate::quotas::{Quota, QuotaOverrides};
 use crate::store::{keys, Item, StoreError, Table, Transaction};
 
 const TARGETS: &str = "targets";
 /// Whether the tenant is suspended, copied from the tenant by `TenantService::update`.
 const SUSPENDED: &str = "tenantSuspended";
+/// The tenant's own quotas, copied from the tenant likewise: publishing checks the event's
+/// size and the publish rate against them without reading the tenant.
+const QUOTAS: &str = "quotaOverrides";
+
+/// How many lines of each kind the index holds, kept in the same transactions that add and
+/// remove lines, so that a quota on endpoints holds however many are created at once.
+/// Indexes written before the counts existed start from their lines.
+fn count_attribute(kind: EndpointKind) -> &'static str {
+    match kind {
+        EndpointKind::Endpoint => "endpointCount",
+        EndpointKind::Workflow => "workflowCount",
+    }
+}
 
 /// Beyond this the index would near DynamoDB's 400 KB item limit; endpoint writes that would
 /// grow it further are refused with a clear error instead of failing inside the database.
@@ -116,6 +130,14 @@ impl Subscriptions {
     fn stored_bytes(&self) -> usize {
         self.lines.iter().map(|(id, s)| s.stored_bytes(id)).sum()
     }
+
+    /// The endpoints (or workflows) listed.
+    pub fn count(&self, kind: EndpointKind) -> usize {
+        self.lines
+            .keys()
+            .filter(|id| EndpointKind::of_id(id) == kind)
+            .count()
+    }
 }
 
 /// What a publish learns in its one read.
@@ -139,12 +161,13 @@ impl SubscriptionIndex {
     }
 
     /// The empty index of a new tenant, written in the same transaction as the tenant.
-    pub fn empty_item(tenant_id: &str) -> Item {
+    pub fn empty_item(tenant_id: &str, quotas: &QuotaOverrides) -> Item {
         let key = keys::subscriptions(tenant_id);
         HashMap::from([
             (keys::PK.to_string(), AttributeValue::S(key.pk)),
             (keys::SK.to_string(), AttributeValue::S(key.sk)),
             (TARGETS.to_string(), AttributeValue::M(HashMap::new())),
+            (QUOTAS.to_string(), quotas.to_attribute()),
         ])
     }
 
@@ -157,7 +180,7 @@ impl SubscriptionIndex {
         tenant_id: &str,
         event_type: &str,
         check_tenant: bool,
-    ) -> ServiceResult<Lookup> {
+    ) -> ServiceResult<(Lookup, QuotaOverrides)> {
         if check_tenant && !ids::is_valid(IdKind::Tenant, tenant_id) {
             return Err(ServiceError::NotFound("tenant"));
         }
@@ -168,22 +191,35 @@ impl SubscriptionIndex {
                 .and_then(|v| v.as_bool().ok())
                 .copied()
                 .unwrap_or(false);
+            let quotas = QuotaOverrides::from_attribute(item.get(QUOTAS));
             return Ok(match suspended {
-                true => Lookup::Suspended(targets),
-                false => Lookup::Indexed(targets),
+                true => (Lookup::Suspended(targets), quotas),
+                false => (Lookup::Indexed(targets), quotas),
             });
         }
-        if check_tenant {
-            let tenant: crate::tenants::Tenant = self
-                .table
-                .get_record(&keys::tenant(tenant_id))
-                .await?
-                .ok_or(ServiceError::NotFound("tenant"))?;
-            if tenant.is_suspended() {
-                return Err(ServiceError::TenantSuspended);
-            }
+        // A tenant from before the index: its own record says what the index would.
+        let tenant: Option<crate::tenants::Tenant> =
+            self.table.get_record(&keys::tenant(tenant_id)).await?;
+        match tenant {
+            None if check_tenant => Err(ServiceError::NotFound("tenant")),
+            Some(t) if check_tenant && t.is_suspended() => Err(ServiceError::TenantSuspended),
+            t => Ok((
+                Lookup::NotIndexed,
+                t.map(|t| t.quota_overrides).unwrap_or_default(),
+            )),
         }
-        Ok(Lookup::NotIndexed)
+    }
+
+    /// Copies the tenant's own quotas onto its index, which publishing reads instead of the
+    /// tenant; a tenant without an index has its quotas read from its record.
+    pub async fn set_quotas(&self, tenant_id: &str, quotas: &QuotaOverrides) -> ServiceResult<()> {
+        self.table
+            .update_existing(
+                &keys::subscriptions(tenant_id),
+                &[(QUOTAS, Some(quotas.to_attribute()))],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Copies the tenant's status onto its index, which publishing reads instead of the
@@ -208,16 +244,71 @@ impl SubscriptionIndex {
             .transpose()?)
     }
 
-    /// Adds to `tx` the write of `endpoint`'s line, when the tenant has an index; refuses a
-    /// line that would make the index too big.
-    pub async fn with_line<'t>(
+    /// Adds to `tx` the write of a new endpoint's line, counted against `limit` endpoints
+    /// (or workflows) for the tenant. The count is checked as read, and again by DynamoDB
+    /// when the transaction commits, so endpoints created at the same moment cannot pass
+    /// the limit together. A tenant without an index is counted from its endpoint items.
+    pub async fn with_new_line<'t>(
         &self,
         tx: Transaction<'t>,
         endpoint: &Endpoint,
+        limit: u32,
+        count_unindexed: impl std::future::Future<Output = ServiceResult<usize>>,
     ) -> ServiceResult<Transaction<'t>> {
+        let kind = EndpointKind::of_id(&endpoint.id);
         let Some(index) = self.read(&endpoint.tenant_id).await? else {
+            if count_unindexed.await? >= limit as usize {
+                return Err(too_many(kind, limit));
+            }
             return Ok(tx);
         };
+        let seen = index.count(kind);
+        if seen >= limit as usize {
+            return Err(too_many(kind, limit));
+        }
+        self.check_room(&index, endpoint)?;
+        let line = Subscription::of(endpoint);
+        Ok(tx.update(
+            &keys::subscriptions(&endpoint.tenant_id),
+            "SET #targets.#id = :line, #count = if_not_exists(#count, :seen) + :one",
+            Some("attribute_not_exists(#count) OR #count < :limit"),
+            &[
+                ("#targets", TARGETS),
+                ("#id", &endpoint.id),
+                ("#count", count_attribute(kind)),
+            ],
+            vec![
+                (":line", AttributeValue::S(line.encode())),
+                (":seen", AttributeValue::N(seen.to_string())),
+                (":one", AttributeValue::N("1".into())),
+                (":limit", AttributeValue::N(limit.to_string())),
+            ],
+        ))
+    }
+
+    /// Whether the tenant already has `limit` endpoints (or workflows): after a create's
+    /// transaction was refused, tells a full quota from another conflict.
+    pub async fn is_full(
+        &self,
+        tenant_id: &str,
+        kind: EndpointKind,
+        limit: u32,
+    ) -> ServiceResult<bool> {
+        let Some(item) = self.table.get(&keys::subscriptions(tenant_id)).await? else {
+            return Ok(false);
+        };
+        let counted = item
+            .get(count_attribute(kind))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<usize>().ok());
+        let count = match counted {
+            Some(c) => c,
+            None => Subscriptions::from_item(&item)?.count(kind),
+        };
+        Ok(count >= limit as usize)
+    }
+
+    fn check_room(&self, index: &Subscriptions, endpoint: &Endpoint) -> ServiceResult<()> {
         let line = Subscription::of(endpoint);
         let current = index.lines.get(&endpoint.id);
         let grows_by = line
@@ -230,6 +321,21 @@ impl SubscriptionIndex {
                 MAX_INDEX_BYTES / 1024
             )));
         }
+        Ok(())
+    }
+
+    /// Adds to `tx` the rewrite of an existing endpoint's line, when the tenant has an
+    /// index; refuses a line that would make the index too big.
+    pub async fn with_line<'t>(
+        &self,
+        tx: Transaction<'t>,
+        endpoint: &Endpoint,
+    ) -> ServiceResult<Transaction<'t>> {
+        let Some(index) = self.read(&endpoint.tenant_id).await? else {
+            return Ok(tx);
+        };
+        self.check_room(&index, endpoint)?;
+        let line = Subscription::of(endpoint);
         Ok(tx.update(
             &keys::subscriptions(&endpoint.tenant_id),
             "SET #targets.#id = :line",
@@ -246,17 +352,44 @@ impl SubscriptionIndex {
         tenant_id: &str,
         endpoint_id: &str,
     ) -> ServiceResult<Transaction<'t>> {
-        if self.read(tenant_id).await?.is_none() {
+        let Some(index) = self.read(tenant_id).await? else {
+            return Ok(tx);
+        };
+        if !index.lines.contains_key(endpoint_id) {
             return Ok(tx);
         }
+        let kind = EndpointKind::of_id(endpoint_id);
+        // The line must still be there, so that two deletes of one endpoint count it once.
         Ok(tx.update(
             &keys::subscriptions(tenant_id),
-            "REMOVE #targets.#id",
-            None,
-            &[("#targets", TARGETS), ("#id", endpoint_id)],
-            Vec::new(),
+            "REMOVE #targets.#id SET #count = if_not_exists(#count, :seen) - :one",
+            Some("attribute_exists(#targets.#id)"),
+            &[
+                ("#targets", TARGETS),
+                ("#id", endpoint_id),
+                ("#count", count_attribute(kind)),
+            ],
+            vec![
+                (":seen", AttributeValue::N(index.count(kind).to_string())),
+                (":one", AttributeValue::N("1".into())),
+            ],
         ))
     }
+}
+
+pub(super) fn too_many(kind: EndpointKind, limit: u32) -> ServiceError {
+    let (quota, what) = match kind {
+        EndpointKind::Endpoint => (Quota::MaxEndpoints, "webhook endpoints"),
+        EndpointKind::Workflow => (Quota::MaxWorkflows, "workflow webhooks"),
+    };
+    crate::quotas::exceeded(
+        quota,
+        limit,
+        format!(
+            "this tenant may have {limit} {what} (quota {}); delete one, or ask a platform admin to raise the quota",
+            quota.name()
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -286,7 +419,7 @@ mod tests {
     }
 
     fn stored(lines: &[(&str, AttributeValue)]) -> Item {
-        let mut item = SubscriptionIndex::empty_item("tn_x");
+        let mut item = SubscriptionIndex::empty_item("tn_x", &QuotaOverrides::default());
         item.insert(
             TARGETS.into(),
             AttributeValue::M(
@@ -311,12 +444,13 @@ mod tests {
             assert_eq!(index.lines.get("ep_1"), Some(&original));
             assert!(original.stored_bytes("ep_1") >= "ep_1".len() + original.encode().len());
         }
-        assert!(
-            Subscriptions::from_item(&SubscriptionIndex::empty_item("tn_x"))
-                .unwrap()
-                .lines
-                .is_empty()
-        );
+        assert!(Subscriptions::from_item(&SubscriptionIndex::empty_item(
+            "tn_x",
+            &QuotaOverrides::default()
+        ))
+        .unwrap()
+        .lines
+        .is_empty());
     }
 
     #[test]
@@ -332,8 +466,12 @@ mod tests {
             let err = Subscriptions::from_item(&item).unwrap_err();
             assert!(err.to_string().contains("ep_bad"), "{err}");
         }
-        assert!(Subscriptions::from_item(&SubscriptionIndex::empty_item("tn_x")).is_ok());
-        let mut no_map = SubscriptionIndex::empty_item("tn_x");
+        assert!(Subscriptions::from_item(&SubscriptionIndex::empty_item(
+            "tn_x",
+            &QuotaOverrides::default()
+        ))
+        .is_ok());
+        let mut no_map = SubscriptionIndex::empty_item("tn_x", &QuotaOverrides::default());
         no_map.remove(TARGETS);
         assert!(Subscriptions::from_item(&no_map).is_err());
     }

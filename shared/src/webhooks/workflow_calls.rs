@@ -98,6 +98,8 @@ impl WorkflowCallService {
         data: Value,
         wait: bool,
     ) -> ServiceResult<Called> {
+        let data_bytes = EventService::validate(CALL_EVENT, &data)?;
+        self.events.admit(tenant_id, data_bytes).await?;
         let event = self
             .events
             .store_only(tenant_id, CALL_EVENT, data, "api")

@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hookhub_shared::contacts::{Contact, ContactFilter, Selection, SortBy};
 use hookhub_shared::exports::{ExportFormat, ExportRequest};
-use hookhub_shared::meta::Channel;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
@@ -168,38 +167,28 @@ pub async fn update(
     Ok(Json(contact.view()))
 }
 
-/// Erasure: the contact record is deleted, and every stored Meta event from or to the
-/// person is redacted (raw item and data emptied; ids, type and status kept so counts and
-/// deduplication still hold). Delivery attempt logs hold no request payloads, so there is
-/// nothing of the person's to remove there.
+/// Erasure: the contact record is deleted at once, and a job redacts everything else held
+/// about the person (Meta events, hookhub events and their deliveries, messages); the
+/// answer is 202 with the erasure, whose status `erasure_status` reads.
 pub async fn delete(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let tenant = caller.tenant(&ctx, "write:contacts").await?;
-    let contacts = ctx.contacts();
-    let contact = contacts.get(&tenant, &id).await?;
-    let channel = match contact.channel.as_str() {
-        "whatsapp" => Channel::Whatsapp,
-        "instagram" => Channel::Instagram,
-        "messenger" => Channel::Messenger,
-        _ => Channel::Unknown,
-    };
-    let redacted = ctx
-        .meta_events()
-        .redact_person(&tenant, channel, &contact.external_id)
+    let (contact, erasure) = ctx
+        .erasures()
+        .erase_contact(&tenant, &id, &caller.actor().label())
         .await?;
-    contacts.delete(&tenant, &contact).await?;
-    ctx.audit()
-        .record(
-            &tenant,
-            &caller.actor(),
-            "contact.erased",
-            &contact.id,
-            vec![],
-        )
-        .await?;
+    super::audit::record(
+        &ctx,
+        &caller,
+        &tenant,
+        "contact.erased",
+        &contact.id,
+        vec![format!("erasure={}", erasure.id)],
+    )
+    .await?;
     ctx.events()
         .publish(
             &tenant,
@@ -209,9 +198,34 @@ pub async fn delete(
             "contacts",
         )
         .await?;
-    Ok(Json(
-        json!({"id": contact.id, "deleted": true, "redactedEvents": redacted}),
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"id": contact.id, "deleted": true, "erasure": erasure.view()})),
     ))
+}
+
+/// `GET /api/v1/contacts/erasures/{id}`: how far an erasure has got.
+pub async fn erasure_status(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:contacts").await?;
+    Ok(Json(ctx.erasures().get(&tenant, &id).await?.view()))
+}
+
+/// `GET /api/v1/contacts/erasures`: the tenant's erasures, newest first.
+pub async fn erasures(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:contacts").await?;
+    let (found, next) = ctx
+        .erasures()
+        .list(&tenant, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(found.iter().map(|e| e.view()).collect(), next)))
 }
 
 async fn export(

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hookhub_shared::integrations::IntegrationKind;
+use hookhub_shared::tenants::Tenant;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
@@ -13,6 +14,15 @@ use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A tenant as platform admins see it: with the quotas in force (its own, or the
+/// deployment's defaults) beside those set for it.
+fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> Value {
+    let mut view = json!(tenant);
+    view["quotas"] = json!(ctx.config.quotas.with(&tenant.quota_overrides));
+    view["quotaOverrides"] = json!(tenant.quota_overrides);
+    view
+}
+
 pub async fn create_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -20,16 +30,17 @@ pub async fn create_tenant(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_platform_admin()?;
     let tenant = ctx.tenants().create(input).await?;
+    let quotas = tenant.quota_overrides.changes_from_default();
     ctx.audit()
         .record(
             &tenant.id,
             &caller.actor(),
             "tenant.created",
             "tenant",
-            vec![],
+            quotas,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(tenant))))
+    Ok((StatusCode::CREATED, Json(tenant_view(&ctx, &tenant))))
 }
 
 pub async fn list_tenants(
@@ -43,7 +54,7 @@ pub async fn list_tenants(
         .list(query.limit, query.cursor.as_deref())
         .await?;
     Ok(Json(page(
-        tenants.into_iter().map(|t| json!(t)).collect(),
+        tenants.iter().map(|t| tenant_view(&ctx, t)).collect(),
         next,
     )))
 }
@@ -54,7 +65,10 @@ pub async fn get_tenant(
     Path(tenant_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     caller.require_platform_admin()?;
-    Ok(Json(json!(ctx.tenants().get(&tenant_id).await?)))
+    Ok(Json(tenant_view(
+        &ctx,
+        &ctx.tenants().get(&tenant_id).await?,
+    )))
 }
 
 pub async fn update_tenant(
@@ -64,8 +78,11 @@ pub async fn update_tenant(
     JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
     caller.require_platform_admin()?;
-    let fields = input.names();
-    let tenant = ctx.tenants().update(&tenant_id, input).await?;
+    let mut fields = input.names();
+    let (tenant, quota_changes) = ctx.tenants().update(&tenant_id, input).await?;
+    // Quotas are recorded with their new values, which are not secret.
+    fields.retain(|f| f != "quotas");
+    fields.extend(quota_changes);
     super::audit::record(
         &ctx,
         &caller,
@@ -75,7 +92,7 @@ pub async fn update_tenant(
         fields,
     )
     .await?;
-    Ok(Json(json!(tenant)))
+    Ok(Json(tenant_view(&ctx, &tenant)))
 }
 
 pub async fn delete_tenant(

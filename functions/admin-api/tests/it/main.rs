@@ -6,6 +6,7 @@ mod console;
 mod fixtures;
 mod integrations;
 mod openapi;
+mod quotas;
 mod sign_in;
 mod support;
 mod tenants;

@@ -70,8 +70,14 @@ async fn aws_calls_per_published_event_and_per_delivery() {
         let published = calls.take();
         assert_eq!(
             published,
-            counts(&[("GetItem", 10), ("PutItem", 10), ("SendMessageBatch", 10)]),
-            "per event: the tenant's subscription index read, the event stored, one batch enqueued"
+            counts(&[
+                ("GetItem", 10),
+                ("PutItem", 10),
+                ("SendMessageBatch", 10),
+                ("UpdateItem", 10)
+            ]),
+            "per event: the tenant's subscription index read, the event stored, one batch \
+             enqueued, the publish counted against the tenant's rate quota"
         );
 
         let response = processor.process(batch_of(&stack, 10).await).await;
@@ -122,8 +128,14 @@ async fn aws_calls_per_published_event_and_per_delivery() {
     assert_eq!(checked.deliveries, 1);
     assert_eq!(
         calls.take(),
-        counts(&[("GetItem", 1), ("PutItem", 1), ("SendMessageBatch", 1)]),
-        "a checked publish: the index read is the tenant check"
+        counts(&[
+            ("GetItem", 1),
+            ("PutItem", 1),
+            ("SendMessageBatch", 1),
+            ("UpdateItem", 1)
+        ]),
+        "a checked publish: the index read is the tenant check; the publish is counted once \
+         the tenant is found"
     );
     let stranger = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0V";
     let unknown = ctx
@@ -171,11 +183,13 @@ async fn aws_calls_per_published_event_and_per_delivery() {
     assert_eq!(
         calls.take(),
         counts(&[
-            ("GetItem", 1),
+            ("GetItem", 2),
             ("PutItem", 1),
             ("Query", 2),
-            ("SendMessageBatch", 1)
+            ("SendMessageBatch", 1),
+            ("UpdateItem", 1)
         ]),
-        "without an index: the missing index, then the endpoints and workflows queried"
+        "without an index: the missing index, the tenant (its quotas), then the endpoints \
+         and workflows queried; the publish counted"
     );
 }

@@ -918,7 +918,24 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
     .await;
     walk.expect(200, "GET", "/api/v1/export/audit", Some(&tenant), None)
         .await;
-    walk.expect(200, "DELETE", &c, Some(&tenant), None).await;
+    let erased = walk.expect(202, "DELETE", &c, Some(&tenant), None).await;
+    let status_url = erased["erasure"]["statusUrl"].as_str().unwrap().to_string();
+    walk.expect(200, "GET", "/api/v1/contacts/erasures", Some(&tenant), None)
+        .await;
+    // The worker runs the erasure job to its end, so its calls are in the record.
+    let mut erasure = walk
+        .expect(200, "GET", &status_url, Some(&tenant), None)
+        .await;
+    for _ in 0..100 {
+        if erasure["status"] == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        erasure = walk
+            .expect(200, "GET", &status_url, Some(&tenant), None)
+            .await;
+    }
+    assert_eq!(erasure["status"], "done", "{erasure}");
     walk_people(&mut walk, &tenant, &spare).await;
     walk.expect(
         204,

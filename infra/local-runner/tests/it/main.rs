@@ -3,6 +3,7 @@
 mod audit;
 mod contacts;
 mod delivery;
+mod erasure;
 mod faults;
 mod history;
 mod hostile_receivers;
@@ -10,6 +11,7 @@ mod iam_policy;
 mod messages;
 mod meta;
 mod n8n;
+mod quotas;
 mod runner;
 mod runtime_api;
 mod support;

@@ -354,6 +354,8 @@ pub enum Behaviour {
     Ok,
     /// 500 for the first n requests, then 200.
     FailFirst(usize),
+    /// As `FailFirst`, each answer's body the request's, as some receivers echo it.
+    FailFirstEchoing(usize),
     AlwaysFail,
     /// 429 with Retry-After: n seconds once, then 200.
     RateLimitedOnce(u64),
@@ -409,6 +411,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let echoed = body.clone();
     let n = {
         let mut r = received.lock().unwrap();
         r.push(Received {
@@ -424,6 +427,10 @@ async fn receive(
             (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response()
         }
         Behaviour::FailFirst(_) => (StatusCode::OK, "recovered").into_response(),
+        Behaviour::FailFirstEchoing(k) if n <= k => {
+            (StatusCode::INTERNAL_SERVER_ERROR, echoed).into_response()
+        }
+        Behaviour::FailFirstEchoing(_) => (StatusCode::OK, echoed).into_response(),
         Behaviour::AlwaysFail => (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
         Behaviour::RateLimitedOnce(secs) if n == 1 => (
             StatusCode::TOO_MANY_REQUESTS,
