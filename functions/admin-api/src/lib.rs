@@ -119,7 +119,7 @@ api_routes! {
 }
 
 pub fn router(ctx: AppContext) -> Router {
-    with_routes(Router::new())
+    let routes = with_routes(Router::new())
         .route("/console", axum::routing::get(console::page))
         .route("/console/", axum::routing::get(console::page))
         .route(
@@ -128,7 +128,11 @@ pub fn router(ctx: AppContext) -> Router {
         )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .with_state(ctx)
+        .with_state(ctx);
+    // The layers wrap the routes once: `Router::layer` wraps every route on its own, work
+    // each cold start pays per route.
+    Router::new()
+        .fallback_service(routes)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(
             hookhub_shared::http::json_payload_too_large,
