@@ -91,13 +91,15 @@ function IntegrationForm({ tenantId, kind, stored, onSaved }) {
     }
   };
 
-  const test = async () => {
+  // A check reads the account (Meta) or the instance (n8n) without sending anything; a test
+  // message goes to a real number.
+  const test = async (sendTo) => {
     setTestResult(null);
     try {
-      const body = kind === 'n8n' ? undefined : { to: testTo };
+      const body = sendTo ? { to: sendTo } : undefined;
       const result = await api('POST', `/api/platform/tenants/${tenantId}/integrations/${kind}/test`, { body });
-      const ok = kind === 'n8n' ? result.healthy : result.success !== false;
-      setTestResult({ ok, text: JSON.stringify(result, null, 2) });
+      const ok = sendTo ? result.success !== false : result.healthy;
+      setTestResult({ ok, summary: testSummary(result, sendTo), text: JSON.stringify(result, null, 2) });
     } catch (e) {
       setTestResult({ ok: false, text: describeError(e) });
     }
@@ -122,15 +124,34 @@ function IntegrationForm({ tenantId, kind, stored, onSaved }) {
     <div class="actions">
       <button class="primary" type="submit" disabled=${busy}>Save</button>
     </div>
-    ${stored && kind !== 'instagram' ? html`<fieldset class="test">
+    ${stored ? html`<fieldset class="test">
       <legend>Test connection</legend>
-      ${kind === 'n8n'
-        ? html`<p class="muted">Calls the instance's /healthz: reachability, TLS and latency.</p>`
-        : html`<${Field} label="Send a test message to" value=${testTo} onInput=${setTestTo} placeholder="+15551234567" />`}
-      <button type="button" onClick=${test}>Test connection</button>
-      ${testResult ? html`<pre class=${testResult.ok ? 'ok' : 'bad'} role="status">${testResult.text}</pre>` : null}
+      ${kind === 'n8n' ? html`<p class="muted">Calls the instance's /healthz: reachability, TLS and latency.</p>` : null}
+      ${kind === 'whatsapp' || kind === 'instagram'
+        ? html`<p class="muted">Reads the ${kind === 'whatsapp' ? 'phone number' : 'Instagram account'} from the Graph API with the saved access token; nothing is sent.</p>
+          <button type="button" onClick=${() => test(null)}>Test connection</button>`
+        : null}
+      ${kind === 'n8n' ? html`<button type="button" onClick=${() => test(null)}>Test connection</button>` : null}
+      ${kind === 'sms' || kind === 'whatsapp' ? html`<${Field} label="Send a test message to" value=${testTo} onInput=${setTestTo} placeholder="+15551234567" />
+        <button type="button" onClick=${() => test(testTo)}>Send test message</button>` : null}
+      ${testResult ? html`<div role="status" aria-label="Test result">
+        ${testResult.summary ? html`<p class=${`test-result ${testResult.ok ? 'ok' : 'bad'}`}>${testResult.summary}</p>` : null}
+        <pre class=${testResult.ok ? 'ok' : 'bad'}>${testResult.text}</pre>
+      </div>` : null}
     </fieldset>` : null}
   </form>`;
+}
+
+/** A Graph check's outcome in words; other tests show their answer as it came. */
+function testSummary(result, sendTo) {
+  if (sendTo || !result.integration) return null;
+  if (result.healthy) {
+    const a = result.account || {};
+    const name = [a.verified_name || a.name, a.display_phone_number || (a.username && `@${a.username}`)].filter(Boolean).join(' ');
+    return `Connected${name ? `: ${name}` : ''} (${result.latencyMs} ms).`;
+  }
+  const why = (result.error && result.error.message) || result.status;
+  return `Not connected (${result.status.replace(/_/g, ' ')}): ${why}. ${result.advice || ''}`;
 }
 
 function MetaCallback({ tenantId, kind }) {

@@ -49,6 +49,20 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(json.dumps({"ok": status == 200}).encode())
 
+            def do_GET(self):
+                # The Graph API's read of an account, for "test connection": the runner's
+                # HOOKHUB_GRAPH_BASE_URL points here.
+                token = self.headers.get("authorization", "")
+                known = token in ("Bearer EAATestAccessToken123456789", "Bearer IGQVJTestAccessToken1234567")
+                status = 200 if known else 401
+                body = ({"id": self.path.split("/")[2].split("?")[0], "verified_name": "Acme Bistro",
+                         "username": "acme.bistro"} if known else
+                        {"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}})
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(body).encode())
+
             def log_message(self, *args):
                 pass
 
@@ -57,11 +71,12 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def start_runner():
+def start_runner(receiver):
     """`hookhub-local dev` on a free port; its URL and the first admin's email and password."""
     port = free_port()
     env = dict(os.environ, AWS_ENDPOINT_URL=os.environ["HOOKHUB_TEST_ENDPOINT"], HOOKHUB_PORT=str(port),
-               HOOKHUB_ALLOW_PRIVATE_TARGETS="true", RUST_LOG="warn")
+               HOOKHUB_ALLOW_PRIVATE_TARGETS="true", RUST_LOG="warn",
+               HOOKHUB_GRAPH_BASE_URL=receiver.url.replace("/hooks", ""))
     log = open(ROOT / ".run" / "console-runner.log", "w")
     runner = subprocess.Popen([str(RUNNER), "dev"], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     email = password = None
@@ -88,7 +103,7 @@ def main():
     SHOTS.mkdir(parents=True, exist_ok=True)
     (ROOT / ".run").mkdir(exist_ok=True)
     receiver = Receiver()
-    runner, base, email, password = start_runner()
+    runner, base, email, password = start_runner(receiver)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         sys.exit("chromium is not installed (make test installs Debian's chromium)")
@@ -168,6 +183,31 @@ def journeys(page, base, email, password, receiver):
     expect(settings.get_by_text(re.compile(r"Stored: EAATes\S*\*\*\*"))).to_be_visible()
     expect(settings.get_by_text(re.compile(r"Stored: app-se\S*\*\*\*"))).to_be_visible()
     shot(page, "whatsapp-masked")
+    # Test connection reads the number from the Graph API with the saved token.
+    settings.get_by_role("button", name="Test connection").click()
+    expect(settings.get_by_role("status")).to_contain_text("Acme Bistro")
+    expect(settings.get_by_role("status")).to_contain_text("Connected: Acme Bistro")
+
+    # Instagram: saved, then its token checked; a token Graph refuses is named.
+    page.get_by_role("tab", name="Instagram").click()
+    settings = page.get_by_role("form", name="instagram settings")
+    expect(settings.get_by_label("Instagram account ID")).to_be_editable()
+    settings.get_by_label("App ID").fill("1234567890")
+    settings.get_by_label("Access token").fill("IGQVJTestAccessToken1234567")
+    settings.get_by_label("App secret").fill("ig-app-secret-0123456789")
+    settings.get_by_label("Instagram account ID").fill("17841400008460056")
+    expect(settings.get_by_label("Instagram account ID")).to_have_value("17841400008460056")
+    settings.get_by_role("button", name="Save").click()
+    expect(settings.get_by_text(re.compile(r"Stored: IGQVJT\S*\*\*\*"))).to_be_visible()
+    settings.get_by_role("button", name="Test connection").click()
+    expect(settings.get_by_role("status")).to_contain_text("Connected: Acme Bistro @acme.bistro")
+    settings.get_by_label("Access token").fill("IGQVJRevokedToken0000000")
+    settings.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved. Secrets are stored encrypted").first).to_be_visible()
+    settings.get_by_role("button", name="Test connection").click()
+    expect(settings.get_by_role("status")).to_contain_text("Not connected (token invalid)")
+    expect(settings.get_by_role("status")).to_contain_text("generate a new one")
+    shot(page, "instagram-test-connection")
 
     # An n8n workflow webhook: created, called, and its call in the analytics.
     page.get_by_role("tab", name="n8n workflows").click()

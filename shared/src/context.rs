@@ -147,6 +147,22 @@ impl AppContext {
         crate::webhooks::n8n::check_connection(&self.integrations(), &self.sender, tenant_id).await
     }
 
+    /// "Test connection" for the tenant's WhatsApp or Instagram integration: its token
+    /// against the Graph API.
+    pub async fn graph_connection(
+        &self,
+        tenant_id: &str,
+        kind: crate::integrations::IntegrationKind,
+    ) -> crate::error::ServiceResult<crate::meta::graph::GraphHealth> {
+        crate::meta::graph::check_integration(
+            &self.integrations(),
+            &self.providers,
+            tenant_id,
+            kind,
+        )
+        .await
+    }
+
     pub fn history(&self) -> crate::webhooks::history::HistoryService {
         crate::webhooks::history::HistoryService::new(self.events(), self.delivery_log())
     }

@@ -38,6 +38,16 @@ impl ProviderClients {
         }
     }
 
+    /// The pooled client the providers' requests go through.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Where the Graph API is (tests point it at a local server).
+    pub fn graph_base_url(&self) -> &str {
+        &self.urls.graph
+    }
+
     /// The tenant's integration for `channel` if it can send, with the provider's name;
     /// otherwise why not, for a 409 (nothing is decrypted here).
     pub async fn check(

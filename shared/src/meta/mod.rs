@@ -2,6 +2,7 @@
 //! normalised items, storing them once by natural id, processing them through the queue,
 //! and the read side behind `/api/v1/meta`.
 
+pub mod graph;
 pub mod ingest;
 pub mod monitoring;
 pub mod normalize;

@@ -210,7 +210,7 @@ pub fn kept(headers: &HeaderMap) -> BTreeMap<String, String> {
 }
 
 /// The error chain in one line, without the URL's query (it may carry tokens).
-fn describe(err: &reqwest::Error) -> String {
+pub fn describe(err: &reqwest::Error) -> String {
     use std::error::Error;
     let mut text = if err.is_timeout() {
         "timed out".to_string()

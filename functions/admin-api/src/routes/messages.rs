@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use hookhub_shared::integrations::IntegrationKind;
 use hookhub_shared::messages::{Channel, MessageFilter, SendRequest};
 use hookhub_shared::validation::is_e164;
 use hookhub_shared::AppContext;
@@ -106,11 +107,23 @@ pub async fn test_integration(
         }
         return Ok(Json(json!(ctx.n8n_connection(&tenant_id).await?)));
     }
+    // Instagram, and WhatsApp without a number to send to: the token against the Graph API.
+    let graph = match kind.as_str() {
+        "instagram" => Some(IntegrationKind::Instagram),
+        "whatsapp" if body.is_none() => Some(IntegrationKind::Whatsapp),
+        _ => None,
+    };
+    if let Some(graph) = graph {
+        if let Some(input) = body {
+            input.finish()?;
+        }
+        return Ok(Json(json!(ctx.graph_connection(&tenant_id, graph).await?)));
+    }
     let channel = Channel::parse(&kind).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            "only the sms, whatsapp and n8n integrations have a connection test",
+            "the integrations are whatsapp, instagram, sms and n8n",
         )
     })?;
     let mut input =

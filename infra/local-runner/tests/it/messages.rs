@@ -511,10 +511,21 @@ async fn a_platform_admin_tests_an_integration_by_sending_a_real_message() {
     assert_eq!(reply["error"]["httpStatus"], 400);
     assert_eq!(mock.requests(Provider::Twilio).len(), 2);
 
-    let (s, _) = stack
+    // Instagram's test reads its account and sends nothing: a number to send to is refused.
+    let (s, reply) = stack
         .call(
             "POST",
             &format!("/api/platform/tenants/{tenant}/integrations/instagram/test"),
+            &stack.admin,
+            None,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, 422, "{reply}");
+    let (s, _) = stack
+        .call(
+            "POST",
+            &format!("/api/platform/tenants/{tenant}/integrations/telegram/test"),
             &stack.admin,
             None,
             Some(body.clone()),
@@ -591,4 +602,131 @@ async fn an_sms_through_the_emulators_sns_is_published_and_read_back() {
         .expect("the emulator's SNS holds it");
     assert_eq!(sms["phone_number"], to.as_str());
     assert_eq!(sms["message"], "Your code is 482913");
+}
+
+#[tokio::test]
+async fn test_connection_reads_the_meta_account_with_its_token_and_names_graphs_errors() {
+    let (stack, mock) = start("e2e-graph-check").await;
+    let tenant = stack.tenant().await;
+    let test = |kind: &'static str| {
+        let (stack, tenant) = (&stack, tenant.clone());
+        async move {
+            stack
+                .call(
+                    "POST",
+                    &format!("/api/platform/tenants/{tenant}/integrations/{kind}/test"),
+                    &stack.admin,
+                    None,
+                    None,
+                )
+                .await
+        }
+    };
+    // Nothing to test before the integration is saved.
+    let (s, reply) = test("instagram").await;
+    assert_eq!(s, 409, "{reply}");
+
+    put_integration(
+        &stack,
+        &tenant,
+        "whatsapp",
+        json!({"enabled": true, "phoneNumberId": WA_PHONE_ID, "accessToken": WA_TOKEN, "appSecret": WA_SECRET}),
+    )
+    .await;
+    put_integration(
+        &stack,
+        &tenant,
+        "instagram",
+        json!({"enabled": true, "accountId": IG_ACCOUNT_ID, "appSecret": WA_SECRET, "accessToken": IG_TOKEN}),
+    )
+    .await;
+    let (s, wa) = test("whatsapp").await;
+    assert_eq!(s, 200, "{wa}");
+    assert_eq!(wa["healthy"], true, "{wa}");
+    assert_eq!(wa["account"]["verified_name"], "Acme Bistro");
+    let (s, ig) = test("instagram").await;
+    assert_eq!(s, 200, "{ig}");
+    assert_eq!(ig["status"], "ok", "{ig}");
+    assert_eq!(ig["account"]["username"], "acme.bistro");
+    let read = mock.requests(Provider::Graph);
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[1].path, format!("/v21.0/{IG_ACCOUNT_ID}"));
+    assert_eq!(
+        read[1].headers["authorization"],
+        format!("Bearer {IG_TOKEN}").as_str(),
+        "the token goes in the header, never in the URL"
+    );
+    assert!(!ig.to_string().contains(IG_TOKEN));
+    assert!(
+        messages_sent(&stack, &tenant).await == 0,
+        "a connection test sends nothing"
+    );
+
+    // Graph's errors, as Meta documents them.
+    for (status, code, expected) in [
+        (400, 190, "token_invalid"),
+        (403, 200, "permission_denied"),
+        (400, 4, "rate_limited"),
+        (400, 17, "rate_limited"),
+        (400, 613, "rate_limited"),
+        (500, 2, "error"),
+    ] {
+        mock.script(
+            Provider::Graph,
+            vec![(status, json!({"error": {"message": format!("error {code}"), "type": "OAuthException", "code": code}}))],
+        );
+        let (s, reply) = test("instagram").await;
+        assert_eq!(s, 200, "{reply}");
+        assert_eq!(reply["healthy"], false);
+        assert_eq!(reply["status"], expected, "{code}: {reply}");
+        assert_eq!(reply["error"]["code"], code);
+        assert!(reply["advice"].as_str().is_some_and(|a| !a.is_empty()));
+    }
+    // A token Graph does not know.
+    put_integration(
+        &stack,
+        &tenant,
+        "instagram",
+        json!({"accessToken": "IGQVJRevokedToken0000000"}),
+    )
+    .await;
+    let (_, revoked) = test("instagram").await;
+    assert_eq!(revoked["status"], "token_invalid", "{revoked}");
+
+    // Platform admins only; another tenant's integration is not reachable by id.
+    let tenant_admin = hookhub_shared::auth::mint_for(
+        stack.stack.ctx.config.jwt_secret().unwrap(),
+        "alice",
+        hookhub_shared::auth::Role::TenantAdmin,
+        Some(&tenant),
+        1,
+    );
+    let (s, _) = stack
+        .call(
+            "POST",
+            &format!("/api/platform/tenants/{tenant}/integrations/instagram/test"),
+            &tenant_admin,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 403);
+    let other = stack.tenant().await;
+    let (s, reply) = stack
+        .call(
+            "POST",
+            &format!("/api/platform/tenants/{other}/integrations/instagram/test"),
+            &stack.admin,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "{reply}");
+}
+
+async fn messages_sent(stack: &Stack, tenant: &str) -> usize {
+    let (_, page) = stack
+        .call("GET", "/api/v1/messages", &stack.admin, Some(tenant), None)
+        .await;
+    page["data"].as_array().map_or(0, Vec::len)
 }

@@ -1,4 +1,4 @@
-//! A local HTTP server that speaks the Twilio, Vonage and WhatsApp Cloud APIs as their
+//! A local HTTP server that speaks the Twilio, Vonage, WhatsApp Cloud and Graph APIs as their
 //! documentation shows: it checks credentials the way each provider does, records every
 //! request for the test to inspect field by field, and answers realistic success bodies,
 //! or the error bodies a test scripts.
@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Value};
@@ -25,12 +25,16 @@ pub const VONAGE_SECRET: &str = "vonage-secret-0123456789";
 pub const VONAGE_FROM: &str = "HOOKHUB";
 pub const WA_TOKEN: &str = "EAATestAccessToken123456789";
 pub const WA_PHONE_ID: &str = "106540352242922";
+pub const IG_TOKEN: &str = "IGQVJTestAccessToken1234567";
+pub const IG_ACCOUNT_ID: &str = "17841400008460056";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
     Twilio,
     Vonage,
     Whatsapp,
+    /// Graph reads of an account (`GET /{version}/{id}`).
+    Graph,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +78,7 @@ impl ProviderMock {
             .route("/2010-04-01/Accounts/{sid}/Messages.json", post(twilio))
             .route("/sms/json", post(vonage))
             .route("/{version}/{phone_id}/messages", post(whatsapp))
+            .route("/{version}/{object_id}", get(graph_object))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -233,6 +238,53 @@ async fn vonage(State(state): State<Arc<MockState>>, headers: HeaderMap, body: B
         }]
     }))
     .into_response()
+}
+
+/// An account read as the Graph API answers it: the phone number's or Instagram account's
+/// fields for its own token, error 190 for a token it does not know, 100 for an id it
+/// does not have.
+async fn graph_object(
+    State(state): State<Arc<MockState>>,
+    Path((version, object_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &state,
+        Provider::Graph,
+        format!("/{version}/{object_id}"),
+        headers.clone(),
+        Bytes::new(),
+    );
+    if let Some(answer) = scripted(&state, Provider::Graph) {
+        return answer;
+    }
+    let bearer = |token: &str| {
+        headers
+            .get("authorization")
+            .is_some_and(|v| v.as_bytes() == format!("Bearer {token}").as_bytes())
+    };
+    let answer = match object_id.as_str() {
+        WA_PHONE_ID if bearer(WA_TOKEN) => json!({"id": WA_PHONE_ID, "display_phone_number": "+1 555-078-3881",
+                                                   "verified_name": "Acme Bistro", "quality_rating": "GREEN"}),
+        IG_ACCOUNT_ID if bearer(IG_TOKEN) => json!({"id": IG_ACCOUNT_ID, "username": "acme.bistro", "name": "Acme Bistro"}),
+        WA_PHONE_ID | IG_ACCOUNT_ID => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": {"message": "Invalid OAuth access token - Cannot parse access token",
+                                      "type": "OAuthException", "code": 190, "fbtrace_id": "AbCdEfGh"}})),
+            )
+                .into_response()
+        }
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"message": format!("Unsupported get request. Object with ID '{object_id}' does not exist"),
+                                      "type": "GraphMethodException", "code": 100, "error_subcode": 33, "fbtrace_id": "AbCdEfGh"}})),
+            )
+                .into_response()
+        }
+    };
+    Json(answer).into_response()
 }
 
 async fn whatsapp(
