@@ -488,15 +488,13 @@ impl ContactBook {
     }
 
     /// An admin's edit (tags, custom fields, email, export consent): applied and stored
-    /// when something changed. Returns the contact and the names of what changed.
-    pub async fn edit(
-        &self,
-        tenant_id: &str,
-        id: &str,
-        mut input: Fields,
-    ) -> ServiceResult<(Contact, Vec<&'static str>)> {
+    /// when something changed. Returns the contact and what changed.
+    pub async fn edit(&self, tenant_id: &str, id: &str, mut input: Fields) -> ServiceResult<Edit> {
         let mut contact = self.get(tenant_id, id).await?;
         let mut changes = Vec::new();
+        let mut tags_added = Vec::new();
+        let mut tags_removed = Vec::new();
+        let mut fields_changed = Vec::new();
         if let Some(tags) = input.string_list("tags", MAX_TAGS, 64) {
             let mut tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
             tags.sort();
@@ -504,13 +502,37 @@ impl ContactBook {
             if tags != contact.tags {
                 changes.push("tags");
             }
+            tags_added = tags
+                .iter()
+                .filter(|t| !contact.tags.contains(t))
+                .cloned()
+                .collect();
+            tags_removed = contact
+                .tags
+                .iter()
+                .filter(|t| !tags.contains(t))
+                .cloned()
+                .collect();
             contact.tags = tags;
         }
         if let Some(fields) = input.string_map("customFields", MAX_CUSTOM_FIELDS, 500) {
-            let fields = fields.into_iter().collect();
+            let fields: BTreeMap<String, String> = fields.into_iter().collect();
             if fields != contact.custom_fields {
                 changes.push("customFields");
             }
+            let names: std::collections::BTreeSet<&String> =
+                fields.keys().chain(contact.custom_fields.keys()).collect();
+            fields_changed = names
+                .into_iter()
+                .filter_map(|name| {
+                    let (old, new) = (contact.custom_fields.get(name), fields.get(name));
+                    (old != new).then(|| FieldChange {
+                        name: name.clone(),
+                        old_value: old.cloned(),
+                        new_value: new.cloned(),
+                    })
+                })
+                .collect();
             contact.custom_fields = fields;
         }
         if input.present("email") {
@@ -540,7 +562,13 @@ impl ContactBook {
             contact.updated_at = Some(crate::time::now_rfc3339());
             self.apply_edit(tenant_id, &contact).await?;
         }
-        Ok((contact, changes))
+        Ok(Edit {
+            contact,
+            changes,
+            tags_added,
+            tags_removed,
+            fields_changed,
+        })
     }
 
     pub async fn apply_edit(&self, tenant_id: &str, contact: &Contact) -> ServiceResult<()> {
@@ -587,6 +615,61 @@ impl ContactBook {
     }
 }
 
+/// One custom field's change: absent before (added) or after (removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub name: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// What an admin's edit changed.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub contact: Contact,
+    /// The names of the fields changed, as the audit log records them.
+    pub changes: Vec<&'static str>,
+    pub tags_added: Vec<String>,
+    pub tags_removed: Vec<String>,
+    pub fields_changed: Vec<FieldChange>,
+}
+
+impl Edit {
+    /// The events the edit announces: `contact.updated`, then one `tag.added` or
+    /// `tag.removed` per tag and one `customfield.updated` per field, for receivers that
+    /// react to one kind of change.
+    pub fn announcements(&self) -> Vec<(&'static str, Value)> {
+        if self.changes.is_empty() {
+            return Vec::new();
+        }
+        let view = self.contact.view();
+        let at = self.contact.updated_at.clone();
+        let mut out = vec![(
+            "contact.updated",
+            json!({"contact": view, "changes": self.changes}),
+        )];
+        for (event, tags) in [
+            ("tag.added", &self.tags_added),
+            ("tag.removed", &self.tags_removed),
+        ] {
+            for tag in tags {
+                out.push((
+                    event,
+                    json!({"contact": view, "tag": {"name": tag, "at": at}}),
+                ));
+            }
+        }
+        for field in &self.fields_changed {
+            out.push((
+                "customfield.updated",
+                json!({"contact": view, "field": {"name": field.name,
+                    "oldValue": field.old_value, "newValue": field.new_value}}),
+            ));
+        }
+        out
+    }
+}
+
 /// Which contacts a listing or an export reads, and in what order.
 #[derive(Debug, Clone)]
 pub struct Selection {
@@ -628,4 +711,69 @@ fn window<'a>(
         .then(|| slice.last().map(|c| c.id.clone()))
         .flatten();
     Ok((slice, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(tags: &[&str], fields: &[(&str, &str)]) -> Contact {
+        serde_json::from_value(json!({
+            "id": "con_01", "channel": "whatsapp", "externalId": "16505551234",
+            "tags": tags, "customFields": fields.iter().cloned().collect::<BTreeMap<_, _>>(),
+            "optedIn": true, "exportConsent": false, "firstSeenAt": "", "lastSeenAt": "",
+            "updatedAt": "2026-12-07T09:00:00.000Z",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_edit_announces_each_tag_and_field_it_changed() {
+        let edit = Edit {
+            contact: contact(&["new", "vip"], &[("drink", "tea"), ("points", "150")]),
+            changes: vec!["tags", "customFields"],
+            tags_added: vec!["new".into()],
+            tags_removed: vec!["old".into()],
+            fields_changed: vec![
+                FieldChange {
+                    name: "drink".into(),
+                    old_value: Some("latte".into()),
+                    new_value: Some("tea".into()),
+                },
+                FieldChange {
+                    name: "size".into(),
+                    old_value: Some("L".into()),
+                    new_value: None,
+                },
+            ],
+        };
+        let events = edit.announcements();
+        let types: Vec<&str> = events.iter().map(|(t, _)| *t).collect();
+        assert_eq!(
+            types,
+            [
+                "contact.updated",
+                "tag.added",
+                "tag.removed",
+                "customfield.updated",
+                "customfield.updated"
+            ]
+        );
+        assert_eq!(events[1].1["tag"]["name"], "new");
+        assert_eq!(events[2].1["tag"]["name"], "old");
+        assert_eq!(
+            events[3].1["field"],
+            json!({"name": "drink", "oldValue": "latte", "newValue": "tea"})
+        );
+        assert_eq!(events[4].1["field"]["newValue"], Value::Null);
+        assert!(events.iter().all(|(_, d)| d["contact"]["id"] == "con_01"));
+        let unchanged = Edit {
+            changes: vec![],
+            tags_added: vec![],
+            tags_removed: vec![],
+            fields_changed: vec![],
+            ..edit
+        };
+        assert!(unchanged.announcements().is_empty());
+    }
 }

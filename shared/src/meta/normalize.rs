@@ -32,6 +32,10 @@ pub fn data(ctx: &DataContext<'_>, raw: &str) -> Value {
         (Channel::Whatsapp, "message.received" | "message.reaction" | "message.postback") => {
             whatsapp_message(ctx, &parsed())
         }
+        (
+            Channel::Whatsapp,
+            "template.approved" | "template.rejected" | "template.status_updated",
+        ) => template(&parsed()),
         (Channel::Whatsapp, _) => whatsapp_status(ctx, &parsed()),
         (_, "comment.created" | "live_comment.created") => comment(&parsed()),
         (_, "mention.created") => mention(&parsed()),
@@ -214,6 +218,22 @@ fn messaging(item: &Value) -> Map<String, Value> {
         ("seen", document)
     };
     Map::from_iter([(key.to_string(), document)])
+}
+
+/// A template status change: which template, its new status (lower case, as hookhub's
+/// other statuses are) and Meta's reason.
+fn template(value: &Value) -> Map<String, Value> {
+    let reason = value["reason"]
+        .as_str()
+        .filter(|r| !r.is_empty() && *r != "NONE");
+    let template = json!({
+        "id": id_text(&value["message_template_id"]),
+        "name": value["message_template_name"],
+        "language": value["message_template_language"],
+        "status": value["event"].as_str().map(str::to_ascii_lowercase),
+        "reason": reason,
+    });
+    Map::from_iter([("template".to_string(), template)])
 }
 
 fn unknown(ctx: &DataContext<'_>, raw: &str) -> Map<String, Value> {

@@ -313,6 +313,15 @@ fn whatsapp_cases(p: &SampleParams, run: &str, now: i64) -> Vec<SampleCase> {
                 json!({"type": "button_reply", "button_reply": {"id": "confirm-yes", "title": "Yes, confirm"}}),
             ),
         ),
+        case(
+            "whatsapp_template_approved",
+            "template.approved",
+            json!({"object": "whatsapp_business_account", "entry": [{"id": p.account_id, "time": now,
+                "changes": [{"field": "message_template_status_update", "value": {
+                    "event": "APPROVED", "message_template_id": format!("5937{run}"),
+                    "message_template_name": "order_update", "message_template_language": "en_US",
+                    "reason": "NONE"}}]}]}),
+        ),
         case("whatsapp_status_sent", "message.sent", status("sent", None)),
         case(
             "whatsapp_status_delivered",

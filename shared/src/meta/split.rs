@@ -358,6 +358,9 @@ impl<'a> Splitter<'_, 'a> {
                 (Channel::Whatsapp, Some("messages"), Some(value)) => {
                     self.whatsapp(ctx, value, items)
                 }
+                (Channel::Whatsapp, Some("message_template_status_update"), Some(value)) => {
+                    items.push(self.template_status(&ctx, value, entry_time))
+                }
                 (Channel::Instagram | Channel::Messenger, Some(field), Some(value)) => {
                     items.push(self.instagram_change(&ctx, field, value, entry_time))
                 }
@@ -368,6 +371,38 @@ impl<'a> Splitter<'_, 'a> {
         for item in elements(messaging).chain(elements(standby)) {
             items.push(self.messaging_item(&ctx, item));
         }
+    }
+
+    /// A message template's review or status change: `APPROVED` and `REJECTED` have types
+    /// of their own, every other status (`PAUSED`, `DISABLED`, `FLAGGED`,
+    /// `PENDING_DELETION`…) is `template.status_updated`. The change has no id of its own,
+    /// so its natural id is a hash of the account and the change, the same for Meta's
+    /// retries of it.
+    fn template_status(
+        &self,
+        ctx: &Ctx<'a>,
+        value: NodeId,
+        entry_time: Option<i64>,
+    ) -> MetaItem<'a> {
+        let tape = self.tape;
+        let raw = tape.raw(value);
+        let status = tape.get(value, "event").and_then(|n| tape.str(n));
+        let event_type = match status.as_deref() {
+            Some("APPROVED") => "template.approved",
+            Some("REJECTED") => "template.rejected",
+            Some(_) => "template.status_updated",
+            None => return ctx.unknown(entry_time, raw),
+        };
+        let account_id = ctx.account_id.as_deref().unwrap_or("");
+        let digest = hex::encode(
+            &crate::digest::sha256(&[account_id.as_bytes(), b"\0", raw.as_bytes()])[..16],
+        );
+        ctx.item(
+            format!("template:{digest}").into(),
+            event_type,
+            entry_time,
+            raw,
+        )
     }
 
     fn whatsapp(&self, mut ctx: Ctx<'a>, value: NodeId, items: &mut Vec<MetaItem<'a>>) {

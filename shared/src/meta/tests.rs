@@ -325,3 +325,52 @@ fn mangled_bodies_never_panic() {
     }
     assert!(items_total > 0, "some mutations stay valid JSON and split");
 }
+
+#[test]
+fn template_status_changes_become_template_events() {
+    let body = |event: &str, reason: &str| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "time": 1_749_416_383,
+            "changes": [{"field": "message_template_status_update", "value": {
+                "event": event, "message_template_id": 594425479261596u64,
+                "message_template_name": "order_update", "message_template_language": "en_US",
+                "reason": reason}}]}]})
+    };
+    for (event, reason, expected) in [
+        ("APPROVED", "NONE", "template.approved"),
+        ("REJECTED", "INCORRECT_CATEGORY", "template.rejected"),
+        ("PAUSED", "NONE", "template.status_updated"),
+        ("PENDING_DELETION", "NONE", "template.status_updated"),
+    ] {
+        let bytes = serde_json::to_vec(&body(event, reason)).unwrap();
+        let items = split(&bytes).unwrap();
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(item.event_type, expected, "{event}");
+        assert_eq!(item.channel, Channel::Whatsapp);
+        assert_eq!(item.account_id.as_deref(), Some("102290129340398"));
+        let data = item.data();
+        assert_eq!(data["template"]["id"], "594425479261596");
+        assert_eq!(data["template"]["name"], "order_update");
+        assert_eq!(data["template"]["language"], "en_US");
+        assert_eq!(data["template"]["status"], event.to_ascii_lowercase());
+        let expected_reason = (reason != "NONE").then_some(reason);
+        assert_eq!(data["template"]["reason"], json!(expected_reason));
+        let again = split(&bytes).unwrap();
+        assert_eq!(
+            again[0].natural_id, item.natural_id,
+            "Meta's retry is the same item"
+        );
+    }
+    let (approved, rejected) = (
+        serde_json::to_vec(&body("APPROVED", "NONE")).unwrap(),
+        serde_json::to_vec(&body("REJECTED", "NONE")).unwrap(),
+    );
+    assert_ne!(
+        split(&approved).unwrap()[0].natural_id,
+        split(&rejected).unwrap()[0].natural_id
+    );
+    let no_event = json!({"object": "whatsapp_business_account", "entry": [{"id": "W",
+        "changes": [{"field": "message_template_status_update", "value": {"message_template_id": 1}}]}]});
+    let no_event = serde_json::to_vec(&no_event).unwrap();
+    assert_eq!(split(&no_event).unwrap()[0].event_type, UNKNOWN);
+}

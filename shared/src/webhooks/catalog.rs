@@ -86,6 +86,10 @@ pub const EVENT_TYPES: &[EventType] = &[
         "template.rejected",
         "A WhatsApp message template was rejected",
     ),
+    t(
+        "template.status_updated",
+        "A WhatsApp message template's status changed otherwise (paused, disabled, flagged, pending deletion, reinstated…)",
+    ),
     t("user.created", "A user was created"),
     t("user.updated", "A user changed"),
     t("user.deleted", "A user was deleted"),
@@ -118,6 +122,38 @@ pub const EVENT_TYPES: &[EventType] = &[
 /// Types hookhub emits about its own state: a tenant cannot publish them, so a receiver can
 /// trust that `endpoint.disabled` means an endpoint was disabled.
 const HOOKHUB_ONLY: &[&str] = &["endpoint.disabled", "webhook.test", "workflow.call"];
+
+/// Who besides the tenant's own publishes makes events of the type: `meta` (hookhub makes
+/// them from Meta's webhooks) and `hookhub` (hookhub emits them: message statuses it learns
+/// from providers, contact changes, its own state). Types with neither come only from the
+/// tenant's publishes (`api`).
+pub fn emitted_by(name: &str) -> &'static [&'static str] {
+    match name {
+        "message.received"
+        | "message.reaction"
+        | "message.postback"
+        | "message.referral"
+        | "message.seen"
+        | "message.read"
+        | "message.delivered"
+        | "comment.created"
+        | "live_comment.created"
+        | "mention.created"
+        | "meta.unknown"
+        | "template.approved"
+        | "template.rejected"
+        | "template.status_updated" => &["meta"],
+        "message.sent" | "message.failed" => &["meta", "hookhub"],
+        "contact.created"
+        | "contact.updated"
+        | "contact.deleted"
+        | "tag.added"
+        | "tag.removed"
+        | "customfield.updated"
+        | "endpoint.disabled" => &["hookhub"],
+        _ => &[],
+    }
+}
 
 /// Whether tenants may publish the type through `POST /api/v1/events`.
 pub fn is_publishable(name: &str) -> bool {
@@ -229,7 +265,9 @@ pub fn sample(name: &str) -> Value {
             json!({"automation": {"id": "aut_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "name": "Tag buyers", "trigger": "message.received"}})
         }
         "template" => {
-            json!({"template": {"name": "order_update", "language": "en_US", "category": "UTILITY", "status": action}})
+            json!({"template": {"id": "1234567890123456", "name": "order_update", "language": "en_US",
+                              "status": if action == "status_updated" { "paused" } else { action }, "reason": null},
+                   "accountId": "102290129340398"})
         }
         "booking" => {
             json!({"booking": {"id": "bkg_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "startsAt": "2026-12-01T18:00:00Z",
@@ -239,7 +277,7 @@ pub fn sample(name: &str) -> Value {
             json!({"qrCode": {"id": "qr_01JDQ7Y3ZK5V8X9W2M4N6P8R0T", "code": "FK-7731"}, "contact": contact, "scannedBy": "staff@example.com"})
         }
         "tag" => {
-            json!({"contact": contact, "tag": {"name": "vip", "appliedAt": "2026-11-22T09:00:00.000Z"}})
+            json!({"contact": contact, "tag": {"name": "vip", "at": "2026-11-22T09:00:00.000Z"}})
         }
         "customfield" => {
             json!({"contact": contact, "field": {"name": "loyalty_points", "oldValue": "140", "newValue": "150"}})

@@ -142,29 +142,26 @@ pub async fn update(
     JsonObject(input): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "write:contacts").await?;
-    let (contact, changes) = ctx.contacts().edit(&tenant, &id, input).await?;
-    if !changes.is_empty() {
-        let fields = changes.iter().map(|c| c.to_string()).collect();
+    let edit = ctx.contacts().edit(&tenant, &id, input).await?;
+    if !edit.changes.is_empty() {
+        let fields = edit.changes.iter().map(|c| c.to_string()).collect();
         super::audit::record(
             &ctx,
             &caller,
             &tenant,
             "contact.updated",
-            &contact.id,
+            &edit.contact.id,
             fields,
         )
         .await?;
-        ctx.events()
-            .publish(
-                &tenant,
-                "contact.updated",
-                json!({"contact": contact.view(), "changes": changes}),
-                None,
-                "contacts",
-            )
+    }
+    let events = ctx.events();
+    for (event_type, data) in edit.announcements() {
+        events
+            .publish(&tenant, event_type, data, None, "contacts")
             .await?;
     }
-    Ok(Json(contact.view()))
+    Ok(Json(edit.contact.view()))
 }
 
 /// Erasure: the contact record is deleted at once, and a job redacts everything else held

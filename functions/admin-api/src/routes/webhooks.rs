@@ -23,7 +23,7 @@ pub async fn catalog(State(ctx): State<AppContext>, caller: Caller) -> ApiResult
     caller.tenant(&ctx, "read:webhooks").await?;
     let data: Vec<Value> = EVENT_TYPES
         .iter()
-        .map(|e| json!({"type": e.name, "description": e.description, "sample": catalog::sample(e.name), "publishable": catalog::is_publishable(e.name)}))
+        .map(|e| json!({"type": e.name, "description": e.description, "sample": catalog::sample(e.name), "publishable": catalog::is_publishable(e.name), "emittedBy": catalog::emitted_by(e.name)}))
         .collect();
     let sources: serde_json::Map<String, Value> = catalog::ORIGINS
         .iter()

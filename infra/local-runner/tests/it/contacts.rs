@@ -189,6 +189,73 @@ async fn contacts_are_captured_filtered_edited_exported_audited_and_erased() {
     assert_eq!(s, 200, "{reply}");
     assert_eq!(reply["tags"], json!(["buyer", "vip"]));
     assert!(reply["exportConsentAt"].is_string());
+    // The edit is announced as a whole and tag by tag, field by field.
+    let (s, reply) = stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&tenant),
+            Some(
+                json!({"tags": ["vip", "regular"], "customFields": {"drink": "tea", "size": "L"}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{reply}");
+    let announced = |event_type: &'static str| {
+        let (stack, tenant) = (&stack, tenant.clone());
+        async move {
+            let (s, page) = stack
+                .call(
+                    "GET",
+                    &format!("/api/v1/events?type={event_type}"),
+                    &stack.admin,
+                    Some(&tenant),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 200, "{page}");
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["data"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let added: Vec<Value> = announced("tag.added")
+        .await
+        .iter()
+        .map(|d| d["tag"]["name"].clone())
+        .collect();
+    assert!(added.contains(&json!("regular")), "{added:?}");
+    let removed = announced("tag.removed").await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0]["tag"]["name"], "buyer");
+    assert_eq!(removed[0]["contact"]["id"], sheena_id);
+    let fields: Vec<Value> = announced("customfield.updated")
+        .await
+        .iter()
+        .map(|d| d["field"].clone())
+        .collect();
+    assert!(
+        fields.contains(&json!({"name": "drink", "oldValue": "latte", "newValue": "tea"})),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&json!({"name": "size", "oldValue": null, "newValue": "L"})),
+        "{fields:?}"
+    );
+    let (s, _) = stack
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{sheena_id}"),
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"tags": ["buyer", "vip"], "customFields": {"drink": "latte"}})),
+        )
+        .await;
+    assert_eq!(s, 200);
     let (s, reply) = stack
         .call(
             "PATCH",
