@@ -1,6 +1,8 @@
 //! Embeds the web console (`console/` at the workspace root) in the admin API: every file
-//! but the tests and notes, gzipped once here, under a path versioned by the hash of the
-//! whole console so browsers may cache assets forever. `index.html` names that version.
+//! but the tests and notes, gzipped once here and embedded only gzipped (the rare client
+//! that does not take gzip gets it unzipped on the fly), under a path versioned by the hash
+//! of the whole console so browsers may cache assets forever. `index.html` names that
+//! version.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 fn main() {
+    query_parameters();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-changed={}", root.display());
@@ -38,12 +41,8 @@ fn main() {
     )
     .unwrap();
     writeln!(table, "pub const VERSION: &str = \"{version}\";").unwrap();
-    writeln!(
-        table,
-        "/// Every embedded file: path, content, gzipped content."
-    )
-    .unwrap();
-    writeln!(table, "pub static FILES: &[(&str, &[u8], &[u8])] = &[").unwrap();
+    writeln!(table, "/// Every embedded file: path, gzipped content.").unwrap();
+    writeln!(table, "pub static FILES: &[(&str, &[u8])] = &[").unwrap();
     for (i, (name, path)) in files.iter().enumerate() {
         let mut content = std::fs::read(path).expect("a console file");
         if name == "index.html" {
@@ -52,22 +51,53 @@ fn main() {
                 .replace("{{VERSION}}", &version)
                 .into_bytes();
         }
-        let raw = out.join(format!("console-{i}"));
-        std::fs::write(&raw, &content).expect("writing OUT_DIR");
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gzip.write_all(&content).expect("gzip");
         let zipped = out.join(format!("console-{i}.gz"));
         std::fs::write(&zipped, gzip.finish().expect("gzip")).expect("writing OUT_DIR");
         writeln!(
             table,
-            "    ({name:?}, include_bytes!({:?}), include_bytes!({:?})),",
-            raw.display(),
+            "    ({name:?}, include_bytes!({:?})),",
             zipped.display()
         )
         .unwrap();
     }
     writeln!(table, "];").unwrap();
     std::fs::write(out.join("console_files.rs"), table).expect("writing OUT_DIR");
+}
+
+/// The query parameters each operation of the OpenAPI document takes, for refusing the
+/// others: `(method, path template, names)`, a name ending in `[name]` standing for any key
+/// of that object (`customField[drink]`).
+fn query_parameters() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("openapi.json")).expect("valid JSON");
+    let mut table = String::from("pub static QUERY_PARAMETERS: &[(&str, &str, &[&str])] = &[\n");
+    let paths = document["paths"].as_object().expect("paths");
+    for (template, operations) in paths {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let names: Vec<String> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str())
+                .map(|n| format!("{n:?}"))
+                .collect();
+            writeln!(
+                table,
+                "    ({:?}, {template:?}, &[{}]),",
+                method.to_ascii_uppercase(),
+                names.join(", ")
+            )
+            .unwrap();
+        }
+    }
+    table.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("query_parameters.rs"), table).expect("writing OUT_DIR");
 }
 
 /// Files below `dir` as (path from `root` with `/`, absolute path); tests, notes and

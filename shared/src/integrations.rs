@@ -490,6 +490,15 @@ impl IntegrationService {
         }
 
         let provider = next.sms_provider();
+        // SNS sends from a number or from an alphanumeric sender ID; a sender ID given as
+        // `phoneNumber` (as forms that ask for "your sender phone or ID" send it) is one.
+        if provider == Some(SmsProvider::Sns) {
+            if let Some(given) = input.peek_str("phoneNumber") {
+                if !is_e164(given) && is_sender_id(given) {
+                    input.alias("phoneNumber", "senderId");
+                }
+            }
+        }
         let mut new_secrets: Vec<(&'static str, String)> = Vec::new();
         for spec in specs(kind, provider) {
             if !input.present(spec.name) {

@@ -140,6 +140,27 @@ impl Fields {
     }
 
     /// Whether the field was sent at all (null counts as sent).
+    /// Reads `alias` as `name` (another product's spelling of the same field); both at
+    /// once is an error.
+    pub fn alias(&mut self, alias: &str, name: &str) {
+        let Some(value) = self.map.remove(alias) else {
+            return;
+        };
+        if self.map.contains_key(name) {
+            self.error(
+                alias,
+                format!("is another spelling of {name}; give one of them"),
+            );
+        } else {
+            self.map.insert(name.to_string(), value);
+        }
+    }
+
+    /// The text of `name` as given, without reading it.
+    pub fn peek_str(&self, name: &str) -> Option<&str> {
+        self.map.get(name).and_then(|v| v.as_str())
+    }
+
     pub fn present(&self, name: &str) -> bool {
         self.map.contains_key(name)
     }

@@ -67,7 +67,12 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonObject {
     }
 }
 
-/// `limit` (1–1000, default 50) and an opaque `cursor`, plus any other query parameters.
+/// Other spellings of query parameters, as other products' documents write them: (alias,
+/// hookhub's name). The OpenAPI document lists them, marked deprecated.
+pub const QUERY_ALIASES: &[(&str, &str)] = &[("webhook_id", "webhookId")];
+
+/// `limit` (1–1000, default 50) and an opaque `cursor`, plus any other query parameters;
+/// an alias is read as the name it stands for.
 pub struct ListQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -97,6 +102,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
             },
         };
         let cursor = params.remove("cursor").filter(|c| !c.is_empty());
+        for (alias, name) in QUERY_ALIASES {
+            let Some(value) = params.remove(*alias) else {
+                continue;
+            };
+            match params.get(*name) {
+                Some(given) if *given != value => {
+                    return Err(bad_query(format!(
+                        "{alias} is another spelling of {name}; give one of them"
+                    )))
+                }
+                _ => {
+                    params.insert(name.to_string(), value);
+                }
+            }
+        }
         Ok(ListQuery {
             limit,
             cursor,

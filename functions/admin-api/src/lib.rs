@@ -7,6 +7,7 @@ mod error;
 mod health;
 pub mod input;
 mod openapi;
+mod query_rules;
 mod routes;
 
 pub use error::ApiError;
@@ -133,6 +134,7 @@ pub fn router(ctx: AppContext) -> Router {
     // each cold start pays per route.
     Router::new()
         .fallback_service(routes)
+        .layer(axum::middleware::from_fn(query_rules::refuse_unknown_query))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(
             hookhub_shared::http::json_payload_too_large,

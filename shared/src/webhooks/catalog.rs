@@ -194,6 +194,14 @@ pub const ORIGINS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Hookhub's name for a type another product's documents spell otherwise.
+pub fn canonical(name: &str) -> &str {
+    match name {
+        "message.new" => "message.received",
+        other => other,
+    }
+}
+
 pub fn is_known(name: &str) -> bool {
     EVENT_TYPES.iter().any(|e| e.name == name)
 }

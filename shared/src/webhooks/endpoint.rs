@@ -266,6 +266,7 @@ async fn read_input(
 ) -> EndpointInput {
     let name_field = kind.name_field();
     let url_field = kind.url_field();
+    f.alias("active", "isActive");
     let mut input = EndpointInput::default();
     if creating {
         input.name = f.required_string(name_field, 100);
@@ -307,6 +308,10 @@ async fn read_input(
         );
     }
     if let Some(events) = f.string_list("events", 100, 100) {
+        let events: Vec<String> = events
+            .iter()
+            .map(|e| catalog::canonical(e).to_string())
+            .collect();
         let mut ok = true;
         for (i, e) in events.iter().enumerate() {
             if !catalog::is_valid_pattern(e) {

@@ -378,7 +378,9 @@ pub async fn publish(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     // The tenant is checked in the same read as its subscriptions.
     let (tenant, check) = caller.tenant_to_check("write:events")?;
-    let event_type = input.required_string("type", 100);
+    let event_type = input
+        .required_string("type", 100)
+        .map(|t| catalog::canonical(&t).to_string());
     if let Some(t) = event_type.as_deref() {
         if catalog::is_known(t) && !catalog::is_publishable(t) {
             input.error(

@@ -8,5 +8,6 @@ mod integrations;
 mod openapi;
 mod quotas;
 mod sign_in;
+mod spellings;
 mod support;
 mod tenants;
