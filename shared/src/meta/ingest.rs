@@ -19,7 +19,7 @@ use serde_json::json;
 use super::split::{split, Channel, MetaItem};
 use super::stats::{self, MetaStats};
 use super::store::{MetaEvent, MetaEventStore, ProcessingStatus};
-use crate::error::ServiceError;
+use crate::error::{ServiceError, ServiceResult};
 use crate::integrations::{IntegrationKind, IntegrationRecord, IntegrationService};
 use crate::jobs::{enqueue_concurrently, Job, JobQueue};
 use crate::signing::meta as meta_signature;
@@ -353,6 +353,42 @@ impl Accounts {
             Channel::Messenger | Channel::Unknown => true,
         }
     }
+}
+
+/// Processes a Meta event again: a failed one is put back to `received` and queued; one
+/// still waiting is queued again (a second job for it does nothing while the first holds
+/// it); a processed one is left alone (409). Processing is idempotent, so a repeated
+/// reprocess publishes nothing twice.
+pub async fn reprocess(
+    store: &MetaEventStore,
+    queue: &dyn JobQueue,
+    tenant_id: &str,
+    id: &str,
+) -> ServiceResult<MetaEvent> {
+    let event = store.get(tenant_id, id).await?;
+    match event.status {
+        ProcessingStatus::Processed => {
+            return Err(ServiceError::Conflict(format!(
+                "Meta event {id} was processed; there is nothing to reprocess"
+            )))
+        }
+        ProcessingStatus::Failed => {
+            // The run that failed may still hold its claim on the event; it is over.
+            if store.reopen_failed(&event).await? {
+                store
+                    .release_processing(tenant_id, &event.natural_id)
+                    .await?;
+            }
+        }
+        ProcessingStatus::Received => {}
+    }
+    queue
+        .enqueue(
+            &[process_job(tenant_id, &event.natural_id)],
+            std::time::Duration::ZERO,
+        )
+        .await?;
+    store.get(tenant_id, id).await
 }
 
 pub fn process_job(tenant_id: &str, natural_id: &str) -> Job {

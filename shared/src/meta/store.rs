@@ -304,6 +304,37 @@ impl MetaEventStore {
             .await?)
     }
 
+    /// Puts a failed event back to `received` with its attempts cleared, for processing
+    /// again; `false` when it was not failed (processed, or already waiting).
+    pub async fn reopen_failed(&self, event: &MetaEvent) -> ServiceResult<bool> {
+        let received = ProcessingStatus::Received.as_str();
+        let update = crate::store::Update::default()
+            .set_s("status", received)
+            .set_s(
+                keys::GSI3_PK,
+                keys::meta_events_by_status(&event.tenant_id, received),
+            )
+            .set("attempts", AttributeValue::N("0".into()))
+            .set_s("reprocessedAt", crate::time::now_rfc3339())
+            .remove("processedAt")
+            .remove("error")
+            .when("#status = :failed")
+            .name("#status", "status")
+            .value(
+                ":failed",
+                AttributeValue::S(ProcessingStatus::Failed.as_str().into()),
+            );
+        Ok(matches!(
+            self.table
+                .update(
+                    &keys::meta_event(&event.tenant_id, &event.natural_id),
+                    update
+                )
+                .await?,
+            crate::store::Updated::Done(_)
+        ))
+    }
+
     pub async fn get(&self, tenant_id: &str, id: &str) -> ServiceResult<MetaEvent> {
         if !ids::is_valid(IdKind::MetaEvent, id) {
             return Err(ServiceError::NotFound("Meta event"));

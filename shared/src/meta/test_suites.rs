@@ -92,10 +92,40 @@ impl TestSuites {
         Ok(from_item(item)?)
     }
 
-    /// Runs every case with fresh Meta ids; a case whose channel has no enabled integration
-    /// with an app secret is skipped, with the reason.
-    pub async fn execute(&self, tenant_id: &str, suite_id: &str) -> ServiceResult<Value> {
+    /// The tenant's suites, newest first (suites are kept 30 days).
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<(Vec<TestSuite>, Option<String>)> {
+        Ok(self
+            .table
+            .query_records(
+                crate::store::Query::new(
+                    crate::store::Index::Primary,
+                    keys::meta_test_suites_partition(tenant_id),
+                )
+                .newest_first()
+                .page(limit, cursor),
+            )
+            .await?)
+    }
+
+    /// Runs every case with fresh Meta ids, or only the case named `only`; a case whose
+    /// channel has no enabled integration with an app secret is skipped, with the reason.
+    pub async fn execute(
+        &self,
+        tenant_id: &str,
+        suite_id: &str,
+        only: Option<&str>,
+    ) -> ServiceResult<Value> {
         let mut suite = self.get(tenant_id, suite_id).await?;
+        if let Some(name) = only {
+            if !suite.cases.iter().any(|c| c.name == name) {
+                return Err(ServiceError::NotFound("test case"));
+            }
+        }
         let receiving = self
             .ingest
             .tenant_integrations(tenant_id)
@@ -135,7 +165,8 @@ impl TestSuites {
                 cases(&whatsapp, run_tag, now.timestamp())
                     .into_iter()
                     .filter(|c| c.channel == Channel::Whatsapp),
-            );
+            )
+            .filter(|c| only.is_none_or(|name| c.name == name));
         for case in samples {
             let kind = match case.channel {
                 Channel::Whatsapp => IntegrationKind::Whatsapp,
@@ -195,6 +226,7 @@ impl TestSuites {
         let run = json!({
             "runId": run_id,
             "suiteId": suite.id,
+            "case": only,
             "executedAt": crate::time::rfc3339(now),
             "total": results.len(),
             "passed": passed,
@@ -203,7 +235,7 @@ impl TestSuites {
             "results": results,
         });
         suite.last_run = Some(json!({
-            "runId": run["runId"], "executedAt": run["executedAt"],
+            "runId": run["runId"], "executedAt": run["executedAt"], "case": only,
             "passed": passed, "failed": failed, "skipped": skipped,
         }));
         self.save(tenant_id, &suite).await?;

@@ -252,8 +252,12 @@ pub fn meta_stats_hour(tenant_id: &str, hour: &str) -> Key {
     Key::new(meta_stats_partition(tenant_id), format!("HOUR#{hour}"))
 }
 
+pub fn meta_test_suites_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#METASUITES")
+}
+
 pub fn meta_test_suite(tenant_id: &str, suite_id: &str) -> Key {
-    Key::new(format!("T#{tenant_id}#METASUITES"), suite_id)
+    Key::new(meta_test_suites_partition(tenant_id), suite_id)
 }
 
 pub fn contacts_partition(tenant_id: &str) -> String {

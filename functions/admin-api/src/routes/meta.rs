@@ -96,6 +96,63 @@ pub async fn execute_test_suite(
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
     Ok(Json(
-        ctx.meta_test_suites().execute(&tenant, &suite_id).await?,
+        ctx.meta_test_suites()
+            .execute(&tenant, &suite_id, None)
+            .await?,
     ))
+}
+
+/// One case of a suite, by name (`POST /api/v1/meta/test-suites/{id}/cases/{name}/execute`).
+pub async fn execute_test_case(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path((suite_id, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    Ok(Json(
+        ctx.meta_test_suites()
+            .execute(&tenant, &suite_id, Some(&name))
+            .await?,
+    ))
+}
+
+pub async fn list_test_suites(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    let (suites, next) = ctx
+        .meta_test_suites()
+        .list(&tenant, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page(suites.iter().map(|s| json!(s)).collect(), next)))
+}
+
+pub async fn get_test_suite(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(suite_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    Ok(Json(json!(
+        ctx.meta_test_suites().get(&tenant, &suite_id).await?
+    )))
+}
+
+/// `POST /api/v1/meta/events/{id}/reprocess`: a failed event processed again (202).
+pub async fn reprocess_event(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    let event = hookhub_shared::meta::ingest::reprocess(
+        &ctx.meta_events(),
+        ctx.queue.as_ref(),
+        &tenant,
+        &id,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(event.view())))
 }

@@ -886,6 +886,37 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
         None,
     )
     .await;
+    walk.expect(200, "GET", "/api/v1/meta/test-suites", Some(&tenant), None)
+        .await;
+    walk.expect(
+        200,
+        "GET",
+        &format!("/api/v1/meta/test-suites/{suite}"),
+        Some(&tenant),
+        None,
+    )
+    .await;
+    walk.expect(
+        200,
+        "POST",
+        &format!("/api/v1/meta/test-suites/{suite}/cases/whatsapp_text/execute"),
+        Some(&tenant),
+        None,
+    )
+    .await;
+    // A failed event, as an outage would leave one, is reprocessed.
+    let store = stack.stack.ctx.meta_events();
+    let mut failed = store.get(&tenant, &meta_event).await.unwrap();
+    failed.status = hookhub_shared::meta::ProcessingStatus::Failed;
+    store.record_outcome(&failed).await.unwrap();
+    walk.expect(
+        202,
+        "POST",
+        &format!("/api/v1/meta/events/{meta_event}/reprocess"),
+        Some(&tenant),
+        None,
+    )
+    .await;
 
     // Contacts.
     walk.expect(200, "GET", "/api/v1/contacts", Some(&tenant), None)

@@ -456,3 +456,157 @@ async fn test_suites_run_every_kind_through_the_ingress_and_the_read_side_report
         .contains("template"));
     assert!(!dashboard["recommendations"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn suites_are_listed_and_read_one_case_runs_alone_and_a_failed_event_is_reprocessed() {
+    let stack = Stack::start("e2e-meta-reprocess").await;
+    let tenant = stack.tenant().await;
+    let other = stack.tenant().await;
+    stack.configure_whatsapp(&tenant, WA_SECRET).await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    stack
+        .endpoint(
+            &tenant,
+            &receiver.url,
+            json!({"events": ["message.received"]}),
+        )
+        .await;
+    let call = |method: &'static str, path: String, tenant: String| {
+        let stack = &stack;
+        async move {
+            stack
+                .call(
+                    method,
+                    &format!("/api/v1/meta{path}"),
+                    &stack.admin,
+                    Some(&tenant),
+                    None,
+                )
+                .await
+        }
+    };
+    let (s, suite) = stack
+        .call(
+            "POST",
+            "/api/v1/meta/test-suites",
+            &stack.admin,
+            Some(&tenant),
+            Some(json!({"accountId": "17841400008460056", "senderId": "16505551234", "senderUsername": "sheena.nelson"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{suite}");
+    let suite_id = suite["id"].as_str().unwrap().to_string();
+    let (s, listed) = call("GET", "/test-suites".into(), tenant.clone()).await;
+    assert_eq!(s, 200, "{listed}");
+    assert_eq!(listed["data"][0]["id"], suite_id.as_str());
+    let (_, theirs) = call("GET", "/test-suites".into(), other.clone()).await;
+    assert_eq!(
+        theirs["data"],
+        json!([]),
+        "another tenant's suites are not listed"
+    );
+    let (s, read) = call("GET", format!("/test-suites/{suite_id}"), tenant.clone()).await;
+    assert_eq!(s, 200, "{read}");
+    assert!(read["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "whatsapp_text"));
+    let (s, _) = call("GET", format!("/test-suites/{suite_id}"), other.clone()).await;
+    assert_eq!(s, 404);
+
+    // One case alone.
+    let (s, run) = call(
+        "POST",
+        format!("/test-suites/{suite_id}/cases/whatsapp_text/execute"),
+        tenant.clone(),
+    )
+    .await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["total"], 1, "{run}");
+    assert_eq!(run["passed"], 1, "{run}");
+    assert_eq!(run["case"], "whatsapp_text");
+    let (s, _) = call(
+        "POST",
+        format!("/test-suites/{suite_id}/cases/no_such_case/execute"),
+        tenant.clone(),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (_, read) = call("GET", format!("/test-suites/{suite_id}"), tenant.clone()).await;
+    assert_eq!(read["lastRun"]["case"], "whatsapp_text");
+
+    // The case's event is processed and delivered once.
+    let event_id = run["results"][0]["metaEventId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let status_of = |tenant: String| {
+        let (call, event_id) = (&call, event_id.clone());
+        async move {
+            let (_, event) = call("GET", format!("/events/{event_id}"), tenant).await;
+            event
+        }
+    };
+    stack
+        .eventually(WAIT, || async {
+            status_of(tenant.clone()).await["status"] == "processed"
+        })
+        .await;
+    stack
+        .eventually(WAIT, || async { receiver.count() == 1 })
+        .await;
+    let (s, refused) = call(
+        "POST",
+        format!("/events/{event_id}/reprocess"),
+        tenant.clone(),
+    )
+    .await;
+    assert_eq!(s, 409, "a processed event: {refused}");
+
+    // It failed (as a dependency outage would leave it): reprocess takes it again.
+    let store = stack.stack.ctx.meta_events();
+    let mut failed = store.get(&tenant, &event_id).await.unwrap();
+    failed.status = ProcessingStatus::Failed;
+    failed.attempts = 5;
+    store.record_outcome(&failed).await.unwrap();
+    let (s, _) = call(
+        "POST",
+        format!("/events/{event_id}/reprocess"),
+        other.clone(),
+    )
+    .await;
+    assert_eq!(s, 404, "another tenant's event");
+    let (s, reopened) = call(
+        "POST",
+        format!("/events/{event_id}/reprocess"),
+        tenant.clone(),
+    )
+    .await;
+    assert_eq!(s, 202, "{reopened}");
+    assert_eq!(reopened["status"], "received");
+    let (s, again) = call(
+        "POST",
+        format!("/events/{event_id}/reprocess"),
+        tenant.clone(),
+    )
+    .await;
+    assert!(
+        s == 202 || s == 409,
+        "a repeat is queued again or finds it processed: {s} {again}"
+    );
+    stack
+        .eventually(WAIT, || async {
+            status_of(tenant.clone()).await["status"] == "processed"
+        })
+        .await;
+    assert_eq!(status_of(tenant.clone()).await["attempts"], 1);
+    // Delivered again under the same webhook-id, for receivers to deduplicate.
+    stack
+        .eventually(WAIT, || async { receiver.count() >= 2 })
+        .await;
+    let got = receiver.all();
+    assert!(got
+        .iter()
+        .all(|r| r.headers["webhook-id"] == got[0].headers["webhook-id"]));
+}
