@@ -61,54 +61,154 @@ pub fn csv_cell(value: &str) -> String {
     cell
 }
 
-/// The CSV file: a header row, then one row per contact; custom fields become
-/// `customField.<name>` columns (the union over the rows, sorted). Lines end in CRLF.
-pub fn contacts_csv(contacts: &[Contact]) -> String {
-    let custom: BTreeSet<&str> = contacts
+/// One field an export may hold: a column of [`CSV_COLUMNS`], every custom field, or one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportField {
+    Column(&'static str),
+    CustomFields,
+    CustomField(String),
+}
+
+/// `fields=`: the export's fields, in the order given, from a comma-separated list of
+/// column names, `customFields` (every custom field) and `customField.<name>`.
+pub fn parse_fields(raw: &str) -> Result<Vec<ExportField>, String> {
+    let mut out = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let field = if let Some(column) = CSV_COLUMNS.iter().find(|c| **c == name) {
+            ExportField::Column(column)
+        } else if name == "customFields" {
+            ExportField::CustomFields
+        } else if let Some(custom) = name.strip_prefix("customField.").filter(|c| !c.is_empty()) {
+            ExportField::CustomField(custom.to_string())
+        } else {
+            return Err(format!(
+                "unknown field {name:?}; the fields are {}, customFields and customField.<name>",
+                CSV_COLUMNS.join(", ")
+            ));
+        };
+        if !out.contains(&field) {
+            out.push(field);
+        }
+    }
+    if out.is_empty() {
+        return Err("name at least one field".into());
+    }
+    Ok(out)
+}
+
+/// Every field, as an export without `fields=` holds them.
+fn all_fields() -> Vec<ExportField> {
+    CSV_COLUMNS
         .iter()
-        .flat_map(|c| c.custom_fields.keys().map(String::as_str))
-        .collect();
+        .map(|c| ExportField::Column(c))
+        .chain(std::iter::once(ExportField::CustomFields))
+        .collect()
+}
+
+fn column_value(c: &Contact, column: &str) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    match column {
+        "id" => c.id.clone(),
+        "channel" => c.channel.clone(),
+        "externalId" => c.external_id.clone(),
+        "name" => opt(&c.name),
+        "username" => opt(&c.username),
+        "phone" => opt(&c.phone),
+        "email" => opt(&c.email),
+        "tags" => c.tags.join(";"),
+        "optedIn" => c.opted_in.to_string(),
+        "exportConsent" => c.export_consent.to_string(),
+        "exportConsentAt" => opt(&c.export_consent_at),
+        "createdAt" => c.first_seen_at.clone(),
+        "updatedAt" => c.updated().to_string(),
+        "lastSeenAt" => c.last_seen_at.clone(),
+        "messages" => c.messages.to_string(),
+        "comments" => c.comments.to_string(),
+        "reactions" => c.reactions.to_string(),
+        "events" => c.events.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// How a column reads its cell from a contact.
+type CellReader = Box<dyn Fn(&Contact) -> String>;
+
+/// The CSV file: a header row, then one row per contact, with the fields asked for (all
+/// of them by default); custom fields become `customField.<name>` columns (`customFields`:
+/// the union over the rows, sorted). Lines end in CRLF.
+pub fn contacts_csv(contacts: &[Contact], fields: Option<&[ExportField]>) -> String {
+    let all = all_fields();
+    let fields = fields.unwrap_or(&all);
+    // Each column: its header and how a contact's cell is read.
+    let mut columns: Vec<(String, CellReader)> = Vec::new();
+    for field in fields {
+        match field {
+            ExportField::Column(name) => {
+                let name: &'static str = name;
+                columns.push((name.to_string(), Box::new(move |c| column_value(c, name))));
+            }
+            ExportField::CustomFields => {
+                let custom: BTreeSet<String> = contacts
+                    .iter()
+                    .flat_map(|c| c.custom_fields.keys().cloned())
+                    .collect();
+                for key in custom {
+                    let header = format!("customField.{key}");
+                    columns.push((
+                        header,
+                        Box::new(move |c| c.custom_fields.get(&key).cloned().unwrap_or_default()),
+                    ));
+                }
+            }
+            ExportField::CustomField(key) => {
+                let key = key.clone();
+                columns.push((
+                    format!("customField.{key}"),
+                    Box::new(move |c| c.custom_fields.get(&key).cloned().unwrap_or_default()),
+                ));
+            }
+        }
+    }
     let mut out = String::new();
-    let header: Vec<String> = CSV_COLUMNS
-        .iter()
-        .map(|c| c.to_string())
-        .chain(custom.iter().map(|k| format!("customField.{k}")))
-        .map(|h| csv_cell(&h))
-        .collect();
+    let header: Vec<String> = columns.iter().map(|(h, _)| csv_cell(h)).collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
     for c in contacts {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let mut row = vec![
-            c.id.clone(),
-            c.channel.clone(),
-            c.external_id.clone(),
-            opt(&c.name),
-            opt(&c.username),
-            opt(&c.phone),
-            opt(&c.email),
-            c.tags.join(";"),
-            c.opted_in.to_string(),
-            c.export_consent.to_string(),
-            opt(&c.export_consent_at),
-            c.first_seen_at.clone(),
-            c.updated().to_string(),
-            c.last_seen_at.clone(),
-            c.messages.to_string(),
-            c.comments.to_string(),
-            c.reactions.to_string(),
-            c.events.to_string(),
-        ];
-        row.extend(
-            custom
-                .iter()
-                .map(|k| c.custom_fields.get(*k).cloned().unwrap_or_default()),
-        );
-        let cells: Vec<String> = row.iter().map(|v| csv_cell(v)).collect();
+        let cells: Vec<String> = columns.iter().map(|(_, cell)| csv_cell(&cell(c))).collect();
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
     out
+}
+
+/// A contact's JSON with the fields asked for (all by default).
+fn json_fields(contact: &Contact, fields: Option<&[ExportField]>) -> Value {
+    let view = contact.view();
+    let Some(fields) = fields else {
+        return view;
+    };
+    let mut out = serde_json::Map::new();
+    for field in fields {
+        match field {
+            ExportField::Column(name) => {
+                out.insert(name.to_string(), view[*name].clone());
+            }
+            ExportField::CustomFields => {
+                out.insert("customFields".into(), view["customFields"].clone());
+            }
+            ExportField::CustomField(key) => {
+                let custom = out
+                    .entry("customFields")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if let (Some(map), Some(v)) =
+                    (custom.as_object_mut(), contact.custom_fields.get(key))
+                {
+                    map.insert(key.clone(), Value::String(v.clone()));
+                }
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +316,8 @@ pub struct ExportRequest<'a> {
     pub limit: usize,
     /// JSON only: each contact's recent Meta events.
     pub include_events: bool,
+    /// The fields to hold; `None` for all.
+    pub fields: Option<Vec<ExportField>>,
     pub format: ExportFormat,
 }
 
@@ -262,10 +364,15 @@ impl ContactExporter {
             )
             .await?;
         let file = match request.format {
-            ExportFormat::Csv => contacts_csv(&page.rows).into_bytes(),
+            ExportFormat::Csv => contacts_csv(&page.rows, request.fields.as_deref()).into_bytes(),
             ExportFormat::Json => {
                 let contacts = self
-                    .json_contacts(tenant_id, &page.rows, request.include_events)
+                    .json_contacts(
+                        tenant_id,
+                        &page.rows,
+                        request.include_events,
+                        request.fields.as_deref(),
+                    )
                     .await?;
                 let doc = serde_json::json!({
                     "exportedAt": crate::time::now_rfc3339(),
@@ -301,6 +408,7 @@ impl ContactExporter {
         tenant_id: &str,
         rows: &[Contact],
         include_events: bool,
+        fields: Option<&[ExportField]>,
     ) -> ServiceResult<Vec<Value>> {
         let recent = if include_events {
             self.meta_events
@@ -313,7 +421,7 @@ impl ContactExporter {
         Ok(rows
             .iter()
             .map(|c| {
-                let mut view = c.view();
+                let mut view = json_fields(c, fields);
                 if include_events {
                     let channel = serde_json::from_value::<Channel>(serde_json::json!(c.channel))
                         .unwrap_or(Channel::Unknown);
@@ -333,6 +441,49 @@ impl ContactExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn contact(id: &str, fields: &[(&str, &str)]) -> Contact {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "channel": "whatsapp", "externalId": "16505551234", "name": "Ana",
+            "tags": ["vip"], "customFields": fields.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            "optedIn": true, "exportConsent": true, "firstSeenAt": "2026-01-01T00:00:00.000Z",
+            "lastSeenAt": "2026-01-02T00:00:00.000Z",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn fields_choose_and_order_the_columns_and_the_keys() {
+        let rows = [
+            contact("con_1", &[("drink", "tea"), ("size", "L")]),
+            contact("con_2", &[("drink", "latte")]),
+        ];
+        let fields = parse_fields("name, id,customField.drink,name").unwrap();
+        assert_eq!(fields.len(), 3, "a repeat counts once");
+        let csv = contacts_csv(&rows, Some(&fields));
+        assert_eq!(
+            csv,
+            "\"name\",\"id\",\"customField.drink\"\r\n\"Ana\",\"con_1\",\"tea\"\r\n\"Ana\",\"con_2\",\"latte\"\r\n"
+        );
+        let every = contacts_csv(&rows, Some(&parse_fields("id,customFields").unwrap()));
+        assert!(every.starts_with("\"id\",\"customField.drink\",\"customField.size\"\r\n"));
+        assert_eq!(
+            contacts_csv(&rows, None).lines().next().unwrap(),
+            contacts_csv(&rows, Some(&all_fields()))
+                .lines()
+                .next()
+                .unwrap()
+        );
+        let json = json_fields(&rows[0], Some(&fields));
+        assert_eq!(
+            json,
+            serde_json::json!({"name": "Ana", "id": "con_1", "customFields": {"drink": "tea"}})
+        );
+        for bad in ["", "nmae", "customField.", "id,password"] {
+            let err = parse_fields(bad).unwrap_err();
+            assert!(err.contains("field"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn cells_are_quoted_and_formulas_guarded() {

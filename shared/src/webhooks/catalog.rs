@@ -181,6 +181,26 @@ pub fn sources_of(origin: &str) -> &'static [&'static str] {
     }
 }
 
+/// Every delivered payload's fields, described for the catalog.
+pub const PAYLOAD: &[(&str, &str)] = &[
+    (
+        "id",
+        "the event's id, also the webhook-id header: deduplicate on it",
+    ),
+    ("event", "the event's type"),
+    ("timestamp", "when the event happened (RFC 3339)"),
+    ("tenantId", "the tenant the event belongs to"),
+    ("source", "where the event came from: api, meta or hookhub"),
+    (
+        "data",
+        "the event's data, as published (a type's sample shows its shape)",
+    ),
+    (
+        "metadata",
+        "about this delivery: attempt (1 for the first, then each retry), tenantId, source",
+    ),
+];
+
 /// The values of [`origin`], described for the catalog.
 pub const ORIGINS: &[(&str, &str)] = &[
     (

@@ -113,14 +113,16 @@ pub fn backoff(retry_delay_secs: i64, attempt: u32, retry_after: Option<Duration
     }
 }
 
-/// What the receiver gets: the job's event with its data and where it came from.
-pub fn request_body(tenant_id: &str, job: &DeliveryJob, data: &Value) -> Vec<u8> {
+/// What the receiver gets: the job's event with its data and where it came from, and a
+/// `metadata` object about this delivery (the attempt it is, the tenant, the source).
+pub fn request_body(tenant_id: &str, job: &DeliveryJob, data: &Value, attempt: u32) -> Vec<u8> {
     let mut body = serde_json::json!({
         "id": job.event_id,
         "event": job.event_type,
         "timestamp": job.event_timestamp,
         "tenantId": tenant_id,
         "data": data,
+        "metadata": {"attempt": attempt, "tenantId": tenant_id, "source": job.source},
     });
     if let Some(source) = &job.source {
         body["source"] = Value::String(source.clone());
@@ -361,7 +363,15 @@ impl DeliveryService {
                         (Some(e), Some(data)) => {
                             let n8n = n8n.get(&e.tenant_id);
                             match self
-                                .send(e, &d.job, data, n8n, e.timeout(), MAX_LOGGED_BODY)
+                                .send(
+                                    e,
+                                    &d.job,
+                                    data,
+                                    d.attempt,
+                                    n8n,
+                                    e.timeout(),
+                                    MAX_LOGGED_BODY,
+                                )
                                 .await
                             {
                                 Ok(sent) => Step::Sent(decide(e, &d.job, d.attempt, sent)),
@@ -483,11 +493,13 @@ impl DeliveryService {
 
     /// Signs with every live secret (and a workflow's bearer token) and sends once,
     /// keeping at most `max_body` bytes of the answer.
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         endpoint: &Endpoint,
         job: &DeliveryJob,
         data: &Value,
+        attempt: u32,
         n8n: Option<&N8nInstance>,
         timeout: Duration,
         max_body: usize,
@@ -507,7 +519,7 @@ impl DeliveryService {
         let secrets = self.endpoints.signing_secrets(endpoint).await?;
         let token = self.endpoints.auth_token(endpoint).await?;
         let custom = self.endpoints.custom_headers(endpoint).await?;
-        let body = request_body(&endpoint.tenant_id, job, data);
+        let body = request_body(&endpoint.tenant_id, job, data, attempt);
         let bearer = token.as_deref().map(String::as_str);
         let mut headers = request_headers(&custom, &secrets, job, &body, bearer);
         if let Some(key) = n8n
@@ -561,7 +573,15 @@ impl DeliveryService {
             }
         };
         let sent = self
-            .send(endpoint, job, &data, n8n, call_timeout(endpoint), max_body)
+            .send(
+                endpoint,
+                job,
+                &data,
+                1,
+                n8n,
+                call_timeout(endpoint),
+                max_body,
+            )
             .await?;
         let answer = sent.result.clone();
         let once = Endpoint {

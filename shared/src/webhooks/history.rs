@@ -247,7 +247,7 @@ impl HistoryService {
         let request_body = match self.events.get(tenant_id, &log.event_id).await {
             Ok(event) => {
                 let job = DeliveryJob::for_event(&event, &log.endpoint_id);
-                let body = request_body(tenant_id, &job, &event.data);
+                let body = request_body(tenant_id, &job, &event.data, log.attempt);
                 Some(String::from_utf8_lossy(&body).into_owned())
             }
             Err(ServiceError::NotFound(_)) => None,

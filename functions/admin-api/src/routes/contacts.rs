@@ -241,6 +241,12 @@ async fn export(
             .limit
             .map_or(MAX_EXPORT_ROWS, |l| (l as usize).min(MAX_EXPORT_ROWS)),
         include_events: parse_bool("includeEvents", query.params.get("includeEvents"))?,
+        fields: query
+            .params
+            .get("fields")
+            .map(|f| hookhub_shared::exports::parse_fields(f))
+            .transpose()
+            .map_err(bad_query)?,
         format,
     };
     let export = ctx

@@ -29,8 +29,12 @@ pub async fn catalog(State(ctx): State<AppContext>, caller: Caller) -> ApiResult
         .iter()
         .map(|(name, meaning)| (name.to_string(), json!(meaning)))
         .collect();
+    let payload: serde_json::Map<String, Value> = catalog::PAYLOAD
+        .iter()
+        .map(|(name, meaning)| (name.to_string(), json!(meaning)))
+        .collect();
     Ok(Json(
-        json!({"data": data, "wildcards": ["*", "<prefix>.*"], "sources": sources}),
+        json!({"data": data, "wildcards": ["*", "<prefix>.*"], "sources": sources, "payload": payload}),
     ))
 }
 

@@ -49,6 +49,10 @@ async fn delivered_signed_with_the_documented_shape_and_logged() {
     assert_eq!(body["tenantId"], tenant.as_str());
     assert_eq!(body["data"]["contact"]["id"], "c1");
     assert!(body["timestamp"].is_string());
+    assert_eq!(
+        body["metadata"],
+        json!({"attempt": 1, "tenantId": tenant.as_str(), "source": "api"})
+    );
     assert_eq!(got.headers["webhook-id"], published["id"].as_str().unwrap());
     assert_eq!(got.headers["x-webhook-event"], "contact.created");
     assert_eq!(got.headers["x-team"], "crm");
