@@ -11,7 +11,7 @@ use crate::contacts::{Contact, ContactBook, Selection};
 use crate::digest::sha256_hex;
 use crate::error::ServiceResult;
 use crate::ids::{new_id, IdKind};
-use crate::meta::{Channel, MetaEventStore};
+use crate::meta::MetaEventStore;
 use crate::store::{keys, to_item, Index, Query, Table};
 
 /// Columns before the custom fields, in order.
@@ -280,10 +280,10 @@ impl ExportAudit {
     }
 }
 
-/// How many of the tenant's newest Meta events a JSON export searches for each contact's
-/// recent events, and how many it keeps per contact.
-const RECENT_EVENTS_SCANNED: u32 = 1000;
-const RECENT_EVENTS_PER_CONTACT: usize = 20;
+/// How many of each contact's latest Meta events a JSON export holds.
+const RECENT_EVENTS_PER_CONTACT: u32 = 20;
+/// Contacts whose histories are read at once.
+const HISTORY_CONCURRENCY: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -403,6 +403,8 @@ impl ContactExporter {
         })
     }
 
+    /// The contacts as JSON; with `include_events`, each with its own latest Meta events
+    /// (read from the events indexed by their sender, several contacts at once).
     async fn json_contacts(
         &self,
         tenant_id: &str,
@@ -410,31 +412,33 @@ impl ContactExporter {
         include_events: bool,
         fields: Option<&[ExportField]>,
     ) -> ServiceResult<Vec<Value>> {
-        let recent = if include_events {
-            self.meta_events
-                .list(tenant_id, None, None, Some(RECENT_EVENTS_SCANNED), None)
-                .await?
-                .0
-        } else {
-            Vec::new()
-        };
-        Ok(rows
+        use futures::StreamExt;
+        let mut out: Vec<Value> = rows.iter().map(|c| json_fields(c, fields)).collect();
+        if !include_events {
+            return Ok(out);
+        }
+        let people: Vec<(String, String)> = rows
             .iter()
-            .map(|c| {
-                let mut view = json_fields(c, fields);
-                if include_events {
-                    let channel = serde_json::from_value::<Channel>(serde_json::json!(c.channel))
-                        .unwrap_or(Channel::Unknown);
-                    view["recentEvents"] = serde_json::json!(recent
-                        .iter()
-                        .filter(|e| e.concerns(channel, &c.external_id))
-                        .take(RECENT_EVENTS_PER_CONTACT)
-                        .map(|e| serde_json::json!({"id": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "data": e.data}))
-                        .collect::<Vec<_>>());
-                }
-                view
-            })
-            .collect())
+            .map(|c| (c.channel.clone(), c.external_id.clone()))
+            .collect();
+        let store = &self.meta_events;
+        let histories: Vec<ServiceResult<Vec<crate::meta::MetaEvent>>> =
+            futures::stream::iter(people)
+                .map(|(channel, external_id)| async move {
+                    store
+                        .by_contact(tenant_id, &channel, &external_id, RECENT_EVENTS_PER_CONTACT)
+                        .await
+                })
+                .buffered(HISTORY_CONCURRENCY)
+                .collect()
+                .await;
+        for (view, history) in out.iter_mut().zip(histories) {
+            view["recentEvents"] = serde_json::json!(history?
+                .iter()
+                .map(|e| serde_json::json!({"id": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "data": e.data}))
+                .collect::<Vec<_>>());
+        }
+        Ok(out)
     }
 }
 

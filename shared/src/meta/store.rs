@@ -250,6 +250,18 @@ impl MetaEventStore {
         for attr in [keys::GSI1_SK, keys::GSI2_SK, keys::GSI3_SK] {
             item.insert(attr.into(), id.clone());
         }
+        // Indexed by the person it is from, for their history (exports).
+        if let Some(contact) = &event.contact {
+            item.insert(
+                keys::GSI4_PK.into(),
+                AttributeValue::S(keys::meta_events_by_contact(
+                    t,
+                    contact.channel.as_str(),
+                    &contact.external_id,
+                )),
+            );
+            item.insert(keys::GSI4_SK.into(), id.clone());
+        }
         item.insert(
             keys::TTL.into(),
             AttributeValue::N(crate::time::ttl_after(self.retention).to_string()),
@@ -302,6 +314,42 @@ impl MetaEventStore {
             .table
             .get_record(&keys::meta_event(tenant_id, natural_id))
             .await?)
+    }
+
+    /// A person's Meta events, newest first, at most `limit` (from the events indexed by
+    /// their sender).
+    pub async fn by_contact(
+        &self,
+        tenant_id: &str,
+        channel: &str,
+        external_id: &str,
+        limit: u32,
+    ) -> ServiceResult<Vec<MetaEvent>> {
+        let page = self
+            .table
+            .query(
+                Query::new(
+                    Index::Gsi4,
+                    keys::meta_events_by_contact(tenant_id, channel, external_id),
+                )
+                .newest_first()
+                .page(Some(limit), None),
+            )
+            .await?;
+        let wanted: Vec<crate::store::Key> = page
+            .items
+            .iter()
+            .map(crate::store::Key::of_item)
+            .collect::<Result<_, _>>()?;
+        let mut events: Vec<MetaEvent> = self
+            .table
+            .batch_get(&wanted)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        events.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(events)
     }
 
     /// Puts a failed event back to `received` with its attempts cleared, for processing
@@ -418,6 +466,9 @@ impl MetaEventStore {
                 ("data", Some(erased)),
                 ("rawTruncated", Some(AttributeValue::Bool(false))),
                 ("contact", None),
+                // The index key names the person.
+                (keys::GSI4_PK, None),
+                (keys::GSI4_SK, None),
             ];
             let key = keys::meta_event(tenant_id, &event.natural_id);
             if self.table.update_existing(&key, &attributes).await? {

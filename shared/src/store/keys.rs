@@ -31,6 +31,7 @@
 //! | hourly counters      | `T#{t}#EP#{whId}`          | `HOUR#{yyyy-mm-ddThh}`      |                                       |                                        |
 //! | Meta event           | `T#{t}#METAID`             | `{naturalId}` (TTL)         | `T#{t}#META` / `{mevId}`              | `T#{t}#METATYPE#{type}` / `{mevId}`    |
 //! |   (status, gsi3)     |                            |                             | gsi3: `T#{t}#METASTATUS#{status}` / `{mevId}`                                  |
+//! |   (person, gsi4)     |                            |                             | gsi4: `T#{t}#CONTACTMETA#{channel}#{externalId}` / `{mevId}` (erased with the person) |
 //! | Meta hourly counters | `T#{t}#METASTATS`          | `HOUR#{yyyy-mm-ddThh}` (TTL)|                                       |                                        |
 //! | Meta test suite      | `T#{t}#METASUITES`         | `{tsId}` (TTL)              |                                       |                                        |
 //! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
@@ -250,6 +251,11 @@ pub fn meta_stats_partition(tenant_id: &str) -> String {
 /// `hour` is `yyyy-mm-ddThh` (UTC).
 pub fn meta_stats_hour(tenant_id: &str, hour: &str) -> Key {
     Key::new(meta_stats_partition(tenant_id), format!("HOUR#{hour}"))
+}
+
+/// A person's Meta events (gsi4), by the channel and id Meta knows them by.
+pub fn meta_events_by_contact(tenant_id: &str, channel: &str, external_id: &str) -> String {
+    format!("T#{tenant_id}#CONTACTMETA#{channel}#{external_id}")
 }
 
 pub fn meta_test_suites_partition(tenant_id: &str) -> String {

@@ -461,8 +461,7 @@ async fn contacts_are_captured_filtered_edited_exported_audited_and_erased() {
     let rows = python_csv(&resp.bytes().await.unwrap(), ',');
     assert_eq!(rows[0], ["name", "customField.drink", "id"]);
     assert!(
-        rows.iter()
-            .any(|r| r[1] == "latte" && r[0] == "Sheena N."),
+        rows.iter().any(|r| r[1] == "latte" && r[0] == "Sheena N."),
         "{rows:?}"
     );
     let (s, json_export) = stack
