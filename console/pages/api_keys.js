@@ -10,8 +10,9 @@ const PERMISSIONS = [
   ['read:webhooks', 'Read endpoints'], ['write:webhooks', 'Create and change endpoints'],
   ['delete:webhooks', 'Delete endpoints'], ['read:logs', 'Read delivery logs'],
   ['write:events', 'Publish events'], ['read:events', 'Read Meta events'],
-  ['send:messages', 'Send messages'], ['read:contacts', 'Read contacts'],
-  ['write:contacts', 'Change contacts'], ['export:contacts', 'Export contacts'],
+  ['send:messages', 'Send messages'], ['read:messages', 'Read messages'],
+  ['read:contacts', 'Read contacts'], ['write:contacts', 'Change contacts'],
+  ['delete:contacts', 'Erase contacts'], ['export:contacts', 'Export contacts'],
 ];
 
 function CreateKey({ tenant, onCreated }) {
@@ -27,7 +28,8 @@ function CreateKey({ tenant, onCreated }) {
       permissions,
       rateLimitPerMinute: Number(rate),
       allowedIps: allowedIps.split(/[\s,]+/).filter(Boolean),
-      expiresAt: expiresAt ? new Date(`${expiresAt}T23:59:59Z`).toISOString() : null,
+      // Left blank, the key expires a year from now.
+      ...(expiresAt ? { expiresAt: new Date(`${expiresAt}T23:59:59Z`).toISOString() } : {}),
     };
     const issued = await api('POST', '/api/v1/api-keys', { tenant, body });
     toast(`Key ${issued.name} created`);
@@ -40,7 +42,7 @@ function CreateKey({ tenant, onCreated }) {
     <div class="row">
       <${Field} label="Name" value=${name} onInput=${setName} required error=${errors.name} />
       <${Field} label="Requests per minute" type="number" value=${rate} onInput=${setRate} error=${errors.rateLimitPerMinute} />
-      <${Field} label="Expires on" type="date" value=${expiresAt} onInput=${setExpiresAt} error=${errors.expiresAt} hint="Optional" />
+      <${Field} label="Expires on" type="date" value=${expiresAt} onInput=${setExpiresAt} error=${errors.expiresAt} hint="Blank: a year from today" />
     </div>
     <fieldset><legend>Permissions</legend>
       <${Checkbox} label="Everything (*)" checked=${permissions.includes('*')} onChange=${() => toggle('*')} />

@@ -24,6 +24,10 @@ pub const KEY_PREFIX: &str = "hk_";
 const KEY_BYTES: usize = 32;
 const DISPLAY_PREFIX_LEN: usize = 11;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i64 = 600;
+/// A new key's lifetime unless `expiresAt` says otherwise.
+pub const DEFAULT_LIFETIME_DAYS: i64 = 365;
+/// How long an expired key stays (listed as expired) before it is removed.
+pub const REMOVED_AFTER_EXPIRY_DAYS: i64 = 30;
 /// `lastUsedAt` is refreshed at most this often, to keep a write off most requests.
 const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
@@ -38,6 +42,8 @@ pub const PERMISSIONS: &[&str] = &[
     "read:events",
     "read:contacts",
     "write:contacts",
+    "delete:contacts",
+    "read:messages",
     "export:contacts",
     "*",
 ];
@@ -90,8 +96,18 @@ impl ApiKey {
             .is_some_and(|e| e <= now)
     }
 
+    /// Whether the key may act under `permission`. Keys made before the finer permissions
+    /// keep what they could do: `write:contacts` includes `delete:contacts`, and
+    /// `send:messages` includes `read:messages`.
     pub fn allows(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == "*" || p == permission)
+        let implied = |p: &str| match p {
+            "write:contacts" => permission == "delete:contacts",
+            "send:messages" => permission == "read:messages",
+            _ => false,
+        };
+        self.permissions
+            .iter()
+            .any(|p| p == "*" || p == permission || implied(p))
     }
 
     /// No allow-list allows every address.
@@ -215,6 +231,20 @@ fn read_expiry(f: &mut Fields) -> Option<Option<String>> {
     }
 }
 
+/// A key that expires is removed [`REMOVED_AFTER_EXPIRY_DAYS`] after, by DynamoDB's TTL;
+/// until then it is listed as expired, and refused.
+fn with_expiry_ttl(mut item: crate::store::Item, key: &ApiKey) -> crate::store::Item {
+    let expiry = key
+        .expires_at
+        .as_deref()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok());
+    if let Some(expiry) = expiry {
+        let ttl = expiry.timestamp() + REMOVED_AFTER_EXPIRY_DAYS * 86_400;
+        item.insert(keys::TTL.into(), AttributeValue::N(ttl.to_string()));
+    }
+    item
+}
+
 impl ApiKeyService {
     pub fn new(table: Table) -> Self {
         Self { table }
@@ -222,12 +252,18 @@ impl ApiKeyService {
 
     /// The key's record, listed in its tenant's partition.
     fn record(&self, key: &ApiKey) -> ServiceResult<crate::store::Item> {
-        Ok(to_item(&keys::api_key(&key.tenant_id, &key.id), key)?)
+        Ok(with_expiry_ttl(
+            to_item(&keys::api_key(&key.tenant_id, &key.id), key)?,
+            key,
+        ))
     }
 
     /// The same record under the hash of the key's secret: what authentication reads.
     fn lookup(&self, key: &ApiKey) -> ServiceResult<crate::store::Item> {
-        Ok(to_item(&keys::api_key_by_hash(&key.key_hash), key)?)
+        Ok(with_expiry_ttl(
+            to_item(&keys::api_key_by_hash(&key.key_hash), key)?,
+            key,
+        ))
     }
 
     pub async fn create(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<IssuedKey> {
@@ -238,7 +274,15 @@ impl ApiKeyService {
         }
         let permissions = read_permissions(&mut input);
         let allowed_ips = read_cidrs(&mut input);
-        let expires_at = read_expiry(&mut input).flatten();
+        // A key expires after a year unless told otherwise; `null` says never, explicitly.
+        let expiry_given = input.present("expiresAt");
+        let expires_at = match read_expiry(&mut input) {
+            Some(given) => given,
+            None if expiry_given => None,
+            None => Some(crate::time::rfc3339(
+                chrono::Utc::now() + chrono::Duration::days(DEFAULT_LIFETIME_DAYS),
+            )),
+        };
         let rate = input.integer("rateLimitPerMinute", 1, 100_000);
         input.finish()?;
 
@@ -366,16 +410,24 @@ impl ApiKeyService {
         };
         let key: ApiKey = from_item(item)?;
         let now = chrono::Utc::now();
+        let refused = |rejection: KeyRejection, refusal: Refusal| {
+            let key = key.clone();
+            let limiter = RateLimiter::new(self.table.clone());
+            async move {
+                limiter.refused(&key, refusal).await;
+                Ok(Err(rejection))
+            }
+        };
         if key.revoked_at.is_some() {
-            return Ok(Err(KeyRejection::Revoked));
+            return refused(KeyRejection::Revoked, Refusal::Unauthorized).await;
         }
         if key.is_expired(now) {
-            return Ok(Err(KeyRejection::Expired));
+            return refused(KeyRejection::Expired, Refusal::Unauthorized).await;
         }
         match ip {
             Some(ip) if key.allows_ip(ip) => {}
             None if key.allowed_ips.is_empty() => {}
-            _ => return Ok(Err(KeyRejection::AddressNotAllowed)),
+            _ => return refused(KeyRejection::AddressNotAllowed, Refusal::Forbidden).await,
         }
         if key.tenant_suspended {
             return Err(ServiceError::TenantSuspended);
@@ -472,11 +524,18 @@ impl ApiKeyService {
 }
 
 /// A fixed one-minute window per key, counted atomically in DynamoDB so every Lambda
-/// instance shares it.
+/// instance shares it. The window is also the key's usage record: it keeps the minute's
+/// requests, the limit then in force, the last address and any refusals, and stays for
+/// [`USAGE_DAYS`] and a few more, so usage costs no write beyond the count itself.
 #[derive(Clone)]
 pub struct RateLimiter {
     table: Table,
 }
+
+/// How far back a key's usage goes.
+pub const USAGE_DAYS: i64 = 30;
+/// Windows outlive the usage they report by this much.
+const WINDOW_RETENTION_SECS: i64 = (USAGE_DAYS + 2) * 86_400;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
@@ -487,24 +546,50 @@ pub struct RateDecision {
     pub allowed: bool,
 }
 
+/// A refusal of a known key's request, counted in its usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Revoked or expired (401).
+    Unauthorized,
+    /// From an address the key does not allow, or without the permission (403).
+    Forbidden,
+}
+
+impl Refusal {
+    fn attribute(self) -> &'static str {
+        match self {
+            Refusal::Unauthorized => "refused401",
+            Refusal::Forbidden => "refused403",
+        }
+    }
+}
+
 impl RateLimiter {
     pub fn new(table: Table) -> Self {
         Self { table }
     }
 
-    pub async fn check(&self, key: &ApiKey) -> ServiceResult<RateDecision> {
+    pub async fn check(&self, key: &ApiKey, ip: Option<IpAddr>) -> ServiceResult<RateDecision> {
         let now = chrono::Utc::now().timestamp();
         let minute = now / 60;
+        let limit = key.rate_limit_per_minute;
+        let mut also = vec![
+            ("limit", AttributeValue::N(limit.to_string())),
+            ("lastAt", AttributeValue::N(now.to_string())),
+        ];
+        if let Some(ip) = ip {
+            also.push(("lastIp", AttributeValue::S(ip.to_string())));
+        }
         let count = self
             .table
-            .increment(
+            .increment_and_set(
                 &keys::rate_window(&key.tenant_id, &key.id, minute),
                 "hits",
                 1,
-                Some(now + 180),
+                Some(now + WINDOW_RETENTION_SECS),
+                &also,
             )
             .await?;
-        let limit = key.rate_limit_per_minute;
         Ok(RateDecision {
             limit,
             remaining: (limit - count).max(0),
@@ -512,6 +597,137 @@ impl RateLimiter {
             allowed: count <= limit,
         })
     }
+
+    /// Counts a refusal of the key's request in its current window: the one write such a
+    /// request makes (a refusal before the count never reached it), or a second one for a
+    /// request refused for a permission after being counted.
+    pub async fn refused(&self, key: &ApiKey, refusal: Refusal) {
+        let now = chrono::Utc::now().timestamp();
+        let counted = self
+            .table
+            .increment(
+                &keys::rate_window(&key.tenant_id, &key.id, now / 60),
+                refusal.attribute(),
+                1,
+                Some(now + WINDOW_RETENTION_SECS),
+            )
+            .await;
+        if let Err(e) = counted {
+            tracing::warn!(error = %e, "refusal not counted");
+        }
+    }
+
+    /// The key's last [`USAGE_DAYS`] days, day by day (UTC), from its windows.
+    pub async fn usage(&self, key: &ApiKey) -> ServiceResult<KeyUsage> {
+        let now = chrono::Utc::now();
+        let today = now.date_naive();
+        let first_day = today - chrono::Duration::days(USAGE_DAYS - 1);
+        let from = first_day
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp()
+            / 60;
+        let to = now.timestamp() / 60;
+        let partition = keys::rate_window(&key.tenant_id, &key.id, 0).pk;
+        let mut days: std::collections::BTreeMap<chrono::NaiveDate, DayUsage> = (0..USAGE_DAYS)
+            .map(|d| (first_day + chrono::Duration::days(d), DayUsage::default()))
+            .collect();
+        let mut last: Option<(i64, Option<String>)> = None;
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    Query::new(Index::Primary, partition.clone())
+                        .between(
+                            keys::rate_window(&key.tenant_id, &key.id, from).sk,
+                            keys::rate_window(&key.tenant_id, &key.id, to).sk,
+                        )
+                        .page(Some(crate::store::MAX_PAGE_SIZE), cursor.as_deref()),
+                )
+                .await?;
+            for item in &page.items {
+                let number = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<i64>().ok())
+                };
+                let Some(minute) = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.rsplit('#').next())
+                    .and_then(|m| m.parse::<i64>().ok())
+                else {
+                    continue;
+                };
+                let Some(day) =
+                    chrono::DateTime::from_timestamp(minute * 60, 0).map(|t| t.date_naive())
+                else {
+                    continue;
+                };
+                let hits = number("hits").unwrap_or(0);
+                let limit = number("limit").unwrap_or(i64::MAX);
+                if let Some(usage) = days.get_mut(&day) {
+                    usage.requests += hits as u64;
+                    usage.refused429 += (hits - limit).max(0) as u64;
+                    usage.refused401 += number("refused401").unwrap_or(0) as u64;
+                    usage.refused403 += number("refused403").unwrap_or(0) as u64;
+                }
+                if let Some(at) = number("lastAt") {
+                    if last.as_ref().is_none_or(|(t, _)| at >= *t) {
+                        let ip = item.get("lastIp").and_then(|v| v.as_s().ok()).cloned();
+                        last = Some((at, ip));
+                    }
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let (last_at, last_ip) = match last {
+            Some((at, ip)) => (
+                chrono::DateTime::from_timestamp(at, 0).map(crate::time::rfc3339),
+                ip,
+            ),
+            None => (key.last_used_at.clone(), None),
+        };
+        Ok(KeyUsage {
+            key_id: key.id.clone(),
+            days: days
+                .into_iter()
+                .map(|(date, usage)| DayUsage {
+                    date: date.to_string(),
+                    ..usage
+                })
+                .collect(),
+            last_used_at: last_at,
+            last_ip,
+        })
+    }
+}
+
+/// One day of a key's use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayUsage {
+    pub date: String,
+    /// Requests the key made (authenticated), refused for its rate limit or not.
+    pub requests: u64,
+    pub refused401: u64,
+    pub refused403: u64,
+    pub refused429: u64,
+}
+
+/// A key's use over its last [`USAGE_DAYS`] days, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyUsage {
+    pub key_id: String,
+    pub days: Vec<DayUsage>,
+    pub last_used_at: Option<String>,
+    pub last_ip: Option<String>,
 }
 
 #[cfg(test)]
@@ -536,6 +752,15 @@ mod tests {
             updated_at: String::new(),
             tenant_suspended: false,
         }
+    }
+
+    #[test]
+    fn older_permissions_include_the_finer_ones() {
+        assert!(key(&["write:contacts"], &[]).allows("delete:contacts"));
+        assert!(!key(&["delete:contacts"], &[]).allows("write:contacts"));
+        assert!(key(&["send:messages"], &[]).allows("read:messages"));
+        assert!(!key(&["read:messages"], &[]).allows("send:messages"));
+        assert!(!key(&["read:contacts"], &[]).allows("delete:contacts"));
     }
 
     #[test]

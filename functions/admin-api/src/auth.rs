@@ -110,7 +110,7 @@ impl FromRequestParts<AppContext> for Caller {
                 }
                 Err(rejection) => return Err(unauthorized(&rejection.to_string())),
             };
-            let rate = ctx.rate_limiter().check(&key).await?;
+            let rate = ctx.rate_limiter().check(&key, client_ip(parts)).await?;
             if !rate.allowed {
                 let mut err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -172,7 +172,7 @@ impl Caller {
     /// The tenant this request acts on, checked to exist and not to be suspended (an API
     /// key's suspension is on the key itself), with `permission` for API keys.
     pub async fn tenant(&self, ctx: &AppContext, permission: &str) -> Result<String, ApiError> {
-        let (tenant_id, check) = self.tenant_to_check(permission)?;
+        let (tenant_id, check) = self.tenant_checked(ctx, permission).await?;
         if check == TenantCheck::Verify {
             self.unless_suspended(ctx.tenants().get(&tenant_id).await?)?;
         }
@@ -198,6 +198,22 @@ impl Caller {
             return Err(crate::error::tenant_suspended());
         }
         Ok(tenant)
+    }
+
+    /// [`tenant_to_check`](Self::tenant_to_check), with a key's refusal counted in its
+    /// usage.
+    pub async fn tenant_checked(
+        &self,
+        ctx: &AppContext,
+        permission: &str,
+    ) -> Result<(String, TenantCheck), ApiError> {
+        let checked = self.tenant_to_check(permission);
+        if let (Err(_), Identity::Key(key)) = (&checked, &self.identity) {
+            ctx.rate_limiter()
+                .refused(key, hookhub_shared::api_keys::Refusal::Forbidden)
+                .await;
+        }
+        checked
     }
 
     /// The tenant this request acts on, with `permission` for API keys, and whether it is

@@ -79,6 +79,7 @@ api_routes! {
     GET "/api/v1/audit" => routes::audit::list,
     POST "/api/v1/api-keys" => routes::api_keys::create,
     GET "/api/v1/api-keys" => routes::api_keys::list,
+    GET "/api/v1/api-keys/{keyId}/usage" => routes::api_keys::usage,
     POST "/api/v1/api-keys/{keyId}/regenerate" => routes::api_keys::regenerate,
     DELETE "/api/v1/api-keys/{keyId}" => routes::api_keys::revoke,
     GET "/api/v1/webhooks/events" => routes::webhooks::catalog,

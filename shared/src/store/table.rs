@@ -449,6 +449,19 @@ impl Table {
         by: i64,
         ttl: Option<i64>,
     ) -> Result<i64, StoreError> {
+        self.increment_and_set(key, attr, by, ttl, &[]).await
+    }
+
+    /// [`increment`](Self::increment), setting `also` in the same write.
+    pub async fn increment_and_set(
+        &self,
+        key: &Key,
+        attr: &str,
+        by: i64,
+        ttl: Option<i64>,
+        also: &[(&str, AttributeValue)],
+    ) -> Result<i64, StoreError> {
+        let mut sets = Vec::new();
         let mut request = self
             .client
             .update_item()
@@ -458,14 +471,27 @@ impl Table {
             .expression_attribute_names("#n", attr)
             .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
-        request = match ttl {
-            Some(ttl) => request
-                .update_expression("ADD #n :by SET #ttl = if_not_exists(#ttl, :ttl)")
+        if let Some(ttl) = ttl {
+            sets.push("#ttl = if_not_exists(#ttl, :ttl)".to_string());
+            request = request
                 .expression_attribute_names("#ttl", super::keys::TTL)
-                .expression_attribute_values(":ttl", AttributeValue::N(ttl.to_string())),
-            None => request.update_expression("ADD #n :by"),
+                .expression_attribute_values(":ttl", AttributeValue::N(ttl.to_string()));
+        }
+        for (i, (name, value)) in also.iter().enumerate() {
+            sets.push(format!("#a{i} = :a{i}"));
+            request = request
+                .expression_attribute_names(format!("#a{i}"), *name)
+                .expression_attribute_values(format!(":a{i}"), value.clone());
+        }
+        let expression = match sets.is_empty() {
+            true => "ADD #n :by".to_string(),
+            false => format!("ADD #n :by SET {}", sets.join(", ")),
         };
-        let out = request.send().await.map_err(unavailable)?;
+        let out = request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(unavailable)?;
         out.attributes()
             .and_then(|a| a.get(attr))
             .and_then(|v| v.as_n().ok())

@@ -57,6 +57,20 @@ pub async fn list(
     Ok(Json(page(keys.iter().map(|k| k.view()).collect(), next)))
 }
 
+/// `GET /api/v1/api-keys/{id}/usage`: the key's last 30 days, day by day, with its last
+/// use and the requests refused.
+pub async fn usage(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tenant_id = admin_tenant(&ctx, &caller).await?;
+    let key = ctx.api_keys().get(&tenant_id, &key_id).await?;
+    Ok(Json(serde_json::json!(
+        ctx.rate_limiter().usage(&key).await?
+    )))
+}
+
 pub async fn regenerate(
     State(ctx): State<AppContext>,
     caller: Caller,

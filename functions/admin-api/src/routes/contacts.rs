@@ -172,7 +172,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let tenant = caller.tenant(&ctx, "write:contacts").await?;
+    let tenant = caller.tenant(&ctx, "delete:contacts").await?;
     let (contact, erasure) = ctx
         .erasures()
         .erase_contact(&tenant, &id, &caller.actor().label())

@@ -45,7 +45,7 @@ pub async fn get(
     caller: Caller,
     Path(message_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let tenant = caller.tenant(&ctx, PERMISSION).await?;
+    let tenant = caller.tenant(&ctx, "read:messages").await?;
     Ok(Json(ctx.messages().get(&tenant, &message_id).await?.view()))
 }
 
@@ -54,7 +54,7 @@ pub async fn list(
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Json<Value>> {
-    let tenant = caller.tenant(&ctx, PERMISSION).await?;
+    let tenant = caller.tenant(&ctx, "read:messages").await?;
     let params = &query.params;
     let status = params.get("status").cloned();
     if let Some(s) = &status {

@@ -381,7 +381,7 @@ pub async fn publish(
     JsonObject(mut input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     // The tenant is checked in the same read as its subscriptions.
-    let (tenant, check) = caller.tenant_to_check("write:events")?;
+    let (tenant, check) = caller.tenant_checked(&ctx, "write:events").await?;
     let event_type = input
         .required_string("type", 100)
         .map(|t| catalog::canonical(&t).to_string());

@@ -415,3 +415,152 @@ async fn tenant_credentials_never_reach_another_tenant() {
         401
     );
 }
+
+#[tokio::test]
+async fn usage_counts_each_day_the_requests_and_every_refusal_without_a_second_write() {
+    let api = Api::new("api-keys-usage").await;
+    let tenant = api.create_tenant("Acme").await;
+    let made = create_key(
+        &api,
+        &tenant,
+        json!({"name": "reader", "permissions": ["read:webhooks"], "rateLimitPerMinute": 2}),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.body["id"].as_str().unwrap().to_string();
+    let key = made.body["key"].as_str().unwrap().to_string();
+    // Keep the burst inside one minute window.
+    let second = chrono::Utc::now().timestamp() % 60;
+    if second > 50 {
+        tokio::time::sleep(Duration::from_secs((61 - second) as u64)).await;
+    }
+    let statuses = [
+        probe_as(&api, &key, "read:webhooks", [198, 51, 100, 7])
+            .await
+            .0,
+        probe_as(&api, &key, "write:webhooks", [198, 51, 100, 7])
+            .await
+            .0,
+        probe_as(&api, &key, "read:webhooks", [198, 51, 100, 7])
+            .await
+            .0,
+    ];
+    assert_eq!(statuses, [200, 403, 429]);
+    let revoked = api
+        .call_as(
+            "DELETE",
+            &format!("/api/v1/api-keys/{id}"),
+            &api.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert!(revoked.status < 300, "{}", revoked.body);
+    assert_eq!(
+        probe_as(&api, &key, "read:webhooks", [198, 51, 100, 7])
+            .await
+            .0,
+        401
+    );
+
+    let usage = api
+        .call_as(
+            "GET",
+            &format!("/api/v1/api-keys/{id}/usage"),
+            &api.admin,
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    let days = usage.body["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(days[29]["date"], today.as_str());
+    assert_eq!(
+        days[29],
+        json!({"date": today, "requests": 3, "refused401": 1, "refused403": 1, "refused429": 1}),
+        "the 429 is the third request of a 2-a-minute key"
+    );
+    assert!(days[..29].iter().all(|d| d["requests"] == 0));
+    assert_eq!(usage.body["lastIp"], "198.51.100.7");
+    assert!(usage.body["lastUsedAt"].is_string());
+
+    // Counted in the rate window's own item: no item beyond it per request.
+    let windows = api
+        .stack
+        .ctx
+        .table
+        .query(
+            hookhub_shared::store::Query::new(
+                hookhub_shared::store::Index::Primary,
+                format!("T#{tenant}#RATE"),
+            )
+            .page(Some(100), None),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert!(windows.len() <= 2, "one window a minute: {windows:?}");
+
+    // Another tenant's admin cannot read it.
+    let other = api.create_tenant("Other").await;
+    let theirs = api
+        .call_as(
+            "GET",
+            &format!("/api/v1/api-keys/{id}/usage"),
+            &api.admin,
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status, 404);
+}
+
+#[tokio::test]
+async fn keys_expire_after_a_year_unless_told_and_go_thirty_days_later() {
+    let api = Api::new("api-keys-expiry").await;
+    let tenant = api.create_tenant("Acme").await;
+    let default = create_key(&api, &tenant, json!({"name": "d", "permissions": ["*"]})).await;
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(default.body["expiresAt"].as_str().unwrap()).unwrap();
+    let in_a_year = chrono::Utc::now() + chrono::Duration::days(365);
+    assert!(
+        (expires.timestamp() - in_a_year.timestamp()).abs() < 60,
+        "{expires}"
+    );
+    let never = create_key(
+        &api,
+        &tenant,
+        json!({"name": "n", "permissions": ["*"], "expiresAt": null}),
+    )
+    .await;
+    assert_eq!(never.status, 201, "{}", never.body);
+    assert!(
+        never.body.get("expiresAt").is_none_or(Value::is_null),
+        "{}",
+        never.body
+    );
+    // DynamoDB removes an expired key 30 days after it expired, both its record and lookup.
+    let id = default.body["id"].as_str().unwrap();
+    let item = api
+        .stack
+        .ctx
+        .table
+        .get(&hookhub_shared::store::keys::api_key(&tenant, id))
+        .await
+        .unwrap()
+        .unwrap();
+    let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+    assert_eq!(ttl, expires.timestamp() + 30 * 86_400);
+    let never_id = never.body["id"].as_str().unwrap();
+    let item = api
+        .stack
+        .ctx
+        .table
+        .get(&hookhub_shared::store::keys::api_key(&tenant, never_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!item.contains_key("ttl"));
+}

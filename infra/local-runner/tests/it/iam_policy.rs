@@ -572,6 +572,14 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
     let key_id = id(&key);
     walk.expect(200, "GET", "/api/v1/api-keys", Some(&tenant), None)
         .await;
+    walk.expect(
+        200,
+        "GET",
+        &format!("/api/v1/api-keys/{key_id}/usage"),
+        Some(&tenant),
+        None,
+    )
+    .await;
     walk.expect(200, "GET", "/api/v1/audit", Some(&tenant), None)
         .await;
     let regenerated = walk
