@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::aws::describe_error;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
 use crate::meta::ContactSeen;
@@ -185,10 +184,6 @@ pub struct ContactBook {
     sort_limit: usize,
 }
 
-fn unavailable<E: std::error::Error + 'static>(e: E) -> ServiceError {
-    ServiceError::Store(StoreError::Unavailable(describe_error(&e)))
-}
-
 impl ContactBook {
     pub fn new(table: Table) -> Self {
         Self {
@@ -223,74 +218,88 @@ impl ContactBook {
             "#gsi1sk = if_not_exists(#gsi1sk, :id)",
         ];
         let mut adds = vec!["#events :one"];
-        let mut request = self
-            .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk))
-            .key(keys::SK, AttributeValue::S(key.sk))
-            .expression_attribute_names("#id", "id")
-            .expression_attribute_names("#channel", "channel")
-            .expression_attribute_names("#externalId", "externalId")
-            .expression_attribute_names("#first", "firstSeenAt")
-            .expression_attribute_names("#last", "lastSeenAt")
-            .expression_attribute_names("#gsi1pk", keys::GSI1_PK)
-            .expression_attribute_names("#gsi1sk", keys::GSI1_SK)
-            .expression_attribute_names("#events", "events")
-            .expression_attribute_values(":id", AttributeValue::S(new_id(IdKind::Contact)))
-            .expression_attribute_values(
-                ":channel",
-                AttributeValue::S(seen.channel.as_str().into()),
-            )
-            .expression_attribute_values(
+        let mut names: std::collections::HashMap<String, String> = [
+            ("#id", "id"),
+            ("#channel", "channel"),
+            ("#externalId", "externalId"),
+            ("#first", "firstSeenAt"),
+            ("#last", "lastSeenAt"),
+            ("#gsi1pk", keys::GSI1_PK),
+            ("#gsi1sk", keys::GSI1_SK),
+            ("#events", "events"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut values: std::collections::HashMap<String, AttributeValue> = [
+            (":id", AttributeValue::S(new_id(IdKind::Contact))),
+            (":channel", AttributeValue::S(seen.channel.as_str().into())),
+            (
                 ":externalId",
                 AttributeValue::S(seen.external_id.to_string()),
-            )
-            .expression_attribute_values(":at", AttributeValue::S(at.into()))
-            .expression_attribute_values(
+            ),
+            (":at", AttributeValue::S(at.into())),
+            (
                 ":gsi1pk",
                 AttributeValue::S(keys::contacts_by_id(tenant_id)),
-            )
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllOld);
+            ),
+            (":one", AttributeValue::N("1".into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
         if let Some(counter) = interaction.counter() {
             adds.push("#counter :one");
-            request = request.expression_attribute_names("#counter", counter);
+            names.insert("#counter".into(), counter.into());
         }
+        let mut set = |name: &str, attr: &str, placeholder: &str, value: AttributeValue| {
+            names.insert(name.to_string(), attr.to_string());
+            values.insert(placeholder.to_string(), value);
+        };
         if interaction == Interaction::Message {
             sets.push("#optedIn = :true");
-            request = request
-                .expression_attribute_names("#optedIn", "optedIn")
-                .expression_attribute_values(":true", AttributeValue::Bool(true));
+            set("#optedIn", "optedIn", ":true", AttributeValue::Bool(true));
         }
         if seen.channel == crate::meta::Channel::Whatsapp {
             sets.push("#phone = :phone");
-            request = request
-                .expression_attribute_names("#phone", "phone")
-                .expression_attribute_values(
-                    ":phone",
-                    AttributeValue::S(format!("+{}", seen.external_id)),
-                );
+            set(
+                "#phone",
+                "phone",
+                ":phone",
+                AttributeValue::S(format!("+{}", seen.external_id)),
+            );
         }
         if let Some(name) = &seen.name {
             sets.push("#name = :name");
-            request = request
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", AttributeValue::S(name.to_string()));
+            set(
+                "#name",
+                "name",
+                ":name",
+                AttributeValue::S(name.to_string()),
+            );
         }
         if let Some(username) = &seen.username {
             sets.push("#username = :username");
-            request = request
-                .expression_attribute_names("#username", "username")
-                .expression_attribute_values(":username", AttributeValue::S(username.to_string()));
+            set(
+                "#username",
+                "username",
+                ":username",
+                AttributeValue::S(username.to_string()),
+            );
         }
-        let out = request
-            .update_expression(format!("SET {} ADD {}", sets.join(", "), adds.join(", ")))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let old = out.attributes.unwrap_or_default();
+        let expression = crate::store::Expression {
+            update: format!("SET {} ADD {}", sets.join(", "), adds.join(", ")),
+            condition: None,
+            names,
+            values,
+        };
+        let old = match self
+            .table
+            .write_expression(&key, expression, ReturnValue::AllOld)
+            .await?
+        {
+            crate::store::Written::Done(old) | crate::store::Written::ConditionFailed(old) => old,
+        };
         let text = |name: &str| old.get(name).and_then(|v| v.as_s().ok()).cloned();
         let created = old.is_empty();
         let mut changed = Vec::new();

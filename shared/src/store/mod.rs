@@ -2,6 +2,7 @@
 //! writes that report a lost race as `Conflict`, and opaque validated pagination cursors.
 
 mod cursor;
+mod expression;
 pub mod keys;
 mod size;
 mod table;
@@ -9,6 +10,7 @@ mod transact;
 pub use transact::COMMIT_ATTEMPTS;
 
 pub use cursor::{decode_cursor, encode_cursor};
+pub use expression::{Expression, Written};
 pub use keys::{Index, Key};
 pub use size::item_size;
 pub use table::{from_item, to_item, Item, Page, Query, Table, Update, Updated};

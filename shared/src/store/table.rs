@@ -190,7 +190,7 @@ impl Table {
         }
     }
 
-    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+    pub(super) fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.client
     }
 

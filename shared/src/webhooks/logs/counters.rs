@@ -2,6 +2,7 @@
 //! with `ADD`, never read-modify-write; the open hour moves to its own item once an hour.
 
 use super::*;
+use crate::store::{Expression, Written};
 
 fn stats_key(tenant_id: &str, endpoint_id: &str) -> Key {
     Key {
@@ -232,6 +233,16 @@ fn consecutive_in(attributes: Option<&HashMap<String, AttributeValue>>) -> u64 {
 }
 
 /// Adds a tally to an hourly item (creating it), with its hour and retention.
+/// An update of an endpoint's counters item.
+fn counters_expression(update: Totals, condition: Option<&str>) -> Expression {
+    Expression {
+        update: update.expression(),
+        condition: condition.map(str::to_string),
+        names: HashMap::new(),
+        values: update.values,
+    }
+}
+
 const HOUR_ADD: &str = "ADD #total :n, #ok :ok, #failed :failed, #ms :ms SET #hour = :hour, #ttl = if_not_exists(#ttl, :ttl)";
 
 /// Placeholders: several of these names are DynamoDB reserved words.
@@ -336,27 +347,17 @@ impl DeliveryLog {
         update
             .values
             .insert(":hour".into(), AttributeValue::S(hour.into()));
-        let result = self
-            .counters_update(key, update, Some("openHour = :hour"))
-            .return_values_on_condition_check_failure(
-                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+        let written = self
+            .table
+            .write_expression(
+                key,
+                counters_expression(update, Some("openHour = :hour")),
+                ReturnValue::UpdatedNew,
             )
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Ok(consecutive_in(out.attributes()))),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if e.err().is_conditional_check_failed_exception() =>
-            {
-                let old = match e.into_err() {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(f) => f.item.unwrap_or_default(),
-                    _ => Default::default(),
-                };
-                Ok(Err(from_item(old)?))
-            }
-            Err(e) => Err(ServiceError::Store(StoreError::Unavailable(
-                describe_error(&e),
-            ))),
+            .await?;
+        match written {
+            Written::Done(changed) => Ok(Ok(consecutive_in(Some(&changed)))),
+            Written::ConditionFailed(old) => Ok(Err(from_item(old)?)),
         }
     }
 
@@ -372,8 +373,6 @@ impl DeliveryLog {
         hour: &str,
         earlier: &Tally,
     ) -> ServiceResult<bool> {
-        use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-        let unavailable = |e: String| ServiceError::Store(StoreError::Unavailable(e));
         let mut update = totals.clone();
         update.set.extend([
             "openHour = :hour".to_string(),
@@ -414,60 +413,25 @@ impl DeliveryLog {
         };
         let key = stats_key(tenant_id, endpoint_id);
         let closing = old.open_bucket();
+        let open = counters_expression(update, Some(condition));
         if old.open_hour.is_none() || closing.total == 0 {
-            let result = self
-                .counters_update(&key, update, Some(condition))
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(true),
-                Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                    if e.err().is_conditional_check_failed_exception() =>
-                {
-                    Ok(false)
-                }
-                Err(e) => Err(unavailable(describe_error(&e))),
-            };
+            let written = self
+                .table
+                .write_expression(&key, open, ReturnValue::None)
+                .await?;
+            return Ok(matches!(written, Written::Done(_)));
         }
-        let open = Update::builder()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk))
-            .key(keys::SK, AttributeValue::S(key.sk))
-            .update_expression(update.expression())
-            .condition_expression(condition)
-            .set_expression_attribute_values(Some(update.values))
-            .build()
-            .map_err(|e| unavailable(e.to_string()))?;
         let hourly = hour_key(tenant_id, endpoint_id, &closing.hour);
-        let close = Update::builder()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(hourly.pk))
-            .key(keys::SK, AttributeValue::S(hourly.sk))
-            .update_expression(HOUR_ADD)
-            .set_expression_attribute_names(Some(hour_names()))
-            .set_expression_attribute_values(Some(hour_values(
-                &closing.hour,
-                &Tally::from(&closing),
-            )))
-            .build()
-            .map_err(|e| unavailable(e.to_string()))?;
-        let result = self
+        let close = Expression {
+            update: HOUR_ADD.into(),
+            names: hour_names(),
+            values: hour_values(&closing.hour, &Tally::from(&closing)),
+            ..Default::default()
+        };
+        Ok(self
             .table
-            .client()
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(open).build())
-            .transact_items(TransactWriteItem::builder().update(close).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if e.err().is_transaction_canceled_exception() =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(describe_error(&e))),
-        }
+            .write_expressions_together(vec![(key, open), (hourly, close)])
+            .await?)
     }
 
     /// The totals of attempts from an hour already closed: added to the totals and to where
@@ -479,31 +443,19 @@ impl DeliveryLog {
         tally: &Tally,
     ) -> ServiceResult<u64> {
         let update = totals.clone().excluding_from_open_hour(tally);
-        let out = self
-            .counters_update(key, update, None)
-            .send()
-            .await
-            .map_err(|e| ServiceError::Store(StoreError::Unavailable(describe_error(&e))))?;
-        Ok(consecutive_in(out.attributes()))
-    }
-
-    /// An UpdateItem of an endpoint's counters item, answering with what it changed.
-    fn counters_update(
-        &self,
-        key: &Key,
-        update: Totals,
-        condition: Option<&str>,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk.clone()))
-            .key(keys::SK, AttributeValue::S(key.sk.clone()))
-            .update_expression(update.expression())
-            .set_condition_expression(condition.map(str::to_string))
-            .set_expression_attribute_values(Some(update.values))
-            .return_values(ReturnValue::UpdatedNew)
+        let written = self
+            .table
+            .write_expression(
+                key,
+                counters_expression(update, None),
+                ReturnValue::UpdatedNew,
+            )
+            .await?;
+        match written {
+            Written::Done(changed) | Written::ConditionFailed(changed) => {
+                Ok(consecutive_in(Some(&changed)))
+            }
+        }
     }
 
     async fn count_hour_or_warn(
@@ -528,35 +480,28 @@ impl DeliveryLog {
         tally: &Tally,
     ) -> ServiceResult<()> {
         let key = hour_key(tenant_id, endpoint_id, hour);
+        let add = Expression {
+            update: HOUR_ADD.into(),
+            names: hour_names(),
+            values: hour_values(hour, tally),
+            ..Default::default()
+        };
         self.table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk))
-            .key(keys::SK, AttributeValue::S(key.sk))
-            .update_expression(HOUR_ADD)
-            .set_expression_attribute_names(Some(hour_names()))
-            .set_expression_attribute_values(Some(hour_values(hour, tally)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| ServiceError::Store(StoreError::Unavailable(describe_error(&e))))
+            .write_expression(&key, add, ReturnValue::None)
+            .await?;
+        Ok(())
     }
 
     pub async fn reset_failures(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<()> {
-        let key = stats_key(tenant_id, endpoint_id);
+        let reset = Expression {
+            update: "SET consecutiveFailures = :zero".into(),
+            values: HashMap::from([(":zero".to_string(), AttributeValue::N("0".into()))]),
+            ..Default::default()
+        };
         self.table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .key(keys::PK, AttributeValue::S(key.pk))
-            .key(keys::SK, AttributeValue::S(key.sk))
-            .update_expression("SET consecutiveFailures = :zero")
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| ServiceError::Store(StoreError::Unavailable(describe_error(&e))))
+            .write_expression(&stats_key(tenant_id, endpoint_id), reset, ReturnValue::None)
+            .await?;
+        Ok(())
     }
 
     pub async fn stats(&self, tenant_id: &str, endpoint_id: &str) -> ServiceResult<EndpointStats> {

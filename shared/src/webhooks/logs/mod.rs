@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::describe_error;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, IdKind};
 use crate::store::{
