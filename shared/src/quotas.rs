@@ -89,16 +89,6 @@ impl Default for Quotas {
 }
 
 impl Quotas {
-    pub fn get(&self, quota: Quota) -> u32 {
-        match quota {
-            Quota::MaxEndpoints => self.max_endpoints,
-            Quota::MaxWorkflows => self.max_workflows,
-            Quota::MaxEventBytes => self.max_event_bytes,
-            Quota::PublishPerMinute => self.publish_per_minute,
-            Quota::MaxRetryAttempts => self.max_retry_attempts,
-        }
-    }
-
     fn slot(&mut self, quota: Quota) -> &mut u32 {
         match quota {
             Quota::MaxEndpoints => &mut self.max_endpoints,
