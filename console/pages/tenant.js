@@ -3,7 +3,7 @@
 import { html, useState } from '../vendor/preact-htm.js';
 import { api } from '../api.js';
 import { relativeTime } from '../format.js';
-import { ConfirmButton, ErrorBox, Field, FormError, Loading, Select, Tabs, toast, toastError, useLoad, useSubmit } from '../ui.js';
+import { Checkbox, ConfirmButton, ErrorBox, Field, FormError, Loading, Select, Tabs, toast, toastError, useLoad, useSubmit } from '../ui.js';
 import { Integrations } from './integrations.js';
 import { People } from './people.js';
 import { Workflows } from './workflows.js';
@@ -12,9 +12,10 @@ function Settings({ tenant, onSaved, onDeleted }) {
   const [name, setName] = useState(tenant.name);
   const [contactEmail, setContactEmail] = useState(tenant.contactEmail || '');
   const [status, setStatus] = useState(tenant.status);
+  const [failureAlerts, setFailureAlerts] = useState(tenant.failureAlerts !== false);
   const form = useSubmit(async () => {
     const saved = await api('PATCH', `/api/platform/tenants/${tenant.id}`, {
-      body: { name, contactEmail: contactEmail || null, status },
+      body: { name, contactEmail: contactEmail || null, status, failureAlerts },
     });
     toast('Tenant saved');
     onSaved(saved);
@@ -35,6 +36,8 @@ function Settings({ tenant, onSaved, onDeleted }) {
     <${Select} label="Status" value=${status} onChange=${setStatus}
       options=${[['active', 'Active'], ['suspended', 'Suspended']]}
       hint="A suspended tenant's API keys and deliveries stop until it is active again." />
+    <${Checkbox} label="Email the contact when an endpoint or workflow is disabled" checked=${failureAlerts}
+      onChange=${setFailureAlerts} hint="At most one email per endpoint a day, with its last errors and how to turn it back on." />
     <${FormError} form=${form} />
     <div class="actions">
       <button class="primary" type="submit">Save</button>

@@ -236,6 +236,18 @@ def journeys(page, base, email, password, receiver):
     expect(call.get_by_role("table", name="Request headers")).to_contain_text("webhook-signature")
     expect(call.get_by_label("Request body")).to_contain_text("workflow.call")
 
+    # Failure alerts are on for a new tenant; turned off, the setting is kept.
+    page.get_by_role("tab", name="Settings").click()
+    alerts = page.get_by_label("Email the contact when an endpoint or workflow is disabled")
+    expect(alerts).to_be_checked()
+    alerts.uncheck()
+    page.get_by_role("form", name="Tenant settings").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Tenant saved")).to_be_visible()
+    page.get_by_role("tab", name="Audit log").click()
+    expect(page.get_by_role("cell", name="failureAlerts")).to_be_visible()
+    page.get_by_role("tab", name="Settings").click()
+    expect(page.get_by_label("Email the contact when an endpoint or workflow is disabled")).not_to_be_checked()
+
     # An endpoint: its secret shown once and copied, a test event delivered and logged.
     page.get_by_role("button", name="Act for this tenant").click()
     expect(page.get_by_role("heading", name="Webhook endpoints")).to_be_visible()

@@ -14,6 +14,8 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Config,
     /// Cognito, likewise: only the admin API calls it, and only with a user pool configured.
     pub cognito: aws_sdk_cognitoidentityprovider::Config,
+    /// SES, likewise: only the worker sends email, and builds its client at the first one.
+    pub ses: aws_sdk_sesv2::Config,
 }
 
 impl AwsClients {
@@ -51,6 +53,7 @@ impl AwsClients {
             kms: aws_sdk_kms::Client::new(sdk),
             sns: aws_sdk_sns::Config::new(sdk),
             cognito: aws_sdk_cognitoidentityprovider::Config::new(sdk),
+            ses: aws_sdk_sesv2::Config::new(sdk),
         }
     }
 }

@@ -38,6 +38,11 @@ pub struct Config {
     pub quotas: crate::quotas::Quotas,
     /// Base URLs of Twilio, Vonage and the Graph API (tests point them at local servers).
     pub provider_urls: crate::messages::ProviderUrls,
+    /// The address failure alerts are sent from (an identity verified in Amazon SES); no
+    /// alerts are sent without one.
+    pub alert_sender: Option<String>,
+    /// The console's public address, for links in the emails hookhub sends.
+    pub console_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -58,6 +63,8 @@ impl std::fmt::Debug for Config {
             .field("log_retention", &self.log_retention)
             .field("provider_urls", &self.provider_urls)
             .field("quotas", &self.quotas)
+            .field("alert_sender", &self.alert_sender)
+            .field("console_url", &self.console_url)
             .finish()
     }
 }
@@ -140,6 +147,18 @@ impl Config {
         };
 
         let issuer = read_issuer(&optional)?;
+        let alert_sender = optional("HOOKHUB_ALERT_SENDER").map(|v| v.trim().to_string());
+        if let Some(sender) = &alert_sender {
+            if !crate::validation::is_email_address(sender) {
+                return Err(ConfigError::Invalid {
+                    name: "HOOKHUB_ALERT_SENDER",
+                    reason: "expected an email address verified in Amazon SES".into(),
+                });
+            }
+        }
+        let console_url = optional("HOOKHUB_CONSOLE_URL")
+            .map(|_| base_url("HOOKHUB_CONSOLE_URL", String::new()))
+            .transpose()?;
 
         Ok(Self {
             issuer,
@@ -154,6 +173,8 @@ impl Config {
             jwt_secret,
             log_retention: Duration::from_secs(log_retention_days * 86_400),
             quotas: crate::quotas::Quotas::from_lookup(optional)?,
+            alert_sender,
+            console_url,
         })
     }
 

@@ -547,10 +547,7 @@ impl ContactBook {
         if input.present("email") {
             let email = input.string("email", 254).filter(|e| !e.is_empty());
             if let Some(e) = &email {
-                let valid = e.split_once('@').is_some_and(|(local, domain)| {
-                    !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)
-                });
-                if !valid {
+                if !crate::validation::is_email_address(e) {
                     input.error("email", "must be an email address");
                 }
             }

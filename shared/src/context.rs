@@ -22,6 +22,8 @@ pub struct AppContext {
     pub tokens: Arc<crate::auth::TokenVerifier>,
     /// Where people sign in and are managed: the Cognito user pool, when configured.
     pub identity: Option<Arc<dyn crate::people::identity::IdentityProvider>>,
+    /// How failure alerts are emailed: SES from the configured sender, in the worker.
+    pub mailer: Option<Arc<dyn crate::alerts::Mailer>>,
 }
 
 impl AppContext {
@@ -43,6 +45,7 @@ impl AppContext {
             crate::auth::TokenVerifier::new(config.jwt_secret().ok().map(str::to_string), issuer);
         Self {
             identity: None,
+            mailer: None,
             tokens: Arc::new(tokens),
             table,
             queue: Arc::new(queue),
@@ -71,6 +74,28 @@ impl AppContext {
             self.identity = Some(Arc::new(cognito));
         }
         self
+    }
+
+    /// The worker's context: failure alerts go out through SES from the configured sender.
+    /// Only the worker sends them, so the other functions' binaries do not carry SES.
+    pub fn with_mailer(mut self, clients: &AwsClients) -> Self {
+        if let Some(sender) = &self.config.alert_sender {
+            self.mailer = Some(Arc::new(crate::alerts::ses::SesMailer::new(
+                clients.ses.clone(),
+                sender,
+            )));
+        }
+        self
+    }
+
+    pub fn failure_alerts(&self) -> crate::alerts::FailureAlerts {
+        crate::alerts::FailureAlerts::new(
+            self.table.clone(),
+            self.endpoints(),
+            self.delivery_log(),
+            self.mailer.clone(),
+            self.config.console_url.clone(),
+        )
     }
 
     pub fn tenants(&self) -> crate::tenants::TenantService {
@@ -168,13 +193,17 @@ impl AppContext {
     }
 
     pub fn delivery(&self) -> crate::webhooks::delivery::DeliveryService {
-        crate::webhooks::delivery::DeliveryService::new(
+        let delivery = crate::webhooks::delivery::DeliveryService::new(
             self.endpoints(),
             self.delivery_log(),
             self.events(),
             self.sender.clone(),
             self.integrations(),
-        )
+        );
+        match self.config.alert_sender {
+            Some(_) => delivery.with_alerts(self.queue.clone()),
+            None => delivery,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! hookhub's common library: domain types, services, and the AWS adapters behind small
 //! traits. The Lambda functions and the local runner only wire these together.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

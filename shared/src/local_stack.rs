@@ -149,6 +149,30 @@ pub async fn provision(
     })
 }
 
+/// Makes `sender` a verified SES identity on the emulator, as a deployment's owner does in
+/// SES before alerts can go out from it.
+pub async fn ensure_sender_identity(
+    clients: &AwsClients,
+    sender: &str,
+) -> Result<(), ProvisionError> {
+    let ses = aws_sdk_sesv2::Client::from_conf(clients.ses.clone());
+    match ses
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(failed("SES sender identity")(e)),
+    }
+}
+
 fn attribute(name: &str) -> AttributeDefinition {
     AttributeDefinition::builder()
         .attribute_name(name)
@@ -482,7 +506,14 @@ impl TestStack {
             Some(endpoint) => AwsClients::for_endpoint(endpoint).await,
             None => clients.clone(),
         };
-        let ctx = crate::AppContext::new(config, &app_clients).with_user_pool(&app_clients);
+        if let Some(sender) = &config.alert_sender {
+            ensure_sender_identity(&clients, sender)
+                .await
+                .expect("verifying the alert sender");
+        }
+        let ctx = crate::AppContext::new(config, &app_clients)
+            .with_user_pool(&app_clients)
+            .with_mailer(&app_clients);
         Self {
             clients,
             app_clients,
@@ -655,6 +686,13 @@ fn message_sizes(request: &aws_smithy_runtime_api::http::Request) -> Vec<usize> 
 /// The operation a request calls (`PutItem`, `SendMessageBatch`...): JSON protocols name it
 /// in X-Amz-Target, query protocols (SNS) in `Action=`.
 fn operation_name(request: &aws_smithy_runtime_api::http::Request) -> String {
+    // SES v2 is a REST protocol: the operation is the method and path.
+    if request.uri().contains("/v2/email/outbound-emails") {
+        return "SendEmail".into();
+    }
+    if request.uri().contains("/v2/email/identities") {
+        return "CreateEmailIdentity".into();
+    }
     match request.headers().get("x-amz-target") {
         Some(target) => target.rsplit('.').next().unwrap_or_default().to_string(),
         None => request
@@ -738,6 +776,16 @@ fn iam_permissions(
             format!("userpool/{}", str_of(&body, "UserPoolId")),
         );
     }
+    if operation == "SendEmail" {
+        // SES authorises a send against the identity that verified the sender: the address
+        // itself, or its domain. The policy grants both, so both are asked for here.
+        let from = str_of(&body, "FromEmailAddress");
+        let domain = from.rsplit('@').next().unwrap_or_default().to_string();
+        return vec![
+            ("ses:SendEmail".to_string(), format!("identity/{from}")),
+            ("ses:SendEmail".to_string(), format!("identity/{domain}")),
+        ];
+    }
     // Query protocols (SNS) name the action in the form body; a text to a phone number has
     // no topic to scope it to.
     one(&format!("sns:{operation}"), "*".to_string())
@@ -770,7 +818,9 @@ impl TestStack {
     /// The application context on this stack, with every AWS client counting its calls.
     pub fn counted_context(&self, counter: &AwsCallCounter) -> crate::AppContext {
         let clients = counted_clients(&self.app_clients, counter);
-        crate::AppContext::new((*self.ctx.config).clone(), &clients).with_user_pool(&clients)
+        crate::AppContext::new((*self.ctx.config).clone(), &clients)
+            .with_user_pool(&clients)
+            .with_mailer(&clients)
     }
 }
 
@@ -800,6 +850,7 @@ pub fn counted_clients(c: &AwsClients, counter: &AwsCallCounter) -> AwsClients {
         ),
         sns: c.sns.to_builder().interceptor(counter.clone()).build(),
         cognito: c.cognito.to_builder().interceptor(counter.clone()).build(),
+        ses: c.ses.to_builder().interceptor(counter.clone()).build(),
     }
 }
 

@@ -29,8 +29,16 @@ pub struct Tenant {
     /// The quotas a platform admin set for this tenant; the others are the deployment's.
     #[serde(default, skip_serializing_if = "QuotaOverrides::is_empty")]
     pub quota_overrides: QuotaOverrides,
+    /// Whether the contact email is told when one of the tenant's endpoints or workflows is
+    /// disabled for failing. On unless turned off.
+    #[serde(default = "on")]
+    pub failure_alerts: bool,
     pub created_at: String,
     pub updated_at: String,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Tenant {
@@ -67,10 +75,7 @@ fn read_email(f: &mut Fields) -> Option<Option<String>> {
     }
     let email = f.string("contactEmail", 254).filter(|e| !e.is_empty());
     if let Some(e) = &email {
-        let valid = e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)
-        });
-        if !valid {
+        if !crate::validation::is_email_address(e) {
             f.error("contactEmail", "must be an email address");
             return None;
         }
@@ -112,6 +117,7 @@ impl TenantService {
         let email = read_email(&mut input).flatten();
         let status = read_status(&mut input);
         let metadata = read_metadata(&mut input);
+        let failure_alerts = input.bool("failureAlerts");
         let mut quota_overrides = QuotaOverrides::default();
         quota_overrides.read_changes(&mut input);
         input.finish()?;
@@ -123,6 +129,7 @@ impl TenantService {
             status: status.unwrap_or(TenantStatus::Active),
             metadata: metadata.unwrap_or_default(),
             quota_overrides,
+            failure_alerts: failure_alerts.unwrap_or(true),
             created_at: now.clone(),
             updated_at: now,
         };
@@ -205,6 +212,9 @@ impl TenantService {
         }
         if let Some(metadata) = read_metadata(&mut input) {
             next.metadata = metadata;
+        }
+        if let Some(on) = input.bool("failureAlerts") {
+            next.failure_alerts = on;
         }
         let quota_changes = next.quota_overrides.read_changes(&mut input);
         input.finish()?;

@@ -355,6 +355,22 @@ impl Fields {
     }
 }
 
+/// One `@` with something before it, a dot inside the domain, no spaces or control
+/// characters.
+pub fn is_email_address(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
 /// E.164: `+`, then 8 to 15 digits, the first not 0.
 pub fn is_e164(phone: &str) -> bool {
     let Some(digits) = phone.strip_prefix('+') else {

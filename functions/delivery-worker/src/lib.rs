@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hookhub_shared::alerts::ALERT_JOB;
 use hookhub_shared::erasure::ERASE_JOB;
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
 use hookhub_shared::messages::SEND_JOB;
@@ -24,6 +25,7 @@ pub fn job_router(ctx: &AppContext) -> JobRouter {
         .route(SWEEP_JOB, Arc::new(ctx.meta_sweep()))
         .route(SEND_JOB, Arc::new(ctx.message_service()))
         .route(ERASE_JOB, Arc::new(ctx.erasures()))
+        .route(ALERT_JOB, Arc::new(ctx.failure_alerts()))
 }
 
 pub fn processor(ctx: &AppContext) -> BatchProcessor {

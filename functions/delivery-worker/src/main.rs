@@ -6,7 +6,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 // Current-thread runtime: see `hookhub_shared::bootstrap`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let (ctx, _) = hookhub_shared::bootstrap().await?;
+    let (ctx, clients) = hookhub_shared::bootstrap().await?;
+    let ctx = ctx.with_mailer(&clients);
     let processor = Arc::new(delivery_worker::processor(&ctx));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let processor = processor.clone();

@@ -17,7 +17,8 @@ use hookhub_local::{app, emulator_endpoint, pollers, port, spawn_pollers};
 use hookhub_shared::auth::{mint_for, Role};
 use hookhub_shared::aws::AwsClients;
 use hookhub_shared::local_stack::{
-    provision, wait_until_reachable, ProvisionedStack, QueueSettings, StackNames,
+    ensure_sender_identity, provision, wait_until_reachable, ProvisionedStack, QueueSettings,
+    StackNames,
 };
 use hookhub_shared::local_user_pool::{
     ensure_platform_admin, ensure_user_pool, generate_password, LocalUserPool,
@@ -90,13 +91,30 @@ async fn dev() -> Result<(), Error> {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(name).ok())
-            .or_else(|| (name == "HOOKHUB_LOCAL").then(|| "true".to_string()))
+            .or_else(|| dev_default(name))
     })?;
+    if let Some(sender) = &config.alert_sender {
+        ensure_sender_identity(&clients, sender).await?;
+    }
     serve(config, clients, Some((email, password))).await
+}
+
+/// What `make dev` runs with unless the environment says otherwise: local mode, and failure
+/// alerts sent from a verified address (the emulator keeps the emails; nothing leaves the
+/// machine) with links into the local console.
+fn dev_default(name: &str) -> Option<String> {
+    match name {
+        "HOOKHUB_LOCAL" => Some("true".into()),
+        "HOOKHUB_ALERT_SENDER" => Some(DEV_ALERT_SENDER.into()),
+        "HOOKHUB_CONSOLE_URL" => Some(format!("http://127.0.0.1:{}/console", port())),
+        _ => None,
+    }
 }
 
 /// The first platform admin `make dev` signs in as.
 const DEV_ADMIN_EMAIL: &str = "admin@hookhub.example";
+/// Where `make dev`'s failure alerts come from.
+const DEV_ALERT_SENDER: &str = "alerts@hookhub.example";
 
 async fn serve_from_env() -> Result<(), Error> {
     let config = Config::from_env()?;
@@ -115,7 +133,7 @@ async fn clients_from_env() -> AwsClients {
 async fn worker_from_env() -> Result<(), Error> {
     let config = Config::from_env()?;
     let clients = clients_from_env().await;
-    let ctx = AppContext::new(config, &clients);
+    let ctx = AppContext::new(config, &clients).with_mailer(&clients);
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks = spawn_pollers(&ctx, &clients.sqs, pollers(), stop_rx);
     eprintln!(
@@ -151,7 +169,9 @@ async fn serve(
         None,
         24,
     );
-    let ctx = AppContext::new(config, &clients).with_user_pool(&clients);
+    let ctx = AppContext::new(config, &clients)
+        .with_user_pool(&clients)
+        .with_mailer(&clients);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port()));
     let listener = tokio::net::TcpListener::bind(addr)

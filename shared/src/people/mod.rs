@@ -134,18 +134,7 @@ pub enum Access {
 /// Lower-cased and checked: one `@`, a dot in the domain, no spaces.
 pub fn normalise_email(fields: &mut Fields, name: &str) -> Option<String> {
     let email = fields.required_string(name, MAX_EMAIL_LEN)?.to_lowercase();
-    let valid = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    };
-    if !valid {
+    if !crate::validation::is_email_address(&email) {
         fields.error(name, "must be an email address");
         return None;
     }

@@ -38,6 +38,7 @@
 //! | contact              | `T#{t}#CONTACTS`           | `{channel}#{externalId}`    | `T#{t}#CONTACTIDS` / `{conId}`        |                                        |
 //! | erasure              | `T#{t}#ERASURES`           | `{ersId}`                   |                                       |                                        |
 //! | export audit         | `T#{t}#EXPORTS`            | `{expId}`                   |                                       |                                        |
+//! | failure alert sent   | `T#{t}#ALERTS`             | `DISABLED#{whId or wfId}` (TTL, a day) |                            |                                        |
 //! | person (directory)   | `T#{t}#USERS`              | `{userId}` (TTL once removed) |                                     |                                        |
 //! | sign-in failures     | `SIGNIN#{sha256(subject)}` | `{windowStart}` (TTL)       |                                       |                                        |
 //!
@@ -343,6 +344,7 @@ pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String
         "#EXPORTS",
         "#USERS",
         "#ERASURES",
+        "#ALERTS",
     ]
     .iter()
     .map(|suffix| format!("T#{tenant_id}{suffix}"))
@@ -361,6 +363,15 @@ pub fn erasures_partition(tenant_id: &str) -> String {
 
 pub fn erasure(tenant_id: &str, erasure_id: &str) -> Key {
     Key::new(erasures_partition(tenant_id), erasure_id)
+}
+
+/// The record that a tenant was emailed about a disabled endpoint or workflow; while it
+/// lives (a day) no other email about it goes out.
+pub fn disabled_alert(tenant_id: &str, endpoint_id: &str) -> Key {
+    Key::new(
+        format!("T#{tenant_id}#ALERTS"),
+        format!("DISABLED#{endpoint_id}"),
+    )
 }
 
 pub fn idempotency(tenant_id: &str, scope: &str, key: &str) -> Key {

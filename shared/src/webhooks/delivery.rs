@@ -3,6 +3,7 @@
 //! consecutive failed attempts (emitting `endpoint.disabled`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,7 +22,7 @@ use super::DELIVER_JOB;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, IdKind};
 use crate::integrations::IntegrationService;
-use crate::jobs::{Job, JobError, JobHandler, Outcome};
+use crate::jobs::{Job, JobError, JobHandler, JobQueue, Outcome};
 use crate::signing::{body_hmac, standard_webhooks};
 
 /// Consecutive failed attempts after which an endpoint is disabled.
@@ -291,6 +292,8 @@ pub struct DeliveryService {
     events: EventService,
     sender: Sender,
     integrations: IntegrationService,
+    /// Where the email about a disabled endpoint is queued, when alerts are configured.
+    alerts: Option<Arc<dyn JobQueue>>,
 }
 
 impl DeliveryService {
@@ -307,7 +310,14 @@ impl DeliveryService {
             events,
             sender,
             integrations,
+            alerts: None,
         }
+    }
+
+    /// Disabling an endpoint queues an email to its tenant (see [`crate::alerts`]).
+    pub fn with_alerts(mut self, queue: Arc<dyn JobQueue>) -> Self {
+        self.alerts = Some(queue);
+        self
     }
 
     /// One SQS batch of deliveries: every endpoint read once (one batch read), every job
@@ -623,6 +633,22 @@ impl DeliveryService {
         let endpoints = self.endpoints.with_kind(EndpointKind::of_id(&endpoint.id));
         if endpoints.disable(endpoint, reason).await? {
             tracing::warn!(endpoint_id = %endpoint.id, %reason, "endpoint disabled");
+            if let Some(queue) = &self.alerts {
+                let disabled = crate::alerts::Disabled {
+                    endpoint_id: endpoint.id.clone(),
+                    reason: reason.to_string(),
+                    consecutive_failures: consecutive,
+                    disabled_at: crate::time::now_rfc3339(),
+                };
+                // The endpoint is disabled either way; an alert that cannot be queued is
+                // logged rather than failing the delivery that was recorded.
+                if let Err(e) = queue
+                    .enqueue(&[disabled.job(&endpoint.tenant_id)], Duration::ZERO)
+                    .await
+                {
+                    tracing::error!(endpoint_id = %endpoint.id, error = %e, "failure alert not queued");
+                }
+            }
             self.events
                 .publish(
                     &endpoint.tenant_id,

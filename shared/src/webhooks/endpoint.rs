@@ -112,7 +112,7 @@ impl EndpointKind {
         }
     }
 
-    fn noun(self) -> &'static str {
+    pub fn noun(self) -> &'static str {
         match self {
             Self::Endpoint => "webhook",
             Self::Workflow => "workflow webhook",

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::support::{Behaviour, Receiver, Stack};
+use crate::support::{emails_to, Behaviour, Receiver, Stack};
 use hookhub_shared::local_stack::{AwsCallCounter, IamPermission};
 use hookhub_shared::store::keys;
 use serde_json::{json, Value};
@@ -31,6 +31,7 @@ fn granted(function: &str) -> BTreeSet<IamPermission> {
         .unwrap_or_else(|| panic!("{function} has no Policies list"));
     let mut pairs = BTreeSet::new();
     for policy in policies {
+        let policy = configured(policy);
         let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
             panic!("{function}: only inline statements are checked, found {policy:?}")
         });
@@ -57,6 +58,15 @@ fn granted(function: &str) -> BTreeSet<IamPermission> {
     pairs
 }
 
+/// A policy given only when a parameter is set (`!If [Condition, policy, !Ref AWS::NoValue]`)
+/// is read as given: the walk runs with every optional feature configured.
+fn configured(policy: &Yaml) -> &Yaml {
+    match policy {
+        Yaml::Tagged(tagged) if tagged.tag == "!If" => &tagged.value[1],
+        other => other,
+    }
+}
+
 fn one_or_many(value: &Yaml) -> Vec<&Yaml> {
     match value {
         Yaml::Sequence(items) => items.iter().collect(),
@@ -65,12 +75,21 @@ fn one_or_many(value: &Yaml) -> Vec<&Yaml> {
     }
 }
 
-/// `!GetAtt Table.Arn` → `Table`, `!Sub ${Table.Arn}/index/*` → `Table/index/*`, `"*"`.
+/// `!GetAtt Table.Arn` → `Table`, `!Sub ${Table.Arn}/index/*` → `Table/index/*`, `"*"`;
+/// an SES identity (`!Sub arn:…:identity/${AlertSender}`, or the list form naming a
+/// variable of its own) → `identity/AlertSender`.
 fn logical_resource(resource: &Yaml) -> String {
     match resource {
         Yaml::String(s) => s.clone(),
         Yaml::Tagged(tagged) => {
-            let value = tagged.value.as_str().expect("a scalar intrinsic");
+            let value = match &tagged.value {
+                Yaml::Sequence(parts) => parts[0].as_str(),
+                scalar => scalar.as_str(),
+            }
+            .expect("a scalar intrinsic, or !Sub's list form");
+            if let Some((_, identity)) = value.split_once(":identity/") {
+                return format!("identity/{}", identity.replace("${", "").replace('}', ""));
+            }
             match tagged.tag.to_string().as_str() {
                 "!GetAtt" => value
                     .strip_suffix(".Arn")
@@ -92,6 +111,15 @@ fn needed(calls: &AwsCallCounter, stack: &Stack) -> BTreeSet<IamPermission> {
     let table = format!("table/{}", names.table_name);
     let queue = format!("queue/{}", queue_name(&names.queue_url));
     let dead_letters = format!("queue/{}", queue_name(&names.dead_letter_queue_url));
+    let sender = stack
+        .stack
+        .ctx
+        .config
+        .alert_sender
+        .as_deref()
+        .unwrap_or("-");
+    let sender_identity = format!("identity/{sender}");
+    let sender_domain = format!("identity/{}", sender.rsplit('@').next().unwrap_or_default());
     let user_pool = format!(
         "userpool/{}",
         stack
@@ -118,6 +146,10 @@ fn needed(calls: &AwsCallCounter, stack: &Stack) -> BTreeSet<IamPermission> {
                 "SecretsKey".to_string()
             } else if resource == user_pool {
                 "UserPool".to_string()
+            } else if resource == sender_identity {
+                "identity/AlertSender".to_string()
+            } else if resource == sender_domain {
+                "identity/AlertSenderDomain".to_string()
             } else if resource == "*" {
                 "*".to_string()
             } else {
@@ -390,9 +422,14 @@ fn id_of(person: &Value) -> String {
 
 #[tokio::test]
 async fn every_functions_policy_grants_exactly_what_its_calls_need() {
-    let (stack, calls) = Stack::start_counted("iam", &[]).await;
+    let (stack, calls) = Stack::start_counted(
+        "iam",
+        &[("HOOKHUB_ALERT_SENDER", "alerts@iam.test".to_string())],
+    )
+    .await;
     let ok = Receiver::start(Behaviour::Ok).await;
     let failing = Receiver::start(Behaviour::AlwaysFail).await;
+    let gone = Receiver::start(Behaviour::Gone).await;
     let flow = Receiver::start(Behaviour::Ok).await;
     let mut walk = Walk {
         stack: &stack,
@@ -630,6 +667,17 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
             ),
         )
         .await);
+    // Answers 410 to the event published below: disabled at once, and the tenant's contact
+    // emailed.
+    walk.expect(
+        201,
+        "POST",
+        "/api/v1/webhooks",
+        Some(&tenant),
+        Some(json!({"name": "gone", "url": gone.url, "events": ["contact.created"]})),
+    )
+    .await;
+    let emails_before = emails_to("ops@iam.test").await.len();
     let doomed = id(&walk
         .expect(
             201,
@@ -681,6 +729,11 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
         Some(&tenant),
         None,
     )
+    .await;
+
+    wait_for("the email about the endpoint that is gone", || async {
+        (emails_to("ops@iam.test").await.len() > emails_before).then_some(())
+    })
     .await;
 
     // The failing endpoint gives up after its one retry; the good one got the event.
@@ -1085,6 +1138,15 @@ fn the_templates_resources_are_read_by_their_logical_names() {
         .map(logical_resource)
         .collect();
     assert_eq!(names, ["Table", "Table/index/*", "*"]);
+    let ses: Yaml = serde_yaml_ng::from_str(
+        "Resource:\n  - !Sub 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${AlertSender}'\n  - !Sub ['arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${D}', {D: x}]",
+    )
+    .unwrap();
+    let names: Vec<String> = one_or_many(&ses["Resource"])
+        .into_iter()
+        .map(logical_resource)
+        .collect();
+    assert_eq!(names, ["identity/AlertSender", "identity/D"]);
     // Every function's policy parses into pairs.
     for function in [
         "AdminApiFunction",

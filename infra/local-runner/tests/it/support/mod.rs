@@ -87,7 +87,9 @@ impl Stack {
             let clients = counted_clients(&stack.app_clients, counter);
             let config = (*stack.ctx.config).clone();
             move || {
-                hookhub_shared::AppContext::new(config.clone(), &clients).with_user_pool(&clients)
+                hookhub_shared::AppContext::new(config.clone(), &clients)
+                    .with_user_pool(&clients)
+                    .with_mailer(&clients)
             }
         };
         let (admin, meta) = (cold(&calls.admin_api), cold(&calls.meta_ingress));
@@ -456,4 +458,33 @@ async fn receive(
             .into_response(),
         Behaviour::BadRequest => (StatusCode::BAD_REQUEST, "{\"error\":\"bad\"}").into_response(),
     }
+}
+
+/// The emails the emulator's SES has sent to `to`, oldest first: `subject`, `body`,
+/// `source`. Its `data.json` dumps every service's models, other tests' items included; a
+/// dump that meets one mid-write fails with a 500, and is asked for again.
+pub async fn emails_to(to: &str) -> Vec<Value> {
+    let url = format!(
+        "{}/moto-api/data.json",
+        hookhub_shared::local_stack::test_endpoint()
+    );
+    for _ in 0..10 {
+        let response = reqwest::Client::new().post(&url).send().await.unwrap();
+        if response.status().is_success() {
+            let data: Value = response.json().await.unwrap();
+            return data["ses"]["Message"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|m| {
+                    m["destinations"]["ToAddresses"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == to))
+                })
+                .cloned()
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the emulator's data.json failed ten times")
 }
