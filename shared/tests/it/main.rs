@@ -1,5 +1,6 @@
 //! The crate's integration tests: one binary, a module per area.
 
+mod alerts;
 mod api_keys;
 mod contacts;
 mod delivery_logs;
