@@ -32,7 +32,8 @@ export function TimeChart({ title, times, series, height = 220 }) {
         width, height,
         series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
         axes: [{}, {}],
-        scales: { x: { time: true } },
+        // One point alone would stretch the axis over years: give it an hour each side.
+        scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 3600, max + 3600] : [min, max]) } },
       }, [times, ...series.map((s) => s.values)], box.current);
     });
     return () => {

@@ -21,6 +21,7 @@ const FIELDS = {
   ],
   instagram: [
     plain('accountId', 'Instagram account ID'),
+    plain('pageId', 'Facebook Page ID', 'The Page linked to the account: its messaging webhooks are subscribed there'),
     plain('appId', 'App ID'),
     secret('accessToken', 'Access token'),
     secret('appSecret', 'App secret'),

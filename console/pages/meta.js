@@ -5,7 +5,7 @@ import { html, useState } from '../vendor/preact-htm.js';
 import { api } from '../api.js';
 import { relativeTime } from '../format.js';
 import { TimeChart } from '../chart.js';
-import { Empty, ErrorBox, Field, FormError, Loading, Select, Tabs, useLoad, useSubmit } from '../ui.js';
+import { Empty, ErrorBox, Field, FormError, Loading, Select, Tabs, toast, toastError, useLoad, useSubmit } from '../ui.js';
 
 function Events({ tenant }) {
   const [eventType, setEventType] = useState('');
@@ -41,6 +41,67 @@ function Events({ tenant }) {
   </section>`;
 }
 
+const STATUS_WORDS = {
+  ok: 'Connected',
+  token_invalid: 'Token expired or revoked',
+  token_expiring: 'Token expires soon',
+  permission_denied: 'Missing permission',
+  rate_limited: 'Rate limited by Meta',
+  account_not_found: 'Account not found',
+  error: 'Graph API error',
+  unreachable: 'Graph API unreachable',
+};
+
+/** The Graph API checks (every 5 minutes, or now) and the app's webhook subscriptions. */
+function Graph({ tenant, checks, onChecked }) {
+  const subs = useLoad(() => api('GET', '/api/v1/meta/subscriptions', { tenant }), [tenant]);
+  const [busy, setBusy] = useState(false);
+  const run = async (what, call) => {
+    setBusy(true);
+    try {
+      await call();
+      toast(what);
+      subs.reload();
+      onChecked();
+    } catch (e) {
+      toastError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const checkNow = () => run('Graph API checked', () => api('POST', '/api/v1/meta/health/check', { tenant }));
+  const subscribe = (channel) => run(`Subscribed to ${channel} webhooks`,
+    () => api('POST', '/api/v1/meta/subscriptions', { tenant, body: { channel } }));
+  const unsubscribe = (channel) => run(`Unsubscribed from ${channel} webhooks`,
+    () => api('DELETE', `/api/v1/meta/subscriptions/${channel}`, { tenant }));
+  const channels = (subs.data && subs.data.data) || [];
+  return html`<div class="card" role="region" aria-label="Graph API">
+    <h3>Graph API</h3>
+    ${(checks || []).length ? html`<table aria-label="Graph checks"><thead><tr><th>Channel</th><th>Status</th><th>Checked</th><th>Token</th><th>What to do</th></tr></thead>
+      <tbody>${checks.map((c) => html`<tr key=${c.channel}>
+        <td>${c.channel}</td>
+        <td><span class="badge badge-${c.healthy ? 'active' : 'failed'}">${STATUS_WORDS[c.status] || c.status}</span>
+          ${c.unhealthySince ? html`<div class="muted">failing since ${relativeTime(c.unhealthySince)}</div>` : null}</td>
+        <td title=${c.checkedAt}>${relativeTime(c.checkedAt)}</td>
+        <td>${c.token ? (c.token.expiresAt ? `expires ${relativeTime(c.token.expiresAt)}` : 'does not expire') : '—'}</td>
+        <td>${c.advice || ''}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted">Not checked yet: hookhub checks the WhatsApp and Instagram tokens every 5 minutes.</p>`}
+    <button type="button" onClick=${checkNow} disabled=${busy}>Check now</button>
+    <h4>Webhook subscriptions</h4>
+    <${ErrorBox} error=${subs.error} retry=${subs.reload} />
+    ${subs.data && !channels.length ? html`<p class="muted">Configure WhatsApp or Instagram first (platform admins: Tenants → Integrations).</p>` : null}
+    ${channels.length ? html`<table aria-label="Webhook subscriptions"><thead><tr><th>Channel</th><th>Account</th><th>At Meta</th><th>Fields</th><th></th></tr></thead>
+      <tbody>${channels.map((c) => html`<tr key=${c.channel}>
+        <td>${c.channel}</td><td class="mono">${c.objectId || '—'}</td>
+        <td>${c.live ? (c.live.subscribed ? 'Subscribed' : 'Not subscribed') : (c.liveError ? c.liveError.message : '—')}</td>
+        <td>${((c.live && c.live.fields) || (c.stored && c.stored.fields) || []).join(', ')}</td>
+        <td>${c.live && c.live.subscribed
+          ? html`<button type="button" disabled=${busy} onClick=${() => unsubscribe(c.channel)}>Unsubscribe ${c.channel}</button>`
+          : html`<button type="button" class="primary" disabled=${busy} onClick=${() => subscribe(c.channel)}>Subscribe ${c.channel}</button>`}</td>
+      </tr>`)}</tbody></table>` : null}
+  </div>`;
+}
+
 function Health({ tenant }) {
   const health = useLoad(() => api('GET', '/api/v1/meta/health', { tenant }), [tenant]);
   const dashboard = useLoad(() => api('GET', '/api/v1/meta/monitoring/dashboard', { tenant }), [tenant]);
@@ -53,9 +114,10 @@ function Health({ tenant }) {
     ${health.loading ? html`<${Loading} />` : null}
     <${ErrorBox} error=${health.error || dashboard.error} retry=${() => { health.reload(); dashboard.reload(); }} />
     ${h ? html`<div class="card"><h3>Health: <span class="badge badge-${h.status === 'healthy' ? 'active' : 'failed'}">${h.status}</span></h3>
-      <ul>${Object.entries(h.checks || {}).filter(([k]) => k !== 'integrations').map(([k, v]) => html`<li>${k}: ${v.status} (${v.latencyMs} ms)</li>`)}
+      <ul>${Object.entries(h.checks || {}).filter(([k]) => k !== 'integrations' && k !== 'graph').map(([k, v]) => html`<li>${k}: ${v.status} (${v.latencyMs} ms)</li>`)}
         ${Object.entries((h.checks && h.checks.integrations) || {}).map(([k, v]) => html`<li>${k}: ${v.configured ? (v.ready ? 'ready' : 'configured, not ready') : 'not configured'}</li>`)}</ul>
       <p class="muted">Last event: ${h.lastEvent ? `${h.lastEvent.eventType}, ${relativeTime(h.lastEvent.receivedAt)}` : 'none yet'}</p></div>` : null}
+    ${h ? html`<${Graph} tenant=${tenant} checks=${h.checks && h.checks.graph} onChecked=${health.reload} />` : null}
     ${d ? html`<div>
       <${Select} label="Window" value=${window} onChange=${setWindow} options=${[['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']]} />
       ${w ? html`<div class="cards">

@@ -37,10 +37,34 @@ class Receiver:
     def __init__(self):
         self.received = []
         self.failing = False
+        self.subscribed = set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def answer(self, status, body):
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(body).encode())
+
+            def subscribed_apps(self):
+                # The Graph API's /{account}/subscribed_apps, as Meta answers it.
+                account = self.path.split("/")[2]
+                if self.command == "POST":
+                    receiver.subscribed.add(account)
+                elif self.command == "DELETE":
+                    receiver.subscribed.discard(account)
+                else:
+                    apps = [{"whatsapp_business_api_data": {"id": "987654321012345", "name": "hookhub"}}]
+                    return self.answer(200, {"data": apps if account in receiver.subscribed else []})
+                self.answer(200, {"success": True})
+
+            def do_DELETE(self):
+                self.subscribed_apps()
+
             def do_POST(self):
+                if "/subscribed_apps" in self.path:
+                    return self.subscribed_apps()
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.received.append({"headers": dict(self.headers), "body": json.loads(body or b"null")})
                 status = 500 if receiver.failing else 200
@@ -52,6 +76,10 @@ class Receiver:
             def do_GET(self):
                 # The Graph API's read of an account, for "test connection": the runner's
                 # HOOKHUB_GRAPH_BASE_URL points here.
+                if "/subscribed_apps" in self.path:
+                    return self.subscribed_apps()
+                if "/debug_token" in self.path:
+                    return self.answer(200, {"data": {"is_valid": True, "expires_at": 0, "scopes": []}})
                 token = self.headers.get("authorization", "")
                 known = token in ("Bearer EAATestAccessToken123456789", "Bearer IGQVJTestAccessToken1234567")
                 status = 200 if known else 401
@@ -349,6 +377,19 @@ def journeys(page, base, email, password, receiver):
     expect(chart).to_contain_text("Meta events per hour")
     expect(chart.locator("canvas")).to_have_count(1)
     expect(page.get_by_text(re.compile(r"Health: (healthy|degraded)"))).to_be_visible()
+    # The Graph API: WhatsApp's token checked now, and the app subscribed to its account.
+    graph = page.get_by_role("region", name="Graph API")
+    graph.get_by_role("button", name="Check now").click()
+    checks = graph.get_by_role("table", name="Graph checks")
+    expect(checks.get_by_role("row").filter(has_text="whatsapp")).to_contain_text("Connected")
+    expect(checks.get_by_role("row").filter(has_text="whatsapp")).to_contain_text("does not expire")
+    subscriptions = graph.get_by_role("table", name="Webhook subscriptions")
+    expect(subscriptions.get_by_role("row").filter(has_text="whatsapp")).to_contain_text("Not subscribed")
+    graph.get_by_role("button", name="Subscribe whatsapp").click()
+    expect(page.get_by_text("Subscribed to whatsapp webhooks")).to_be_visible()
+    expect(subscriptions.get_by_role("row").filter(has_text="whatsapp")).to_contain_text("Subscribed")
+    expect(graph.get_by_role("button", name="Unsubscribe whatsapp")).to_be_visible()
+    shot(page, "meta-graph")
 
     # Contacts from those messages, exported as CSV with the screen's filters.
     page.get_by_role("link", name="Contacts").click()

@@ -242,10 +242,27 @@ impl AppContext {
             self.integrations(),
             self.meta_events(),
         )
+        .with_graph(self.graph_health(), self.meta_subscriptions())
     }
 
     pub fn meta_test_suites(&self) -> crate::meta::TestSuites {
         crate::meta::TestSuites::new(self.table.clone(), self.meta_ingest())
+    }
+
+    pub fn meta_subscriptions(&self) -> crate::meta::subscriptions::MetaSubscriptions {
+        crate::meta::subscriptions::MetaSubscriptions::new(
+            self.table.clone(),
+            self.integrations(),
+            self.providers.clone(),
+        )
+    }
+
+    pub fn graph_health(&self) -> crate::meta::graph_health::GraphHealthChecks {
+        crate::meta::graph_health::GraphHealthChecks::new(
+            self.table.clone(),
+            self.integrations(),
+            self.providers.clone(),
+        )
     }
 
     pub fn meta_sweep(&self) -> crate::meta::MetaSweep {

@@ -34,6 +34,17 @@ pub enum ServiceError {
     /// Too many failed attempts: try again after this long.
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// A third party hookhub called for the caller (Meta's Graph API) refused or failed:
+    /// `reason` says what its answer means, `advice` what to do about it.
+    #[error("{service}: {message}")]
+    Upstream {
+        service: &'static str,
+        reason: &'static str,
+        message: String,
+        code: Option<i64>,
+        advice: Option<&'static str>,
+        retry_after_secs: Option<u64>,
+    },
     /// Over one of the tenant's quotas; with `retry_after_secs` a rate that will allow it
     /// again, without it a limit that must be raised (or room made) first.
     #[error("{message}")]

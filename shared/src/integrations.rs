@@ -228,6 +228,9 @@ const WHATSAPP: &[FieldSpec] = &[
 ];
 const INSTAGRAM: &[FieldSpec] = &[
     plain("accountId", 64, Some(digits)),
+    // The Facebook Page linked to the account, which Instagram messaging webhooks are
+    // subscribed on.
+    plain("pageId", 64, Some(digits)),
     plain("appId", 64, Some(digits)),
     secret("appSecret"),
     secret("accessToken"),

@@ -188,6 +188,23 @@ impl TenantService {
             .await?)
     }
 
+    /// Every tenant's id, page by page: what the scheduled jobs walk over.
+    pub async fn all_ids(&self) -> ServiceResult<Vec<(String, bool)>> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (tenants, next) = self.list(Some(100), cursor.as_deref()).await?;
+            ids.extend(tenants.into_iter().map(|t| {
+                let suspended = t.is_suspended();
+                (t.id, suspended)
+            }));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(ids),
+            }
+        }
+    }
+
     /// Applies a PATCH; returns the tenant as saved and the quotas changed (`name=value`,
     /// for the audit log).
     pub async fn update(

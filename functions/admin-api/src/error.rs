@@ -161,6 +161,31 @@ impl From<ServiceError> for ApiError {
                 err.retry_after_secs = Some(retry_after_secs);
                 err
             }
+            ServiceError::Upstream {
+                service,
+                reason,
+                message,
+                code,
+                advice,
+                retry_after_secs,
+            } => {
+                // Meta's rate limits pass on as ours (429, try later); any other refusal is
+                // a bad gateway, with what it means and what to do in the details.
+                let status = match retry_after_secs {
+                    Some(_) => StatusCode::TOO_MANY_REQUESTS,
+                    None => StatusCode::BAD_GATEWAY,
+                };
+                let mut err = ApiError::new(
+                    status,
+                    "upstream_error",
+                    format!("the Graph API refused: {message}"),
+                )
+                .with_details(vec![json!({
+                    "service": service, "reason": reason, "code": code, "advice": advice,
+                })]);
+                err.retry_after_secs = retry_after_secs;
+                err
+            }
             ServiceError::QuotaExceeded {
                 quota,
                 limit,

@@ -7,7 +7,7 @@ use hookhub_shared::alerts::ALERT_JOB;
 use hookhub_shared::erasure::ERASE_JOB;
 use hookhub_shared::jobs::{BatchProcessor, JobRouter};
 use hookhub_shared::messages::SEND_JOB;
-use hookhub_shared::meta::{PROCESS_JOB, SWEEP_JOB};
+use hookhub_shared::meta::{GRAPH_HEALTH_JOB, PROCESS_JOB, SWEEP_JOB};
 use hookhub_shared::webhooks::delivery::DeliverHandler;
 use hookhub_shared::webhooks::DELIVER_JOB;
 use hookhub_shared::AppContext;
@@ -23,6 +23,7 @@ pub fn job_router(ctx: &AppContext) -> JobRouter {
         )
         .route(PROCESS_JOB, Arc::new(ctx.meta_processor()))
         .route(SWEEP_JOB, Arc::new(ctx.meta_sweep()))
+        .route(GRAPH_HEALTH_JOB, Arc::new(ctx.graph_health()))
         .route(SEND_JOB, Arc::new(ctx.message_service()))
         .route(ERASE_JOB, Arc::new(ctx.erasures()))
         .route(ALERT_JOB, Arc::new(ctx.failure_alerts()))

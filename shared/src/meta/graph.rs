@@ -22,6 +22,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub enum GraphStatus {
     Ok,
     TokenInvalid,
+    /// The token works but expires within a week.
+    TokenExpiring,
     PermissionDenied,
     RateLimited,
     AccountNotFound,
@@ -30,7 +32,7 @@ pub enum GraphStatus {
 }
 
 impl GraphStatus {
-    fn of_code(code: Option<i64>) -> Self {
+    pub fn of_code(code: Option<i64>) -> Self {
         match code {
             Some(190) => GraphStatus::TokenInvalid,
             Some(10 | 200..=299) => GraphStatus::PermissionDenied,
@@ -40,9 +42,12 @@ impl GraphStatus {
         }
     }
 
-    fn advice(self) -> Option<&'static str> {
+    pub fn advice(self) -> Option<&'static str> {
         match self {
             GraphStatus::Ok => None,
+            GraphStatus::TokenExpiring => Some(
+                "The access token expires within a week: generate a new one (a System User token does not expire) and save it in the integration before it does.",
+            ),
             GraphStatus::TokenInvalid => Some(
                 "The access token has expired or was revoked: generate a new one (a System User token does not expire) and save it in the integration.",
             ),
@@ -87,6 +92,126 @@ pub struct GraphHealth {
     pub latency_ms: u64,
 }
 
+/// A Graph call that did not succeed: what it means, and what Graph said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphFailure {
+    pub status: GraphStatus,
+    pub status_code: Option<u16>,
+    pub error: GraphError,
+}
+
+impl GraphFailure {
+    fn new(status: GraphStatus, status_code: Option<u16>, message: String) -> Self {
+        Self {
+            status,
+            status_code,
+            error: GraphError {
+                code: None,
+                subcode: None,
+                message,
+            },
+        }
+    }
+
+    /// As the API reports it to the caller: 429 for Meta's rate limits, 502 otherwise.
+    pub fn into_service_error(self) -> ServiceError {
+        ServiceError::Upstream {
+            service: "graph",
+            reason: self.status.as_str(),
+            message: self.error.message,
+            code: self.error.code,
+            advice: self.status.advice(),
+            retry_after_secs: (self.status == GraphStatus::RateLimited).then_some(60),
+        }
+    }
+}
+
+impl GraphStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GraphStatus::Ok => "ok",
+            GraphStatus::TokenInvalid => "token_invalid",
+            GraphStatus::TokenExpiring => "token_expiring",
+            GraphStatus::PermissionDenied => "permission_denied",
+            GraphStatus::RateLimited => "rate_limited",
+            GraphStatus::AccountNotFound => "account_not_found",
+            GraphStatus::Error => "error",
+            GraphStatus::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Calls to the Graph API with one integration's token, at its API version. The token goes
+/// in the `Authorization` header, never in a URL.
+pub struct GraphApi<'a> {
+    http: &'a reqwest::Client,
+    base: String,
+    token: &'a str,
+}
+
+impl<'a> GraphApi<'a> {
+    pub fn new(clients: &'a ProviderClients, version: &str, token: &'a str) -> Self {
+        Self {
+            http: clients.http(),
+            base: format!(
+                "{}/{version}",
+                clients.graph_base_url().trim_end_matches('/')
+            ),
+            token,
+        }
+    }
+
+    /// `method /{path}?{query}`; the JSON Graph answered, or what its error means.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Value, GraphFailure> {
+        let mut url = url::Url::parse(&format!("{}/{path}", self.base))
+            .map_err(|e| GraphFailure::new(GraphStatus::Error, None, format!("not a URL: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let response = self
+            .http
+            .request(method, url)
+            .bearer_auth(self.token)
+            .timeout(TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| {
+                GraphFailure::new(
+                    GraphStatus::Unreachable,
+                    None,
+                    crate::webhooks::sender::describe(&e),
+                )
+            })?;
+        let code = response.status().as_u16();
+        let body: Value = match response.bytes().await {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        if (200..300).contains(&code) {
+            return Ok(body);
+        }
+        let error = &body["error"];
+        let graph_code = error["code"].as_i64();
+        Err(GraphFailure {
+            status: GraphStatus::of_code(graph_code),
+            status_code: Some(code),
+            error: GraphError {
+                code: graph_code,
+                subcode: error["error_subcode"].as_i64(),
+                message: error["message"]
+                    .as_str()
+                    .map(|m| m.chars().take(500).collect())
+                    .unwrap_or_else(|| format!("HTTP {code}")),
+            },
+        })
+    }
+}
+
 /// The account to read and the fields that show the token works for it.
 fn target(kind: IntegrationKind) -> Option<(&'static str, &'static str)> {
     match kind {
@@ -99,6 +224,99 @@ fn target(kind: IntegrationKind) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// A tenant's Meta integration opened for Graph calls: its stored fields and its token.
+pub struct MetaAccess {
+    pub kind: IntegrationKind,
+    pub record: crate::integrations::IntegrationRecord,
+    pub token: zeroize::Zeroizing<String>,
+    pub version: String,
+}
+
+impl MetaAccess {
+    /// The WhatsApp or Instagram integration with its token, or a precondition naming what
+    /// to save first.
+    pub async fn open(
+        integrations: &IntegrationService,
+        tenant_id: &str,
+        kind: IntegrationKind,
+    ) -> ServiceResult<Self> {
+        if target(kind).is_none() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "the {} integration is not a Meta integration",
+                kind.as_str()
+            )));
+        }
+        let record = integrations.get(tenant_id, kind).await?.ok_or_else(|| {
+            ServiceError::FailedPrecondition(format!(
+                "the {} integration is not configured yet",
+                kind.as_str()
+            ))
+        })?;
+        let token = integrations
+            .open_secret(tenant_id, kind, &record, "accessToken")
+            .await?
+            .ok_or_else(|| {
+                ServiceError::FailedPrecondition(format!(
+                    "the {} integration has no access token: save it first",
+                    kind.as_str()
+                ))
+            })?;
+        let version = record
+            .field("apiVersion")
+            .unwrap_or(DEFAULT_GRAPH_VERSION)
+            .to_string();
+        Ok(Self {
+            kind,
+            record,
+            token,
+            version,
+        })
+    }
+
+    pub fn api<'a>(&'a self, clients: &'a ProviderClients) -> GraphApi<'a> {
+        GraphApi::new(clients, &self.version, &self.token)
+    }
+
+    /// Reads the account the integration names with its token: the "test connection".
+    pub async fn check(&self, clients: &ProviderClients) -> ServiceResult<GraphHealth> {
+        let (id_field, fields) = target(self.kind).expect("a Meta integration, checked at open");
+        let account = self.record.field(id_field).ok_or_else(|| {
+            ServiceError::FailedPrecondition(format!(
+                "the {} integration has no {id_field}: save it first",
+                self.kind.as_str()
+            ))
+        })?;
+        let started = Instant::now();
+        let read = self
+            .api(clients)
+            .call(reqwest::Method::GET, account, &[("fields", fields)])
+            .await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        Ok(match read {
+            Ok(body) => GraphHealth {
+                integration: self.kind.as_str(),
+                healthy: true,
+                status: GraphStatus::Ok,
+                status_code: Some(200),
+                account: Some(body),
+                error: None,
+                advice: None,
+                latency_ms,
+            },
+            Err(failure) => GraphHealth {
+                integration: self.kind.as_str(),
+                healthy: false,
+                status: failure.status,
+                status_code: failure.status_code,
+                account: None,
+                advice: failure.status.advice(),
+                error: Some(failure.error),
+                latency_ms,
+            },
+        })
+    }
+}
+
 /// Checks the tenant's WhatsApp or Instagram integration against the Graph API.
 pub async fn check_integration(
     integrations: &IntegrationService,
@@ -106,112 +324,10 @@ pub async fn check_integration(
     tenant_id: &str,
     kind: IntegrationKind,
 ) -> ServiceResult<GraphHealth> {
-    let Some((id_field, fields)) = target(kind) else {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "the {} integration is not a Meta integration",
-            kind.as_str()
-        )));
-    };
-    let record = integrations.get(tenant_id, kind).await?.ok_or_else(|| {
-        ServiceError::FailedPrecondition(format!(
-            "the {} integration is not configured yet",
-            kind.as_str()
-        ))
-    })?;
-    let account = record
-        .field(id_field)
-        .ok_or_else(|| ServiceError::invalid(id_field, "is not set: save it first"))?
-        .to_string();
-    let token = integrations
-        .open_secret(tenant_id, kind, &record, "accessToken")
+    MetaAccess::open(integrations, tenant_id, kind)
         .await?
-        .ok_or_else(|| ServiceError::invalid("accessToken", "is not set: save it first"))?;
-    let version = record
-        .field("apiVersion")
-        .unwrap_or(DEFAULT_GRAPH_VERSION)
-        .to_string();
-    let url = format!(
-        "{}/{version}/{account}",
-        clients.graph_base_url().trim_end_matches('/')
-    );
-    Ok(check(clients.http(), kind, &url, fields, &token).await)
-}
-
-async fn check(
-    http: &reqwest::Client,
-    kind: IntegrationKind,
-    url: &str,
-    fields: &str,
-    token: &str,
-) -> GraphHealth {
-    let started = Instant::now();
-    let mut url = match url::Url::parse(url) {
-        Ok(u) => u,
-        Err(e) => {
-            return GraphHealth {
-                integration: kind.as_str(),
-                healthy: false,
-                status: GraphStatus::Error,
-                status_code: None,
-                account: None,
-                error: Some(GraphError {
-                    code: None,
-                    subcode: None,
-                    message: format!("not a URL: {e}"),
-                }),
-                advice: GraphStatus::Error.advice(),
-                latency_ms: 0,
-            }
-        }
-    };
-    url.query_pairs_mut().append_pair("fields", fields);
-    let sent = http
-        .get(url)
-        .bearer_auth(token)
-        .timeout(TIMEOUT)
-        .send()
-        .await;
-    let health = |status: GraphStatus, code, account, error| GraphHealth {
-        integration: kind.as_str(),
-        healthy: status == GraphStatus::Ok,
-        status,
-        status_code: code,
-        account,
-        error,
-        advice: status.advice(),
-        latency_ms: started.elapsed().as_millis() as u64,
-    };
-    let response = match sent {
-        Ok(r) => r,
-        Err(e) => {
-            let error = GraphError {
-                code: None,
-                subcode: None,
-                message: crate::webhooks::sender::describe(&e),
-            };
-            return health(GraphStatus::Unreachable, None, None, Some(error));
-        }
-    };
-    let code = response.status().as_u16();
-    let body: Value = match response.bytes().await {
-        Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    };
-    if (200..300).contains(&code) {
-        return health(GraphStatus::Ok, Some(code), Some(body), None);
-    }
-    let error = &body["error"];
-    let graph_code = error["code"].as_i64();
-    let status = GraphStatus::of_code(graph_code);
-    let error = GraphError {
-        code: graph_code,
-        subcode: error["error_subcode"].as_i64(),
-        message: error["message"]
-            .as_str()
-            .map(|m| m.chars().take(500).collect())
-            .unwrap_or_else(|| format!("HTTP {code}")),
-    };
-    health(status, Some(code), None, Some(error))
+        .check(clients)
+        .await
 }
 
 #[cfg(test)]

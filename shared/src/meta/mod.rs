@@ -3,6 +3,7 @@
 //! and the read side behind `/api/v1/meta`.
 
 pub mod graph;
+pub mod graph_health;
 pub mod ingest;
 pub mod monitoring;
 pub mod normalize;
@@ -12,6 +13,7 @@ pub mod split;
 pub mod stats;
 pub mod store;
 mod string_scan;
+pub mod subscriptions;
 pub mod sweep;
 mod tape;
 pub mod test_suites;
@@ -19,6 +21,7 @@ pub mod test_suites;
 #[cfg(test)]
 mod tests;
 
+pub use graph_health::{GraphHealthChecks, GRAPH_HEALTH_JOB};
 pub use ingest::{IngestError, IngestReport, ItemOutcome, MetaIngest, PROCESS_JOB};
 pub use monitoring::MetaMonitoring;
 pub use process::MetaProcessor;

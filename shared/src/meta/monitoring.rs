@@ -5,8 +5,10 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
+use super::graph_health::GraphHealthChecks;
 use super::stats::{self, MetaStats, Totals};
 use super::store::{MetaEventStore, ProcessingStatus};
+use super::subscriptions::MetaSubscriptions;
 use crate::error::ServiceResult;
 use crate::integrations::{IntegrationKind, IntegrationService};
 use crate::jobs::JobQueue;
@@ -101,6 +103,7 @@ pub struct MetaMonitoring {
     integrations: IntegrationService,
     store: MetaEventStore,
     stats: MetaStats,
+    graph: Option<(GraphHealthChecks, MetaSubscriptions)>,
 }
 
 impl MetaMonitoring {
@@ -116,7 +119,34 @@ impl MetaMonitoring {
             queue,
             integrations,
             store,
+            graph: None,
         }
+    }
+
+    /// Reports include the last Graph checks and the stored subscriptions.
+    pub fn with_graph(
+        mut self,
+        checks: GraphHealthChecks,
+        subscriptions: MetaSubscriptions,
+    ) -> Self {
+        self.graph = Some((checks, subscriptions));
+        self
+    }
+
+    /// The last Graph check of each channel and the stored subscriptions; whether any
+    /// check is unhealthy.
+    async fn graph_view(&self, tenant_id: &str) -> ServiceResult<(Value, bool)> {
+        let Some((checks, subscriptions)) = &self.graph else {
+            return Ok((Value::Null, false));
+        };
+        let (checks, subscriptions) =
+            tokio::join!(checks.stored(tenant_id), subscriptions.stored(tenant_id));
+        let checks = checks?;
+        let unhealthy = checks.iter().any(|c| !c.healthy);
+        Ok((
+            json!({"checks": checks, "subscriptions": subscriptions?}),
+            unhealthy,
+        ))
     }
 
     /// Table and queue reachable, integrations configured, last event, success rate.
@@ -158,9 +188,10 @@ impl MetaMonitoring {
         let processing = window_view(&Totals::sum_since(&day, Utc::now() - Duration::hours(24)));
         let reachable = table.is_ok() && queue.is_ok();
         let rate = processing["successRate"].as_f64();
+        let (graph, graph_unhealthy) = self.graph_view(tenant_id).await?;
         let status = if !reachable {
             "unhealthy"
-        } else if !any_ready || rate.is_some_and(|r| r < 80.0) {
+        } else if !any_ready || graph_unhealthy || rate.is_some_and(|r| r < 80.0) {
             "degraded"
         } else {
             "healthy"
@@ -172,7 +203,9 @@ impl MetaMonitoring {
                 "database": check(table.is_ok(), table_ms, table.err().map(|e| e.to_string())),
                 "queue": check(queue.is_ok(), queue_ms, queue.err().map(|e| e.to_string())),
                 "integrations": integrations,
+                "graph": graph["checks"],
             },
+            "subscriptions": graph["subscriptions"],
             "lastEvent": latest.map(|e| json!({
                 "id": e.id, "eventType": e.event_type, "receivedAt": e.received_at, "status": e.status,
             })),
@@ -241,8 +274,10 @@ impl MetaMonitoring {
                     .into(),
             );
         }
+        let (graph, _) = self.graph_view(tenant_id).await?;
         Ok(json!({
             "generatedAt": crate::time::rfc3339(now),
+            "graph": graph["checks"],
             "windows": windows,
             "pending": {"count": pending.len(), "atLeast": pending.len() == 100},
             "errorAnalysis": {

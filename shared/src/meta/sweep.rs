@@ -51,36 +51,29 @@ impl MetaSweep {
     pub async fn run(&self) -> Result<usize, JobError> {
         let cutoff =
             crate::time::now() - chrono::Duration::from_std(self.stale_after).unwrap_or_default();
-        let mut cursor: Option<String> = None;
+        let tenants = self
+            .tenants
+            .all_ids()
+            .await
+            .map_err(|e| JobError::new(e.to_string()))?;
         let mut enqueued = 0;
-        loop {
-            let (tenants, next) = self
-                .tenants
-                .list(Some(100), cursor.as_deref())
+        for (tenant_id, _) in tenants {
+            let stale = self
+                .store
+                .unprocessed_before(&tenant_id, cutoff, PER_TENANT)
                 .await
                 .map_err(|e| JobError::new(e.to_string()))?;
-            for tenant in tenants {
-                let stale = self
-                    .store
-                    .unprocessed_before(&tenant.id, cutoff, PER_TENANT)
-                    .await
-                    .map_err(|e| JobError::new(e.to_string()))?;
-                let jobs: Vec<Job> = stale
-                    .iter()
-                    .map(|e| process_job(&tenant.id, &e.natural_id))
-                    .collect();
-                enqueue_concurrently(self.queue.as_ref(), &jobs)
-                    .await
-                    .map_err(|e| JobError::new(e.to_string()))?;
-                if !jobs.is_empty() {
-                    tracing::warn!(tenant_id = %tenant.id, count = jobs.len(), "stale Meta events re-enqueued");
-                }
-                enqueued += jobs.len();
+            let jobs: Vec<Job> = stale
+                .iter()
+                .map(|e| process_job(&tenant_id, &e.natural_id))
+                .collect();
+            enqueue_concurrently(self.queue.as_ref(), &jobs)
+                .await
+                .map_err(|e| JobError::new(e.to_string()))?;
+            if !jobs.is_empty() {
+                tracing::warn!(%tenant_id, count = jobs.len(), "stale Meta events re-enqueued");
             }
-            match next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
+            enqueued += jobs.len();
         }
         Ok(enqueued)
     }

@@ -34,6 +34,8 @@
 //! |   (person, gsi4)     |                            |                             | gsi4: `T#{t}#CONTACTMETA#{channel}#{externalId}` / `{mevId}` (erased with the person) |
 //! | Meta hourly counters | `T#{t}#METASTATS`          | `HOUR#{yyyy-mm-ddThh}` (TTL)|                                       |                                        |
 //! | Meta test suite      | `T#{t}#METASUITES`         | `{tsId}` (TTL)              |                                       |                                        |
+//! | Meta subscription    | `T#{t}#METAGRAPH`          | `SUB#{channel}`             |                                       |                                        |
+//! | Graph health check   | `T#{t}#METAGRAPH`          | `HEALTH#{channel}` (the last) |                                     |                                        |
 //! | message              | `T#{t}#MESSAGES`           | `{msgId}`                   | `PROVIDERMSG#{provider}#{id}` / `{t}` |                                        |
 //! | contact              | `T#{t}#CONTACTS`           | `{channel}#{externalId}`    | `T#{t}#CONTACTIDS` / `{conId}`        |                                        |
 //! | erasure              | `T#{t}#ERASURES`           | `{ersId}`                   |                                       |                                        |
@@ -259,6 +261,28 @@ pub fn meta_events_by_contact(tenant_id: &str, channel: &str, external_id: &str)
     format!("T#{tenant_id}#CONTACTMETA#{channel}#{external_id}")
 }
 
+/// A tenant's Meta subscriptions and the last Graph health check of each channel.
+pub fn meta_graph_partition(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#METAGRAPH")
+}
+
+pub const META_SUBSCRIPTION_PREFIX: &str = "SUB#";
+pub const META_GRAPH_HEALTH_PREFIX: &str = "HEALTH#";
+
+pub fn meta_subscription(tenant_id: &str, channel: &str) -> Key {
+    Key::new(
+        meta_graph_partition(tenant_id),
+        format!("{META_SUBSCRIPTION_PREFIX}{channel}"),
+    )
+}
+
+pub fn meta_graph_health(tenant_id: &str, channel: &str) -> Key {
+    Key::new(
+        meta_graph_partition(tenant_id),
+        format!("{META_GRAPH_HEALTH_PREFIX}{channel}"),
+    )
+}
+
 pub fn meta_test_suites_partition(tenant_id: &str) -> String {
     format!("T#{tenant_id}#METASUITES")
 }
@@ -339,6 +363,7 @@ pub fn tenant_partitions(tenant_id: &str, endpoint_ids: &[String]) -> Vec<String
         "#METAID",
         "#METASTATS",
         "#METASUITES",
+        "#METAGRAPH",
         "#MESSAGES",
         "#CONTACTS",
         "#EXPORTS",

@@ -156,3 +156,68 @@ pub async fn reprocess_event(
     .await?;
     Ok((StatusCode::ACCEPTED, Json(event.view())))
 }
+
+/// `POST /api/v1/meta/health/check`: the Graph checks the schedule runs, for this tenant now.
+pub async fn check_graph(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    let checks = ctx.graph_health().check_tenant(&tenant).await?;
+    Ok(Json(json!({"data": checks})))
+}
+
+/// `GET /api/v1/meta/subscriptions`: each configured channel, as stored and as Meta has it.
+pub async fn list_subscriptions(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let tenant = caller.tenant(&ctx, "read:events").await?;
+    Ok(Json(
+        json!({"data": ctx.meta_subscriptions().list(&tenant).await?}),
+    ))
+}
+
+/// `POST /api/v1/meta/subscriptions`: subscribes the tenant's app to a channel's account.
+pub async fn subscribe(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    JsonObject(input): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    let subscription = ctx
+        .meta_subscriptions()
+        .subscribe(&tenant, input, &caller.actor().label())
+        .await?;
+    let mut fields = vec![format!("channel={}", subscription.channel)];
+    fields.push(format!("fields={}", subscription.fields.join(",")));
+    super::audit::record(
+        &ctx,
+        &caller,
+        &tenant,
+        "meta.subscription.created",
+        &subscription.object_id,
+        fields,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!(subscription))))
+}
+
+/// `DELETE /api/v1/meta/subscriptions/{channel}`: unsubscribes the app from that account.
+pub async fn unsubscribe(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+    Path(channel): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = caller.tenant(&ctx, "write:events").await?;
+    let kind = hookhub_shared::meta::subscriptions::channel(&channel)
+        .ok_or_else(|| ApiError::not_found("subscription"))?;
+    ctx.meta_subscriptions().unsubscribe(&tenant, kind).await?;
+    super::audit::record(
+        &ctx,
+        &caller,
+        &tenant,
+        "meta.subscription.deleted",
+        kind.as_str(),
+        vec![format!("channel={}", kind.as_str())],
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

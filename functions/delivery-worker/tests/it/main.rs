@@ -3,5 +3,6 @@
 mod aws_calls;
 mod batches;
 mod fixtures;
+mod schedules;
 mod support;
 mod template_limits;

@@ -26,16 +26,7 @@ pub(crate) async fn configure(stack: &Stack, tenant: &str) {
                              "accessToken": "IGQVJTestAccessToken1234567", "webhookVerifyToken": "verify-ig"}),
         ),
     ] {
-        let (s, reply) = stack
-            .call(
-                "PUT",
-                &format!("/api/platform/tenants/{tenant}/integrations/{kind}"),
-                &stack.admin,
-                None,
-                Some(body),
-            )
-            .await;
-        assert_eq!(s, 200, "{reply}");
+        stack.put_integration(tenant, kind, body).await;
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::support::{emails_to, Behaviour, Receiver, Stack};
+use crate::support::{emails_to, providers, Behaviour, Receiver, Stack};
 use hookhub_shared::local_stack::{AwsCallCounter, IamPermission};
 use hookhub_shared::store::keys;
 use serde_json::{json, Value};
@@ -422,11 +422,11 @@ fn id_of(person: &Value) -> String {
 
 #[tokio::test]
 async fn every_functions_policy_grants_exactly_what_its_calls_need() {
-    let (stack, calls) = Stack::start_counted(
-        "iam",
-        &[("HOOKHUB_ALERT_SENDER", "alerts@iam.test".to_string())],
-    )
-    .await;
+    // Graph calls (subscriptions, health checks) go to a local server answering like Meta.
+    let graph = providers::ProviderMock::start().await;
+    let mut settings = graph.settings();
+    settings.push(("HOOKHUB_ALERT_SENDER", "alerts@iam.test".to_string()));
+    let (stack, calls) = Stack::start_counted("iam", &settings).await;
     let ok = Receiver::start(Behaviour::Ok).await;
     let failing = Receiver::start(Behaviour::AlwaysFail).await;
     let gone = Receiver::start(Behaviour::Gone).await;
@@ -917,6 +917,38 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
         None,
     )
     .await;
+    walk.expect(
+        201,
+        "POST",
+        "/api/v1/meta/subscriptions",
+        Some(&tenant),
+        Some(json!({"channel": "whatsapp"})),
+    )
+    .await;
+    walk.expect(
+        200,
+        "GET",
+        "/api/v1/meta/subscriptions",
+        Some(&tenant),
+        None,
+    )
+    .await;
+    walk.expect(
+        200,
+        "POST",
+        "/api/v1/meta/health/check",
+        Some(&tenant),
+        None,
+    )
+    .await;
+    walk.expect(
+        204,
+        "DELETE",
+        "/api/v1/meta/subscriptions/whatsapp",
+        Some(&tenant),
+        None,
+    )
+    .await;
     walk.expect(200, "GET", "/api/v1/meta/health", Some(&tenant), None)
         .await;
     walk.expect(
@@ -1046,7 +1078,17 @@ async fn every_functions_policy_grants_exactly_what_its_calls_need() {
         .stack
         .ctx
         .queue
-        .enqueue(&[sweep], Duration::ZERO)
+        .enqueue(
+            &[
+                sweep,
+                hookhub_shared::jobs::Job::new(
+                    hookhub_shared::meta::GRAPH_HEALTH_JOB,
+                    "platform",
+                    json!({}),
+                ),
+            ],
+            Duration::ZERO,
+        )
         .await
         .expect("sweep job enqueued");
     stack

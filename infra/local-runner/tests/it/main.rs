@@ -11,6 +11,7 @@ mod hostile_receivers;
 mod iam_policy;
 mod messages;
 mod meta;
+mod meta_graph;
 mod n8n;
 mod quotas;
 mod runner;

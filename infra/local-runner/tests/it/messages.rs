@@ -6,14 +6,12 @@
 
 #[path = "../../../../shared/tests/it/support/emulator.rs"]
 mod emulator;
-#[path = "../../../../shared/tests/it/support/providers.rs"]
-mod providers;
 
 use std::time::Duration;
 
+use crate::support::providers::*;
 use crate::support::{Behaviour, Receiver, Stack};
 use hookhub_shared::signing::body_hmac::sign;
-use providers::*;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -26,16 +24,7 @@ async fn start(label: &str) -> (Stack, ProviderMock) {
 }
 
 async fn put_integration(stack: &Stack, tenant: &str, kind: &str, body: Value) {
-    let (s, reply) = stack
-        .call(
-            "PUT",
-            &format!("/api/platform/tenants/{tenant}/integrations/{kind}"),
-            &stack.admin,
-            None,
-            Some(body),
-        )
-        .await;
-    assert_eq!(s, 200, "{reply}");
+    stack.put_integration(tenant, kind, body).await;
 }
 
 async fn twilio(stack: &Stack, tenant: &str) {

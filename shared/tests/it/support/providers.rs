@@ -27,13 +27,19 @@ pub const WA_TOKEN: &str = "EAATestAccessToken123456789";
 pub const WA_PHONE_ID: &str = "106540352242922";
 pub const IG_TOKEN: &str = "IGQVJTestAccessToken1234567";
 pub const IG_ACCOUNT_ID: &str = "17841400008460056";
+pub const WA_WABA_ID: &str = "102290129340398";
+/// The Facebook Page linked to the Instagram account.
+pub const IG_PAGE_ID: &str = "112233445566778";
+/// The tenant's Meta app, as `subscribed_apps` lists it.
+pub const META_APP_ID: &str = "987654321012345";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
     Twilio,
     Vonage,
     Whatsapp,
-    /// Graph reads of an account (`GET /{version}/{id}`).
+    /// Graph calls: account reads (`GET /{version}/{id}`), `debug_token`, and
+    /// `/{id}/subscribed_apps`.
     Graph,
 }
 
@@ -63,6 +69,10 @@ struct MockState {
     requests: Mutex<Vec<Captured>>,
     scripts: Mutex<HashMap<Provider, VecDeque<(u16, Value)>>>,
     counter: Mutex<u64>,
+    /// Seconds from now until a token expires (`debug_token`); unlisted: never.
+    expiries: Mutex<HashMap<String, i64>>,
+    /// The fields each account's subscription has, by account id.
+    subscribed: Mutex<HashMap<String, Vec<String>>>,
 }
 
 #[derive(Clone)]
@@ -79,6 +89,12 @@ impl ProviderMock {
             .route("/sms/json", post(vonage))
             .route("/{version}/{phone_id}/messages", post(whatsapp))
             .route("/{version}/{object_id}", get(graph_object))
+            .route(
+                "/{version}/{object_id}/subscribed_apps",
+                get(subscribed_apps)
+                    .post(subscribed_apps)
+                    .delete(subscribed_apps),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -95,6 +111,25 @@ impl ProviderMock {
             .entry(provider)
             .or_default()
             .extend(answers);
+    }
+
+    /// `debug_token` says this token expires `seconds` from now.
+    pub fn expire_in(&self, token: &str, seconds: i64) {
+        self.state
+            .expiries
+            .lock()
+            .unwrap()
+            .insert(token.to_string(), seconds);
+    }
+
+    /// The fields subscribed on an account, as Graph holds them.
+    pub fn subscribed(&self, object_id: &str) -> Option<Vec<String>> {
+        self.state
+            .subscribed
+            .lock()
+            .unwrap()
+            .get(object_id)
+            .cloned()
     }
 
     pub fn requests(&self, provider: Provider) -> Vec<Captured> {
@@ -240,12 +275,131 @@ async fn vonage(State(state): State<Arc<MockState>>, headers: HeaderMap, body: B
     .into_response()
 }
 
+fn graph_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let kind = if code == 190 {
+        "OAuthException"
+    } else {
+        "GraphMethodException"
+    };
+    (
+        status,
+        Json(
+            json!({"error": {"message": message, "type": kind, "code": code,
+                              "error_subcode": 33, "fbtrace_id": "AbCdEfGh"}}),
+        ),
+    )
+        .into_response()
+}
+
+fn bearer_of(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `debug_token` as Graph answers it for a token it issued: valid, with its expiry (0 for
+/// never) and scopes; `is_valid: false` for one it does not know.
+fn debug_token(state: &MockState, query: &HashMap<String, String>) -> Response {
+    let token = query.get("input_token").cloned().unwrap_or_default();
+    let known = token == WA_TOKEN || token == IG_TOKEN;
+    let expires_at = match state.expiries.lock().unwrap().get(&token) {
+        Some(seconds) => chrono::Utc::now().timestamp() + seconds,
+        None => 0,
+    };
+    Json(json!({"data": {"app_id": META_APP_ID, "type": "SYSTEM_USER", "application": "hookhub",
+                         "is_valid": known, "expires_at": if known { expires_at } else { 0 },
+                         "scopes": ["whatsapp_business_messaging", "whatsapp_business_management",
+                                    "instagram_basic", "instagram_manage_messages", "pages_messaging"]}}))
+    .into_response()
+}
+
+/// `/{id}/subscribed_apps`: the WhatsApp Business Account with the WhatsApp token, or the
+/// Page (or Instagram account) with the Instagram token, whose POST needs
+/// `subscribed_fields`.
+async fn subscribed_apps(
+    State(state): State<Arc<MockState>>,
+    method: axum::http::Method,
+    Path((version, object_id)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let fields = query.get("subscribed_fields").cloned().unwrap_or_default();
+    record(
+        &state,
+        Provider::Graph,
+        format!("{method} /{version}/{object_id}/subscribed_apps?subscribed_fields={fields}"),
+        headers.clone(),
+        Bytes::new(),
+    );
+    if let Some(answer) = scripted(&state, Provider::Graph) {
+        return answer;
+    }
+    let page = object_id == IG_PAGE_ID || object_id == IG_ACCOUNT_ID;
+    let token = match object_id.as_str() {
+        WA_WABA_ID => WA_TOKEN,
+        _ if page => IG_TOKEN,
+        _ => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                100,
+                &format!(
+                    "Unsupported {method} request. Object with ID '{object_id}' does not exist"
+                ),
+            )
+        }
+    };
+    if bearer_of(&headers) != token {
+        return graph_error(StatusCode::UNAUTHORIZED, 190, "Invalid OAuth access token");
+    }
+    let mut subscribed = state.subscribed.lock().unwrap();
+    match method {
+        axum::http::Method::POST => {
+            if page && fields.is_empty() {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    100,
+                    "(#100) The parameter subscribed_fields is required.",
+                );
+            }
+            subscribed.insert(
+                object_id,
+                fields
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            );
+            Json(json!({"success": true})).into_response()
+        }
+        axum::http::Method::DELETE => {
+            subscribed.remove(&object_id);
+            Json(json!({"success": true})).into_response()
+        }
+        _ => {
+            let data = match subscribed.get(&object_id) {
+                None => json!([]),
+                Some(_) if !page => json!([{"whatsapp_business_api_data": {
+                    "id": META_APP_ID, "link": "https://www.facebook.com/games/?app_id=987654321012345",
+                    "name": "hookhub"}}]),
+                Some(fields) => json!([{"category": "Business", "link": "https://hookhub.example",
+                                        "name": "hookhub", "id": META_APP_ID,
+                                        "subscribed_fields": fields}]),
+            };
+            Json(json!({"data": data})).into_response()
+        }
+    }
+}
+
 /// An account read as the Graph API answers it: the phone number's or Instagram account's
 /// fields for its own token, error 190 for a token it does not know, 100 for an id it
-/// does not have.
+/// does not have; and `debug_token`.
 async fn graph_object(
     State(state): State<Arc<MockState>>,
     Path((version, object_id)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     record(
@@ -257,6 +411,9 @@ async fn graph_object(
     );
     if let Some(answer) = scripted(&state, Provider::Graph) {
         return answer;
+    }
+    if object_id == "debug_token" {
+        return debug_token(&state, &query);
     }
     let bearer = |token: &str| {
         headers

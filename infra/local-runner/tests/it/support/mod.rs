@@ -3,6 +3,9 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+/// Servers that answer like Twilio, Vonage, WhatsApp Cloud and the Graph API.
+#[path = "../../../../../shared/tests/it/support/providers.rs"]
+pub mod providers;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -235,6 +238,20 @@ impl Stack {
             .await;
         assert_eq!(s, 201, "{body}");
         body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Saves one of the tenant's integrations as a platform admin; 200 expected.
+    pub async fn put_integration(&self, tenant: &str, kind: &str, body: Value) {
+        let (s, reply) = self
+            .call(
+                "PUT",
+                &format!("/api/platform/tenants/{tenant}/integrations/{kind}"),
+                &self.admin,
+                None,
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 200, "{kind}: {reply}");
     }
 
     /// Connects the tenant to WhatsApp with this app secret.

@@ -1,0 +1,348 @@
+//! Subscribing a tenant's Meta app to its accounts' webhooks through the Graph API: the
+//! WhatsApp Business Account (`/{waba-id}/subscribed_apps`) or the Instagram account's
+//! Facebook Page (`/{page-id}/subscribed_apps` with `subscribed_fields`). What was asked is
+//! stored; what Meta has is read back live.
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::graph::{GraphFailure, MetaAccess};
+use crate::error::{ServiceError, ServiceResult};
+use crate::integrations::{IntegrationKind, IntegrationService};
+use crate::messages::ProviderClients;
+use crate::store::{from_item, keys, to_item, Index, Query, Table};
+use crate::validation::Fields;
+
+/// WhatsApp Business Account webhook fields. Meta takes them from the app's dashboard, not
+/// from the subscribe call: hookhub records the ones the tenant relies on.
+pub const WHATSAPP_FIELDS: &[&str] = &[
+    "messages",
+    "message_template_status_update",
+    "message_template_quality_update",
+    "template_category_update",
+    "phone_number_name_update",
+    "phone_number_quality_update",
+    "account_alerts",
+    "account_update",
+    "account_review_update",
+    "business_capability_update",
+    "flows",
+    "security",
+];
+const WHATSAPP_DEFAULT: &[&str] = &["messages", "message_template_status_update"];
+
+/// Page webhook fields for Instagram messaging, sent as `subscribed_fields`.
+pub const INSTAGRAM_FIELDS: &[&str] = &[
+    "messages",
+    "messaging_postbacks",
+    "messaging_optins",
+    "messaging_referral",
+    "messaging_seen",
+    "message_reactions",
+    "message_echoes",
+    "messaging_handover",
+    "standby",
+    "comments",
+    "mentions",
+    "feed",
+];
+const INSTAGRAM_DEFAULT: &[&str] = &[
+    "messages",
+    "messaging_postbacks",
+    "messaging_seen",
+    "message_reactions",
+];
+
+/// A subscription as asked for and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetaSubscription {
+    pub channel: String,
+    /// The WhatsApp Business Account or Page subscribed.
+    pub object_id: String,
+    pub fields: Vec<String>,
+    pub subscribed_at: String,
+    pub subscribed_by: String,
+}
+
+/// What the Graph API says is subscribed now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveSubscription {
+    /// Some app is subscribed to the account (for a Page, this integration's app when its
+    /// `appId` is known).
+    pub subscribed: bool,
+    /// The fields Meta has for the app (Pages only; WhatsApp's are set in the dashboard).
+    pub fields: Option<Vec<String>>,
+    pub apps: Vec<Value>,
+}
+
+/// The channels hookhub subscribes: WhatsApp and Instagram.
+pub fn channel(name: &str) -> Option<IntegrationKind> {
+    match IntegrationKind::parse(name)? {
+        k @ (IntegrationKind::Whatsapp | IntegrationKind::Instagram) => Some(k),
+        _ => None,
+    }
+}
+
+/// The account a channel subscribes: the WhatsApp Business Account, or the Page linked to
+/// the Instagram account (the account itself when no Page is saved: Instagram Login).
+fn object_id(access: &MetaAccess) -> ServiceResult<String> {
+    let (field, id) = match access.kind {
+        IntegrationKind::Whatsapp => (
+            "businessAccountId",
+            access.record.field("businessAccountId"),
+        ),
+        _ => (
+            "pageId",
+            access
+                .record
+                .field("pageId")
+                .or_else(|| access.record.field("accountId")),
+        ),
+    };
+    id.map(str::to_string).ok_or_else(|| {
+        ServiceError::FailedPrecondition(format!(
+            "the {} integration has no {field}: save it first",
+            access.kind.as_str()
+        ))
+    })
+}
+
+#[derive(Clone)]
+pub struct MetaSubscriptions {
+    table: Table,
+    integrations: IntegrationService,
+    clients: ProviderClients,
+}
+
+impl MetaSubscriptions {
+    pub fn new(table: Table, integrations: IntegrationService, clients: ProviderClients) -> Self {
+        Self {
+            table,
+            integrations,
+            clients,
+        }
+    }
+
+    /// Subscribes the app to the channel's account with the fields asked for (its defaults
+    /// when none), then stores what was asked.
+    pub async fn subscribe(
+        &self,
+        tenant_id: &str,
+        mut input: Fields,
+        actor: &str,
+    ) -> ServiceResult<MetaSubscription> {
+        let name = input.required_string("channel", 20);
+        let kind = name.as_deref().and_then(|n| {
+            let kind = channel(n);
+            if kind.is_none() {
+                input.error("channel", "must be whatsapp or instagram");
+            }
+            kind
+        });
+        let fields = input.string_list("fields", 20, 64);
+        let fields = match (kind, fields) {
+            (Some(kind), Some(fields)) => {
+                let (known, _) = field_lists(kind);
+                for (i, f) in fields.iter().enumerate() {
+                    if !known.contains(&f.as_str()) {
+                        input.error(
+                            &format!("fields[{i}]"),
+                            format!(
+                                "{f:?} is not a {} webhook field; one of: {}",
+                                kind.as_str(),
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+                if fields.is_empty() {
+                    input.error("fields", "must name at least one field");
+                }
+                let mut fields = fields;
+                fields.dedup();
+                fields
+            }
+            (Some(kind), None) => field_lists(kind).1.iter().map(|f| f.to_string()).collect(),
+            (None, _) => Vec::new(),
+        };
+        input.finish()?;
+        let kind = kind.expect("validated");
+        let access = MetaAccess::open(&self.integrations, tenant_id, kind).await?;
+        let object_id = object_id(&access)?;
+        let api = access.api(&self.clients);
+        let path = format!("{object_id}/subscribed_apps");
+        let joined = fields.join(",");
+        let query: Vec<(&str, &str)> = match kind {
+            IntegrationKind::Whatsapp => Vec::new(),
+            _ => vec![("subscribed_fields", joined.as_str())],
+        };
+        let answer = api
+            .call(Method::POST, &path, &query)
+            .await
+            .map_err(GraphFailure::into_service_error)?;
+        if answer["success"] != json!(true) {
+            return Err(ServiceError::Upstream {
+                service: "graph",
+                reason: "error",
+                message: format!("subscribed_apps answered {answer}"),
+                code: None,
+                advice: None,
+                retry_after_secs: None,
+            });
+        }
+        let subscription = MetaSubscription {
+            channel: kind.as_str().to_string(),
+            object_id,
+            fields,
+            subscribed_at: crate::time::now_rfc3339(),
+            subscribed_by: actor.to_string(),
+        };
+        self.table
+            .put(to_item(
+                &keys::meta_subscription(tenant_id, kind.as_str()),
+                &subscription,
+            )?)
+            .await?;
+        Ok(subscription)
+    }
+
+    /// Unsubscribes the app from the channel's account and forgets the stored subscription.
+    pub async fn unsubscribe(&self, tenant_id: &str, kind: IntegrationKind) -> ServiceResult<()> {
+        let key = keys::meta_subscription(tenant_id, kind.as_str());
+        let stored = self.table.get(&key).await?;
+        let access = MetaAccess::open(&self.integrations, tenant_id, kind).await?;
+        let object_id = match stored {
+            Some(item) => from_item::<MetaSubscription>(item)?.object_id,
+            None => object_id(&access)?,
+        };
+        access
+            .api(&self.clients)
+            .call(Method::DELETE, &format!("{object_id}/subscribed_apps"), &[])
+            .await
+            .map_err(GraphFailure::into_service_error)?;
+        self.table.delete(&key).await?;
+        Ok(())
+    }
+
+    /// Every stored subscription of the tenant.
+    pub async fn stored(&self, tenant_id: &str) -> ServiceResult<Vec<MetaSubscription>> {
+        let (subscriptions, _) = self
+            .table
+            .query_records::<MetaSubscription>(
+                Query::new(Index::Primary, keys::meta_graph_partition(tenant_id))
+                    .prefix(keys::META_SUBSCRIPTION_PREFIX)
+                    .page(Some(10), None),
+            )
+            .await?;
+        Ok(subscriptions)
+    }
+
+    /// What Meta has subscribed on the channel's account, read now.
+    pub async fn live(
+        &self,
+        access: &MetaAccess,
+    ) -> ServiceResult<Result<LiveSubscription, GraphFailure>> {
+        let object_id = object_id(access)?;
+        let answer = access
+            .api(&self.clients)
+            .call(Method::GET, &format!("{object_id}/subscribed_apps"), &[])
+            .await;
+        Ok(answer.map(|body| live_of(access, &body)))
+    }
+
+    /// Each configured channel: what is stored and what Meta has now.
+    pub async fn list(&self, tenant_id: &str) -> ServiceResult<Vec<Value>> {
+        let stored = self.stored(tenant_id).await?;
+        let mut views = Vec::new();
+        for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
+            let mine = stored.iter().find(|s| s.channel == kind.as_str());
+            let access = match MetaAccess::open(&self.integrations, tenant_id, kind).await {
+                Ok(access) => access,
+                Err(ServiceError::FailedPrecondition(_)) if mine.is_none() => continue,
+                Err(ServiceError::FailedPrecondition(why)) => {
+                    views.push(
+                        json!({"channel": kind.as_str(), "stored": mine, "live": null,
+                                      "liveError": {"reason": "not_configured", "message": why}}),
+                    );
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let (live, error) = match self.live(&access).await {
+                Ok(Ok(live)) => (Some(live), None),
+                Ok(Err(f)) => (None, Some(failure_view(&f))),
+                Err(e) => (
+                    None,
+                    Some(json!({"reason": "not_configured", "message": e.to_string()})),
+                ),
+            };
+            views.push(json!({
+                "channel": kind.as_str(),
+                "objectId": object_id(&access).ok(),
+                "stored": mine,
+                "live": live,
+                "liveError": error,
+            }));
+        }
+        Ok(views)
+    }
+}
+
+fn field_lists(kind: IntegrationKind) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        IntegrationKind::Whatsapp => (WHATSAPP_FIELDS, WHATSAPP_DEFAULT),
+        _ => (INSTAGRAM_FIELDS, INSTAGRAM_DEFAULT),
+    }
+}
+
+/// A failed Graph call as the API shows it.
+pub fn failure_view(failure: &GraphFailure) -> Value {
+    json!({
+        "reason": failure.status.as_str(),
+        "statusCode": failure.status_code,
+        "code": failure.error.code,
+        "message": failure.error.message,
+        "advice": failure.status.advice(),
+    })
+}
+
+/// `GET /{id}/subscribed_apps`, read: WhatsApp lists apps under `whatsapp_business_api_data`,
+/// Pages list them with their `subscribed_fields`.
+fn live_of(access: &MetaAccess, body: &Value) -> LiveSubscription {
+    let apps: Vec<Value> = body["data"].as_array().cloned().unwrap_or_default();
+    let app_id = access.record.field("appId");
+    match access.kind {
+        IntegrationKind::Whatsapp => LiveSubscription {
+            subscribed: !apps.is_empty(),
+            fields: None,
+            apps: apps
+                .iter()
+                .map(|a| {
+                    let app = &a["whatsapp_business_api_data"];
+                    json!({"id": app["id"], "name": app["name"]})
+                })
+                .collect(),
+        },
+        _ => {
+            let ours = apps.iter().find(|a| app_id.is_none_or(|id| a["id"] == id));
+            LiveSubscription {
+                subscribed: ours.is_some(),
+                fields: ours.map(|a| {
+                    a["subscribed_fields"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| f.as_str().map(str::to_string))
+                        .collect()
+                }),
+                apps: apps
+                    .iter()
+                    .map(|a| json!({"id": a["id"], "name": a["name"]}))
+                    .collect(),
+            }
+        }
+    }
+}
