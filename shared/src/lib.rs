@@ -19,8 +19,6 @@ pub mod http;
 pub mod ids;
 pub mod integrations;
 pub mod jobs;
-pub mod local_stack;
-pub mod local_user_pool;
 pub mod masking;
 pub mod messages;
 pub mod meta;

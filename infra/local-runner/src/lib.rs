@@ -5,6 +5,7 @@
 //! failed.
 
 mod poller;
+pub mod provision;
 pub mod runtime_api;
 
 /// Latency figures for the load tools.

@@ -13,16 +13,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hookhub_local::{app, emulator_endpoint, pollers, port, spawn_pollers};
-use hookhub_shared::auth::{mint_for, Role};
-use hookhub_shared::aws::AwsClients;
-use hookhub_shared::local_stack::{
+use hookhub_local::provision::user_pool::{
+    ensure_platform_admin, ensure_user_pool, generate_password, LocalUserPool,
+};
+use hookhub_local::provision::{
     ensure_sender_identity, provision, wait_until_reachable, ProvisionedStack, QueueSettings,
     StackNames,
 };
-use hookhub_shared::local_user_pool::{
-    ensure_platform_admin, ensure_user_pool, generate_password, LocalUserPool,
-};
+use hookhub_local::{app, emulator_endpoint, pollers, port, spawn_pollers};
+use hookhub_shared::auth::{mint_for, Role};
+use hookhub_shared::aws::AwsClients;
 use hookhub_shared::{telemetry, AppContext, Config};
 use tokio::sync::watch;
 

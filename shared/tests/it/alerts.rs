@@ -2,8 +2,8 @@
 //! SES cannot take it (so a later try sends), kept once sent (so no second email that day).
 
 use hookhub_shared::alerts::{AlertError, AlertResult, Disabled, MailError};
-use hookhub_shared::local_stack::{AwsCallCounter, QueueSettings, TestStack};
 use hookhub_shared::validation::Fields;
+use hookhub_test_support::{AwsCallCounter, QueueSettings, TestStack};
 use serde_json::json;
 
 #[tokio::test]

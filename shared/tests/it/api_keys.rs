@@ -5,9 +5,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookhub_shared::api_keys::{hash_key, KeyRejection};
-use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
 use hookhub_shared::store::keys;
 use hookhub_shared::validation::Fields;
+use hookhub_test_support::{AwsCallCounter, TestStack};
 use serde_json::json;
 
 fn fields(value: serde_json::Value) -> Fields {

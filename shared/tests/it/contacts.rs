@@ -3,8 +3,8 @@
 
 use hookhub_shared::contacts::{ContactFilter, Interaction, SortBy};
 use hookhub_shared::error::ServiceError;
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::meta::{Channel, ContactSeen};
+use hookhub_test_support::TestStack;
 
 #[tokio::test]
 async fn sorted_listing_is_bounded_and_creation_order_pages() {

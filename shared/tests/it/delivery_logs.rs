@@ -6,9 +6,9 @@ use std::collections::HashSet;
 
 use hookhub_shared::error::ServiceError;
 use hookhub_shared::ids::{new_id_at, IdKind};
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::store::StoreError;
 use hookhub_shared::webhooks::logs::{AttemptLog, DeliveryLog, LogFilter, LogScope};
+use hookhub_test_support::TestStack;
 
 const TENANT: &str = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";
 

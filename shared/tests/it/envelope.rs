@@ -11,7 +11,7 @@ use hookhub_shared::crypto::{
     CachePolicy, CryptoError, DataKey, DataKeyProvider, EnvelopeCipher, KmsDataKeys, PlainKey,
     SecretContext,
 };
-use hookhub_shared::local_stack::TestStack;
+use hookhub_test_support::TestStack;
 
 /// Counts the calls that reach KMS, so the tests can see what the caches save.
 struct CountingKms {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use hookhub_shared::jobs::SqsJobQueue;
-use hookhub_shared::local_stack::{counted_clients, AwsCallCounter, TestStack};
 use hookhub_shared::validation::Fields;
 use hookhub_shared::webhooks::events::EventService;
+use hookhub_test_support::{counted_clients, AwsCallCounter, TestStack};
 use serde_json::json;
 
 #[tokio::test]

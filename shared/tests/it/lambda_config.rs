@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use hookhub_shared::aws::{lambda_sdk_config, AwsClients};
-use hookhub_shared::local_stack::{test_endpoint, TestStack};
+use hookhub_test_support::{test_endpoint, TestStack};
 
 fn lambda_variables() -> HashMap<&'static str, String> {
     HashMap::from([

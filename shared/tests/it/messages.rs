@@ -11,9 +11,9 @@ use hookhub_shared::auth::Role;
 use hookhub_shared::error::ServiceError;
 use hookhub_shared::integrations::IntegrationKind;
 use hookhub_shared::jobs::{Job, JobHandler, Outcome};
-use hookhub_shared::local_stack::{QueueSettings, TestStack};
 use hookhub_shared::messages::{Channel, Content, MessageService, SendRequest, MAX_SEND_ATTEMPTS};
 use hookhub_shared::validation::Fields;
+use hookhub_test_support::{QueueSettings, TestStack};
 use serde_json::{json, Value};
 
 const TENANT: &str = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";

@@ -1,8 +1,8 @@
 //! The table foundation against the emulator's DynamoDB.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::store::{keys, Index, Item, Query, StoreError};
+use hookhub_test_support::TestStack;
 
 fn item(pk: &str, sk: &str, value: &str) -> Item {
     Item::from([

@@ -2,11 +2,11 @@
 //! transaction, so publishing from it picks exactly the targets that querying every
 //! endpoint item would.
 
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::store::{keys, to_item, StoreError};
 use hookhub_shared::validation::Fields;
 use hookhub_shared::webhooks::endpoint::{EndpointKind, EndpointService};
 use hookhub_shared::webhooks::subscriptions::SubscriptionIndex;
+use hookhub_test_support::TestStack;
 use serde_json::{json, Value};
 
 fn fields(v: Value) -> Fields {

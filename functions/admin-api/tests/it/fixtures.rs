@@ -1,7 +1,7 @@
 //! The `sam local invoke -e` fixtures, run through the same router Lambda runs.
 
 use axum::body::Body;
-use hookhub_shared::local_stack::TestStack;
+use hookhub_test_support::TestStack;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 

@@ -415,7 +415,7 @@ async fn platform_admins_invite_platform_admins_and_their_changes_are_audited() 
 async fn emailed_code(api: &Api, email: &str) -> String {
     let pool = api.pool.as_ref().unwrap();
     let response = reqwest::Client::new()
-        .post(hookhub_shared::local_stack::test_endpoint())
+        .post(hookhub_test_support::test_endpoint())
         .header(
             "x-amz-target",
             "AWSCognitoIdentityProviderService.ForgotPassword",

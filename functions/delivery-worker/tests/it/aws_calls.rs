@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hookhub_shared::error::ServiceError;
-use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
 use hookhub_shared::webhooks::events::TenantCheck;
+use hookhub_test_support::{AwsCallCounter, TestStack};
 use serde_json::json;
 
 use crate::support::batch_of;

@@ -3,9 +3,9 @@
 //! counting would (totals, consecutive failures after the last success, auto-disable at ten
 //! inside one batch, `endpoint.disabled` emitted once).
 
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::webhooks::events::EventFilter;
 use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
+use hookhub_test_support::TestStack;
 use serde_json::{json, Value};
 
 use crate::support::batch_of;

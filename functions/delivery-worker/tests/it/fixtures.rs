@@ -1,7 +1,7 @@
 //! The `sam local invoke -e` SQS fixture, run through the worker's batch processor.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookhub_shared::local_stack::TestStack;
+use hookhub_test_support::TestStack;
 
 #[tokio::test]
 async fn fixture_batch_unroutable_jobs_are_dead_lettered_not_retried() {

@@ -3,7 +3,7 @@
 //! dead-letter queue, unnoticed until deployed.
 
 use hookhub_shared::jobs::Job;
-use hookhub_shared::local_stack::TestStack;
+use hookhub_test_support::TestStack;
 
 const TEMPLATE: &str = include_str!("../../../../template.yaml");
 

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use hookhub_shared::local_stack::QueueSettings;
 use hookhub_shared::meta::process::PROCESSING_LEASE;
 use hookhub_shared::webhooks::delivery::MAX_TEST_WAIT;
 use hookhub_shared::webhooks::endpoint::MAX_TIMEOUT_MS;
+use hookhub_test_support::QueueSettings;
 
 const TEMPLATE: &str = include_str!("../../../../template.yaml");
 /// API Gateway HTTP APIs end an integration after 30 seconds, whatever the function's timeout.

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use hookhub_shared::jobs::{Job, JobHandler, Outcome};
-use hookhub_shared::local_stack::{AwsCallCounter, TestStack};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::validation::Fields;
+use hookhub_test_support::{AwsCallCounter, TestStack};
 use serde_json::json;
 
 fn whatsapp(messages: usize, run: &str) -> Vec<u8> {

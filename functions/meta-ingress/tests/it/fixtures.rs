@@ -2,8 +2,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::store::{keys, Item};
+use hookhub_test_support::TestStack;
 use tower::ServiceExt;
 
 const FIXTURE_TENANT: &str = "ten_01JDQ7Y3ZK5V8X9W2M4N6P8R0T";

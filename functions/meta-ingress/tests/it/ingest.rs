@@ -9,13 +9,13 @@ use hookhub_shared::audit::Actor;
 use hookhub_shared::ids::{new_id, IdKind};
 use hookhub_shared::integrations::IntegrationKind;
 use hookhub_shared::jobs::SqsJobQueue;
-use hookhub_shared::local_stack::TestStack;
 use hookhub_shared::meta::samples::{cases, SampleParams};
 use hookhub_shared::meta::{MetaEvent, ProcessingStatus};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::store::keys;
 use hookhub_shared::validation::Fields;
 use hookhub_shared::AppContext;
+use hookhub_test_support::TestStack;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

@@ -18,9 +18,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use hookhub_local::measure::{ms, percentile};
+use hookhub_local::provision::{provision, QueueSettings, StackNames};
 use hookhub_shared::auth::{mint_for, Role};
 use hookhub_shared::aws::AwsClients;
-use hookhub_shared::local_stack::{provision, QueueSettings, StackNames};
 use hookhub_shared::{AppContext, Config};
 use serde_json::{json, Value};
 

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookhub_local::measure::{ms, percentile};
+use hookhub_local::provision::{provision, QueueSettings, StackNames};
 use hookhub_shared::audit::Actor;
 use hookhub_shared::aws::AwsClients;
 use hookhub_shared::integrations::IntegrationKind;
-use hookhub_shared::local_stack::{provision, QueueSettings, StackNames};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::validation::Fields;
 use hookhub_shared::{AppContext, Config};

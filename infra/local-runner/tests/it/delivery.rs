@@ -796,10 +796,7 @@ async fn deliveries_abandoned_by_a_disable_are_logged_and_recovered() {
 }
 
 /// The batches of messages the admin API sent since `from`, and their sizes.
-fn batches_since(
-    calls: &hookhub_shared::local_stack::AwsCallCounter,
-    from: usize,
-) -> Vec<Vec<usize>> {
+fn batches_since(calls: &hookhub_test_support::AwsCallCounter, from: usize) -> Vec<Vec<usize>> {
     calls.sqs_batches()[from..].to_vec()
 }
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::support::fault_proxy::FaultProxy;
 use crate::support::{Behaviour, Receiver, Stack};
-use hookhub_shared::local_stack::{test_endpoint, QueueSettings};
 use hookhub_shared::signing::body_hmac::sign;
 use hookhub_shared::store::keys;
+use hookhub_test_support::{test_endpoint, QueueSettings};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(60);

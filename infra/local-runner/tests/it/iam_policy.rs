@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::support::{emails_to, providers, Behaviour, Receiver, Stack};
-use hookhub_shared::local_stack::{AwsCallCounter, IamPermission};
 use hookhub_shared::store::keys;
+use hookhub_test_support::{AwsCallCounter, IamPermission};
 use serde_json::{json, Value};
 use serde_yaml_ng::Value as Yaml;
 

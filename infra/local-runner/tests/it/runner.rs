@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hookhub_local::{app, QueuePoller};
 use hookhub_shared::jobs::{BatchProcessor, Job, JobError, JobHandler, JobRouter, Outcome};
-use hookhub_shared::local_stack::{QueueSettings, TestStack};
+use hookhub_test_support::{QueueSettings, TestStack};
 
 async fn serve(stack: &TestStack) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -418,10 +418,7 @@ async fn make_dev_prints_a_platform_admin_who_signs_in_and_invites_a_tenant_admi
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookhub-local"))
         .arg("dev")
-        .env(
-            "AWS_ENDPOINT_URL",
-            hookhub_shared::local_stack::test_endpoint(),
-        )
+        .env("AWS_ENDPOINT_URL", hookhub_test_support::test_endpoint())
         .env("HOOKHUB_PORT", port.to_string())
         .env("HOOKHUB_ALLOW_PRIVATE_TARGETS", "true")
         .env("RUST_LOG", "warn")

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use hookhub_shared::local_stack::test_endpoint;
+use hookhub_test_support::test_endpoint;
 use serde_json::Value;
 
 /// The emulator's own API. Its `data.json` dumps every model of every service, including

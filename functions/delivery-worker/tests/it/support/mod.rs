@@ -1,7 +1,7 @@
 //! What the worker's tests share: SQS batches shaped as Lambda's event source delivers them.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookhub_shared::local_stack::TestStack;
+use hookhub_test_support::TestStack;
 use serde_json::json;
 
 /// Takes `count` jobs off the queue (uncounted: in AWS, Lambda's event source does this) and

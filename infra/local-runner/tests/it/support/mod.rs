@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hookhub_local::{app, QueuePoller};
 use hookhub_shared::auth::{mint_for, Role};
-use hookhub_shared::local_stack::{counted_clients, AwsCallCounter, TestStack};
+use hookhub_test_support::{counted_clients, AwsCallCounter, TestStack};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -41,7 +41,7 @@ impl Stack {
     pub async fn start_with(label: &str, overrides: &[(&str, String)]) -> Self {
         let stack = TestStack::with_settings(
             label,
-            hookhub_shared::local_stack::QueueSettings::default(),
+            hookhub_test_support::QueueSettings::default(),
             overrides,
         )
         .await;
@@ -51,7 +51,7 @@ impl Stack {
     /// A stack whose API and worker reach the emulator through `app_endpoint` (a proxy).
     pub async fn start_through(
         label: &str,
-        queue: hookhub_shared::local_stack::QueueSettings,
+        queue: hookhub_test_support::QueueSettings,
         app_endpoint: &str,
     ) -> Self {
         Self::launch(TestStack::through(label, queue, app_endpoint).await).await
@@ -64,15 +64,15 @@ impl Stack {
     /// key opened with KMS) are made and recorded.
     pub async fn start_counted(label: &str, overrides: &[(&str, String)]) -> (Self, FunctionCalls) {
         // People sign in to a user pool of the stack's own, as the deployed admin API does.
-        let endpoint = hookhub_shared::local_stack::test_endpoint();
+        let endpoint = hookhub_test_support::test_endpoint();
         let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
             hookhub_shared::aws::AwsClients::for_endpoint(&endpoint)
                 .await
                 .cognito,
         );
-        let pool = hookhub_shared::local_user_pool::ensure_user_pool(
+        let pool = hookhub_local::provision::user_pool::ensure_user_pool(
             &cognito,
-            &hookhub_shared::local_stack::StackNames::unique(label).table,
+            &hookhub_test_support::StackNames::unique(label).table,
             &endpoint,
         )
         .await
@@ -81,7 +81,7 @@ impl Stack {
         settings.extend(overrides.iter().map(|(n, v)| (*n, v.clone())));
         let stack = TestStack::with_settings(
             label,
-            hookhub_shared::local_stack::QueueSettings::default(),
+            hookhub_test_support::QueueSettings::default(),
             &settings,
         )
         .await;
@@ -483,7 +483,7 @@ async fn receive(
 pub async fn emails_to(to: &str) -> Vec<Value> {
     let url = format!(
         "{}/moto-api/data.json",
-        hookhub_shared::local_stack::test_endpoint()
+        hookhub_test_support::test_endpoint()
     );
     for _ in 0..10 {
         let response = reqwest::Client::new().post(&url).send().await.unwrap();

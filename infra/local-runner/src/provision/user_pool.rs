@@ -11,7 +11,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use aws_sdk_cognitoidentityprovider::Client;
 
-use crate::local_stack::ProvisionError;
+use super::ProvisionError;
 
 /// As template.yaml's `UserPoolClient`.
 const CLIENT_NAME: &str = "hookhub-console";
@@ -43,7 +43,7 @@ fn failed(resource: &str) -> impl FnOnce(String) -> ProvisionError + '_ {
 }
 
 fn describe<E: std::error::Error + 'static>(e: E) -> String {
-    crate::aws::describe_error(&e)
+    hookhub_shared::aws::describe_error(&e)
 }
 
 /// The pool named `name` (created if missing), on the emulator at `endpoint`.
@@ -238,27 +238,4 @@ pub fn generate_password() -> String {
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect();
     format!("{body}Aa1!")
-}
-
-impl crate::local_stack::TestStack {
-    /// A test stack whose admin API signs people in to a fresh user pool of its own.
-    pub async fn with_user_pool(label: &str) -> (Self, LocalUserPool) {
-        let endpoint = crate::local_stack::test_endpoint();
-        let clients = crate::aws::AwsClients::for_endpoint(&endpoint).await;
-        let name = crate::local_stack::StackNames::unique(label).table;
-        let pool = ensure_user_pool(
-            &Client::from_conf(clients.cognito.clone()),
-            &name,
-            &endpoint,
-        )
-        .await
-        .expect("provisioning the test user pool");
-        let stack = Self::with_settings(
-            label,
-            crate::local_stack::QueueSettings::default(),
-            &pool.env_vars(),
-        )
-        .await;
-        (stack, pool)
-    }
 }
