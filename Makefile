@@ -18,7 +18,7 @@ dev: setup
 	infra/emulator.sh start $(EMULATOR_PORT)
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) cargo run --locked -p hookhub-local -- dev
 
-test: setup browser $(SAM_VENV)/.installed
+test: setup browser console/node_modules/.installed $(SAM_VENV)/.installed
 	infra/test.sh
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
@@ -48,6 +48,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: sudo apt-get install chromium"; exit 1; fi; }
 	@command -v node >/dev/null || { echo "node not found: install Node.js 18 or later"; exit 1; }
+
+# The console's type checker (TypeScript) and the generator of its API types from the
+# OpenAPI document, pinned by console/package-lock.json.
+console/node_modules/.installed: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup"; exit 1; }

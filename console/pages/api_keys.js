@@ -1,3 +1,4 @@
+// @ts-check
 // Tenant API keys: create with permissions, IP allow-list, rate limit and expiry; the key
 // shown once; regenerate and revoke.
 

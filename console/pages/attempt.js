@@ -1,3 +1,4 @@
+// @ts-check
 // One delivery attempt as the receiver saw it: the request (URL, signed headers, the exact
 // body) and the response (status, headers, body, time, error).
 
@@ -25,6 +26,12 @@ function Body({ text, label }) {
   return html`<pre aria-label=${label}>${shown}</pre>`;
 }
 
+/**
+ * @param {{
+ *   path: `/api/v1/webhooks/logs/${string}` | `/api/platform/tenants/${string}/webhooks/logs/${string}`,
+ *   tenant?: string,
+ * }} props
+ */
 export function AttemptDetail({ path, tenant }) {
   const attempt = useLoad(() => api('GET', path, { tenant }), [path]);
   const a = attempt.data;

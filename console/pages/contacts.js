@@ -1,3 +1,4 @@
+// @ts-check
 // The contact book of the tenant being acted for: search and filters, pages, a contact's
 // detail, consent, erasure, and CSV or JSON exports with the same filters.
 

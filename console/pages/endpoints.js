@@ -1,3 +1,4 @@
+// @ts-check
 // Webhook endpoints of the tenant being acted for: health, create with the event picker,
 // the signing secret shown once, rotate, enable and disable, send a test event, delete.
 

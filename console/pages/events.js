@@ -1,3 +1,4 @@
+// @ts-check
 // What the tenant published, and hookhub for it: events newest first with filters, and one
 // event with where each of its deliveries stands, down to an attempt's request and response.
 

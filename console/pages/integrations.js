@@ -1,3 +1,4 @@
+// @ts-check
 // A tenant's integrations: WhatsApp, Instagram, SMS (Twilio, Vonage, AWS SNS) and n8n, with
 // secrets shown masked and kept when left blank.
 
@@ -99,7 +100,8 @@ function IntegrationForm({ tenantId, kind, stored, onSaved }) {
     try {
       const body = sendTo ? { to: sendTo } : undefined;
       const result = await api('POST', `/api/platform/tenants/${tenantId}/integrations/${kind}/test`, { body });
-      const ok = sendTo ? result.success !== false : result.healthy;
+      // A sent message says `success`; a connection check, `healthy`.
+      const ok = 'success' in result ? result.success !== false : 'healthy' in result && result.healthy;
       setTestResult({ ok, summary: testSummary(result, sendTo), text: JSON.stringify(result, null, 2) });
     } catch (e) {
       setTestResult({ ok: false, text: describeError(e) });

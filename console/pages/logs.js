@@ -1,3 +1,4 @@
+// @ts-check
 // Delivery logs of the tenant being acted for: filters, an attempt's detail, retry.
 
 import { html, useState } from '../vendor/preact-htm.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // Messages of the tenant being acted for: send a test SMS or WhatsApp message, and the list
 // with each one's status.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Meta webhooks of the tenant being acted for: events with their raw and normalised views,
 // health, the monitoring dashboard, and test suites.
 

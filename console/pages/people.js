@@ -1,3 +1,4 @@
+// @ts-check
 // People who sign in: a tenant's admins, or the platform's, invited, disabled, enabled and
 // removed by platform admins.
 
@@ -6,6 +7,9 @@ import { api, currentUser } from '../api.js';
 import { relativeTime } from '../format.js';
 import { ConfirmButton, Empty, ErrorBox, Field, FormError, Loading, toast, toastError, useLoad, useSubmit } from '../ui.js';
 
+/** @typedef {'/api/platform/users' | `/api/platform/tenants/${string}/users`} PeopleBase */
+
+/** @param {{base: PeopleBase, onInvited: () => void}} props */
 function Invite({ base, onInvited }) {
   const [email, setEmail] = useState('');
   const [temporaryPassword, setTemporaryPassword] = useState('');
@@ -32,10 +36,14 @@ function Invite({ base, onInvited }) {
   </form>`;
 }
 
-/** `base` is the collection: `/api/platform/users` or `/api/platform/tenants/{id}/users`. */
+/**
+ * `base` is the collection: `/api/platform/users` or `/api/platform/tenants/{id}/users`.
+ * @param {{base: PeopleBase, canManage?: boolean}} props
+ */
 export function People({ base, canManage = true }) {
   const people = useLoad(() => api('GET', `${base}?limit=200`), [base]);
   const me = currentUser();
+  /** @param {{userId: string, email: string}} person @param {'disable' | 'enable'} action */
   const act = (person, action) => async () => {
     try {
       await api('POST', `${base}/${person.userId}/${action}`);

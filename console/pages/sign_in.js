@@ -1,3 +1,4 @@
+// @ts-check
 // Signing in: email and password, the first sign-in's new password, and password reset.
 
 import { html, useState } from '../vendor/preact-htm.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // One tenant, for platform admins: its settings, integrations, people and audit log.
 
 import { html, useState } from '../vendor/preact-htm.js';

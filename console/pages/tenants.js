@@ -1,3 +1,4 @@
+// @ts-check
 // Platform admins: the tenants, with search and status, and creating one.
 
 import { html, useState } from '../vendor/preact-htm.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // A tenant's n8n workflow webhooks, for platform admins: list, create, edit (the workflow
 // name stays), delete, call one, and the analytics dashboard that refreshes itself.
 
@@ -24,6 +25,12 @@ function useAutoRefresh(reload) {
   }, []);
 }
 
+/** @typedef {`/api/platform/tenants/${string}/webhooks`} WorkflowsBase */
+
+/**
+ * @param {{base: WorkflowsBase, catalog: any, workflow?: any, onSaved: (w: any) => void,
+ *   onCancel?: () => void}} props
+ */
 function WorkflowForm({ base, catalog, workflow, onSaved, onCancel }) {
   const [workflowName, setWorkflowName] = useState(workflow ? workflow.workflowName : '');
   const [webhookUrl, setWebhookUrl] = useState(workflow ? workflow.webhookUrl : '');
@@ -65,6 +72,7 @@ function WorkflowForm({ base, catalog, workflow, onSaved, onCancel }) {
   </form>`;
 }
 
+/** @param {{base: WorkflowsBase, workflow: any}} props */
 function CallWorkflow({ base, workflow }) {
   const [payload, setPayload] = useState('{\n  "hello": "n8n"\n}');
   const [wait, setWait] = useState(true);
@@ -97,7 +105,7 @@ function CallWorkflow({ base, workflow }) {
 function Analytics({ tenantId, workflows }) {
   const [range, setRange] = useState('24h');
   const [webhookId, setWebhookId] = useState('');
-  const base = `/api/platform/tenants/${tenantId}/webhooks/analytics`;
+  const base = /** @type {const} */ (`/api/platform/tenants/${tenantId}/webhooks/analytics`);
   const summary = useLoad(() => api('GET', `${base}/summary?range=${range}${webhookId ? `&webhookId=${webhookId}` : ''}`), [range, webhookId]);
   const [status, setStatus] = useState('');
   const [open, setOpen] = useState(null);
@@ -143,7 +151,7 @@ function Analytics({ tenantId, workflows }) {
 }
 
 export function Workflows({ tenantId }) {
-  const base = `/api/platform/tenants/${tenantId}/webhooks`;
+  const base = /** @type {WorkflowsBase} */ (`/api/platform/tenants/${tenantId}/webhooks`);
   const workflows = useLoad(() => api('GET', `${base}?limit=200`), [tenantId]);
   const catalog = useLoad(() => api('GET', '/api/v1/webhooks/events', { tenant: tenantId }), [tenantId]);
   const [editing, setEditing] = useState(null);

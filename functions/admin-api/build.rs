@@ -100,8 +100,9 @@ fn query_parameters() {
     std::fs::write(out.join("query_parameters.rs"), table).expect("writing OUT_DIR");
 }
 
-/// Files below `dir` as (path from `root` with `/`, absolute path); tests, notes and
-/// licences stay out of the binary (the licences ship in the repository).
+/// Files below `dir` as (path from `root` with `/`, absolute path); tests, notes, licences
+/// (they ship in the repository) and the type-checking tools (`types/`, `node_modules/`, the
+/// npm and TypeScript configuration) stay out of the binary.
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -114,10 +115,17 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             .to_string_lossy()
             .replace('\\', "/");
         if path.is_dir() {
-            if name != "tests" {
+            if !matches!(name.as_str(), "tests" | "types" | "node_modules") {
                 collect(root, &path, files);
             }
-        } else if !name.ends_with(".md") && !name.ends_with(".txt") && !name.starts_with('.') {
+        } else if !name.ends_with(".md")
+            && !name.ends_with(".txt")
+            && !name.starts_with('.')
+            && !matches!(
+                name.as_str(),
+                "package.json" | "package-lock.json" | "tsconfig.json"
+            )
+        {
             files.push((name, path));
         }
     }
