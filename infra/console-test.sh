@@ -6,13 +6,18 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 : "${HOOKHUB_TEST_ENDPOINT:?set by infra/test.sh}"
 node --test console/tests/
-# The console's calls against the API's document: the types generated from openapi.json must
-# be current, and every call must type-check against them (console/types/api.d.ts).
+# Built by infra/test.sh's `cargo test`; through cargo so a stale runner is rebuilt.
+cargo test --workspace --all-targets --locked --no-run -q
+# The console's calls against the API's document: the types generated from the document
+# /api/openapi.json serves must be current, and every call must type-check against them
+# (console/types/api.d.ts).
+document=$(mktemp --suffix=.json)
+"${CARGO_TARGET_DIR:-target}/debug/hookhub-local" openapi > "$document"
 (
   cd console
   [ -f node_modules/.installed ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }
   fresh=$(mktemp --suffix=.d.ts)
-  npx --no-install openapi-typescript ../functions/admin-api/openapi.json --output "$fresh" >/dev/null
+  npx --no-install openapi-typescript "$document" --output "$fresh" >/dev/null
   if ! diff -q "$fresh" types/openapi.d.ts >/dev/null; then
     echo "console/types/openapi.d.ts is stale: run (cd console && npm run types)" >&2
     rm -f "$fresh"
@@ -21,9 +26,8 @@ node --test console/tests/
   rm -f "$fresh"
   npx --no-install tsc -p tsconfig.json
 )
+rm -f "$document"
 echo "console type check passed"
-# Built by infra/test.sh's `cargo test`; through cargo so a stale runner is rebuilt.
-cargo test --workspace --all-targets --locked --no-run -q
 start=$(date +%s)
 "$VENV/bin/python" console/tests/journeys.py
 echo "console journeys took $(( $(date +%s) - start )) s"

@@ -4,6 +4,125 @@
  */
 
 export interface paths {
+    "/api/auth/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Choose a new password at first sign-in */
+        post: operations["answerNewPasswordChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/confirm-forgot-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the emailed code */
+        post: operations["confirmForgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/forgot-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email a password reset code (the same answer whether or not the email has an account) */
+        post: operations["forgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with email and password: tokens, or the new-password challenge of a first sign-in */
+        post: operations["signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign out everywhere: refresh tokens revoked, tokens issued so far refused */
+        post: operations["signOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the bearer token is: user (email, role, tenant, expiry) or API key */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New ID and access tokens for a refresh token */
+        post: operations["refreshTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -30,6 +149,23 @@ export interface paths {
         };
         /** This document */
         get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit log of changes to platform administrators */
+        get: operations["listPlatformAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -75,6 +211,23 @@ export interface paths {
         patch: operations["updateTenant"];
         trace?: never;
     };
+    "/api/platform/tenants/{tenantId}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit log of the tenant's configuration changes (field names, never values) */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/platform/tenants/{tenantId}/integrations": {
         parameters: {
             query?: never;
@@ -109,17 +262,327 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/platform/tenants/{tenantId}/audit": {
+    "/api/platform/tenants/{tenantId}/integrations/{kind}/test": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Audit log of the tenant's configuration changes (field names, never values) */
-        get: operations["listAudit"];
+        get?: never;
+        put?: never;
+        /** Test an integration: a real test message through sms or whatsapp (the provider's answer); the access token of instagram, or of whatsapp when no body is sent, against the Graph API (nothing sent); or n8n's health endpoint (reachability, TLS, latency) */
+        post: operations["testIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's administrators */
+        get: operations["listTenantUsers"];
+        put?: never;
+        /** Invite a tenant administrator (temporary password by email, or as given) */
+        post: operations["inviteTenantAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
         put?: never;
         post?: never;
+        /** Remove a tenant administrator */
+        delete: operations["removeTenantAdmin"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/users/{userId}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a tenant administrator and end their sessions */
+        post: operations["disableTenantAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/users/{userId}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable a tenant administrator again */
+        post: operations["enableTenantAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's n8n workflow webhooks */
+        get: operations["listWorkflows"];
+        put?: never;
+        /** Add an n8n workflow webhook (workflowName unique per tenant) */
+        post: operations["createWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/analytics/recent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last 50 calls */
+        get: operations["workflowRecentCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/analytics/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Totals and per-webhook success rates over a range */
+        get: operations["workflowAnalyticsSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/broadcast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Call every active workflow webhook of the tenant */
+        post: operations["broadcastWorkflows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/by-name/{workflowName}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Call a workflow webhook by its name */
+        post: operations["callWorkflowByName"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calls of the tenant's workflows, newest first */
+        get: operations["listWorkflowCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/logs/{logId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One workflow call: the request as sent and the workflow's answer */
+        get: operations["getWorkflowCall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a workflow webhook (not its name) */
+        put: operations["updateWorkflow"];
+        post?: never;
+        /** Delete a workflow webhook with its analytics */
+        delete: operations["deleteWorkflow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One workflow webhook's calls over a range, by hour */
+        get: operations["workflowAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Call a workflow webhook with a JSON payload */
+        post: operations["callWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Platform administrators */
+        get: operations["listPlatformAdmins"];
+        put?: never;
+        /** Invite a platform administrator (temporary password by email, or as given) */
+        post: operations["invitePlatformAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a platform administrator */
+        delete: operations["removePlatformAdmin"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/users/{userId}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a platform administrator and end their sessions */
+        post: operations["disablePlatformAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/users/{userId}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable a platform administrator again */
+        post: operations["enablePlatformAdmin"];
         delete?: never;
         options?: never;
         head?: never;
@@ -144,23 +607,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/api-keys/{keyId}/regenerate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Replace the key's secret; the old one stops working */
-        post: operations["regenerateApiKey"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/api-keys/{keyId}": {
         parameters: {
             query?: never;
@@ -178,15 +624,463 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/webhooks/events": {
+    "/api/v1/api-keys/{keyId}/regenerate": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The event-type catalog with a sample payload each */
-        get: operations["listEventTypes"];
+        get?: never;
+        put?: never;
+        /** Replace the key's secret; the old one stops working */
+        post: operations["regenerateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A key's last 30 days: requests per day, refusals (401, 403, 429), last use and address */
+        get: operations["getApiKeyUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's audit log, newest first: every configuration change, who made it and which fields (never values). Admins only; filters apply to each page as read, so follow nextCursor */
+        get: operations["listOwnAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contacts captured from Meta events, filtered and sorted */
+        get: operations["listContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/erasures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's erasures, newest first */
+        get: operations["listErasures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/erasures/{erasureId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How far one erasure has got */
+        get: operations["getErasure"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One contact */
+        get: operations["getContact"];
+        put?: never;
+        post?: never;
+        /** Erase the contact: delete it and start the erasure of everything held about the person */
+        delete: operations["eraseContact"];
+        options?: never;
+        head?: never;
+        /** Tags, custom fields, email, export consent */
+        patch: operations["updateContact"];
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Events published to the tenant, newest first */
+        get: operations["listEvents"];
+        put?: never;
+        /** Publish an event to every subscribed active endpoint */
+        post: operations["publishEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{eventId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An event as delivered, with where each of its deliveries stands */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every export: who, when, filters, rows, SHA-256 */
+        get: operations["listExports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/contacts.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contacts as CSV (up to 10,000 rows per request), recorded in the export audit; in creation order (the default) read page by page, X-Total-Count only for other orders */
+        get: operations["exportContactsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/contacts.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contacts as JSON, optionally with their recent events, recorded in the export audit; in creation order (the default) read page by page, X-Total-Count only for other orders */
+        get: operations["exportContactsJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages sent, newest first */
+        get: operations["listMessages"];
+        put?: never;
+        /** Send an SMS or WhatsApp message through the tenant's provider */
+        post: operations["sendMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A message's status, provider id, error and attempts */
+        get: operations["getMessage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta events received for the tenant, newest first */
+        get: operations["listMetaEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/events/{eventId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One Meta event with its raw item and processing outcome */
+        get: operations["getMetaEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/events/{eventId}/reprocess": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Process a failed Meta event again (a waiting one is queued again); idempotent like every processing run */
+        post: operations["reprocessMetaEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Table and queue reachability, integrations, last event, processing success rate */
+        get: operations["metaHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/health/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the Graph checks of the tenant's enabled Meta integrations now (the schedule runs them every 5 minutes) and store them */
+        post: operations["checkMetaGraph"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/monitoring/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts by type and status over 1h/24h/7d, error analysis with recommendations, processing latency */
+        get: operations["metaDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each configured Meta channel: the stored subscription and what the Graph API has now */
+        get: operations["listMetaSubscriptions"];
+        put?: never;
+        /** Subscribe the tenant's app to its WhatsApp Business Account or Instagram Page webhooks */
+        post: operations["createMetaSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/subscriptions/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unsubscribe the app from the channel's account and forget the stored subscription */
+        delete: operations["deleteMetaSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/test-suites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's Meta test suites, newest first (kept 30 days) */
+        get: operations["listMetaTestSuites"];
+        put?: never;
+        /** A suite of realistic sample bodies, one per Meta event kind */
+        post: operations["createMetaTestSuite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/test-suites/{suiteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One test suite: its cases and its last run */
+        get: operations["getMetaTestSuite"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/test-suites/{suiteId}/cases/{caseName}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run one case of a suite, by its name (see the suite's cases) */
+        post: operations["executeMetaTestCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/test-suites/{suiteId}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign each sample with the tenant's app secret and send it through the ingress; per-case results */
+        post: operations["executeMetaTestSuite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The administrators of the caller's tenant */
+        get: operations["listOwnTenantUsers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -213,6 +1107,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery analytics over every endpoint */
+        get: operations["getWebhookAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event-type catalog with a sample payload each */
+        get: operations["listEventTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/logs": {
         parameters: {
             query?: never;
@@ -230,15 +1158,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/webhooks/analytics": {
+    "/api/v1/webhooks/logs/{logId}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Delivery analytics over every endpoint */
-        get: operations["getWebhookAnalytics"];
+        /** One delivery attempt: the request as sent (headers, signatures, body) and the response */
+        get: operations["getDeliveryLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -283,43 +1211,6 @@ export interface paths {
         patch: operations["updateWebhook"];
         trace?: never;
     };
-    "/api/v1/webhooks/{webhookId}/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Deliver a sample payload now and return the result
-         * @description Sent whatever the endpoint's state, logged and counted, never retried. The send waits at most 20 seconds, or the endpoint's timeoutMs when shorter, so the answer arrives within API Gateway's 30-second limit.
-         */
-        post: operations["testWebhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/webhooks/{webhookId}/rotate-secret": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** New signing secret; the old ones keep signing for the grace period */
-        post: operations["rotateWebhookSecret"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/webhooks/{webhookId}/logs": {
         parameters: {
             query?: never;
@@ -329,23 +1220,6 @@ export interface paths {
         };
         /** Delivery attempts of one endpoint, newest first */
         get: operations["listWebhookLogs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/webhooks/{webhookId}/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Counters and the last 24 hours by hour */
-        get: operations["getWebhookStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -371,61 +1245,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Events published to the tenant, newest first */
-        get: operations["listEvents"];
-        put?: never;
-        /** Publish an event to every subscribed active endpoint */
-        post: operations["publishEvent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List the tenant's n8n workflow webhooks */
-        get: operations["listWorkflows"];
-        put?: never;
-        /** Add an n8n workflow webhook (workflowName unique per tenant) */
-        post: operations["createWorkflow"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/{webhookId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Change a workflow webhook (not its name) */
-        put: operations["updateWorkflow"];
-        post?: never;
-        /** Delete a workflow webhook with its analytics */
-        delete: operations["deleteWorkflow"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/call": {
+    "/api/v1/webhooks/{webhookId}/rotate-secret": {
         parameters: {
             query?: never;
             header?: never;
@@ -434,15 +1254,32 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Call a workflow webhook with a JSON payload */
-        post: operations["callWorkflow"];
+        /** New signing secret; the old ones keep signing for the grace period */
+        post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/platform/tenants/{tenantId}/webhooks/by-name/{workflowName}/call": {
+    "/api/v1/webhooks/{webhookId}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counters and the last 24 hours by hour */
+        get: operations["getWebhookStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/test": {
         parameters: {
             query?: never;
             header?: never;
@@ -451,848 +1288,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Call a workflow webhook by its name */
-        post: operations["callWorkflowByName"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/broadcast": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Call every active workflow webhook of the tenant */
-        post: operations["broadcastWorkflows"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/analytics/summary": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Totals and per-webhook success rates over a range */
-        get: operations["workflowAnalyticsSummary"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/analytics/recent": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The last 50 calls */
-        get: operations["workflowRecentCalls"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/analytics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One workflow webhook's calls over a range, by hour */
-        get: operations["workflowAnalytics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta events received for the tenant, newest first */
-        get: operations["listMetaEvents"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/events/{eventId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One Meta event with its raw item and processing outcome */
-        get: operations["getMetaEvent"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Table and queue reachability, integrations, last event, processing success rate */
-        get: operations["metaHealth"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/monitoring/dashboard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Counts by type and status over 1h/24h/7d, error analysis with recommendations, processing latency */
-        get: operations["metaDashboard"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/test-suites": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant's Meta test suites, newest first (kept 30 days) */
-        get: operations["listMetaTestSuites"];
-        put?: never;
-        /** A suite of realistic sample bodies, one per Meta event kind */
-        post: operations["createMetaTestSuite"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/test-suites/{suiteId}/execute": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Sign each sample with the tenant's app secret and send it through the ingress; per-case results */
-        post: operations["executeMetaTestSuite"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contacts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Contacts captured from Meta events, filtered and sorted */
-        get: operations["listContacts"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contacts/{contactId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One contact */
-        get: operations["getContact"];
-        put?: never;
-        post?: never;
-        /** Erase the contact: delete it and start the erasure of everything held about the person */
-        delete: operations["eraseContact"];
-        options?: never;
-        head?: never;
-        /** Tags, custom fields, email, export consent */
-        patch: operations["updateContact"];
-        trace?: never;
-    };
-    "/api/v1/export/contacts.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Contacts as CSV (up to 10,000 rows per request), recorded in the export audit; in creation order (the default) read page by page, X-Total-Count only for other orders */
-        get: operations["exportContactsCsv"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/export/contacts.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Contacts as JSON, optionally with their recent events, recorded in the export audit; in creation order (the default) read page by page, X-Total-Count only for other orders */
-        get: operations["exportContactsJson"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/export/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Every export: who, when, filters, rows, SHA-256 */
-        get: operations["listExports"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Messages sent, newest first */
-        get: operations["listMessages"];
-        put?: never;
-        /** Send an SMS or WhatsApp message through the tenant's provider */
-        post: operations["sendMessage"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messages/{messageId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A message's status, provider id, error and attempts */
-        get: operations["getMessage"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/integrations/{kind}/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Test an integration: a real test message through sms or whatsapp (the provider's answer); the access token of instagram, or of whatsapp when no body is sent, against the Graph API (nothing sent); or n8n's health endpoint (reachability, TLS, latency) */
-        post: operations["testIntegration"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Sign in with email and password: tokens, or the new-password challenge of a first sign-in */
-        post: operations["signIn"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/challenge": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Choose a new password at first sign-in */
-        post: operations["answerNewPasswordChallenge"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** New ID and access tokens for a refresh token */
-        post: operations["refreshTokens"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Sign out everywhere: refresh tokens revoked, tokens issued so far refused */
-        post: operations["signOut"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Who the bearer token is: user (email, role, tenant, expiry) or API key */
-        get: operations["whoAmI"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/forgot-password": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Email a password reset code (the same answer whether or not the email has an account) */
-        post: operations["forgotPassword"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/confirm-forgot-password": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Set a new password with the emailed code */
-        post: operations["confirmForgotPassword"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Platform administrators */
-        get: operations["listPlatformAdmins"];
-        put?: never;
-        /** Invite a platform administrator (temporary password by email, or as given) */
-        post: operations["invitePlatformAdmin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/users/{userId}/disable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Disable a platform administrator and end their sessions */
-        post: operations["disablePlatformAdmin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/users/{userId}/enable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Enable a platform administrator again */
-        post: operations["enablePlatformAdmin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/users/{userId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove a platform administrator */
-        delete: operations["removePlatformAdmin"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Audit log of changes to platform administrators */
-        get: operations["listPlatformAudit"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A tenant's administrators */
-        get: operations["listTenantUsers"];
-        put?: never;
-        /** Invite a tenant administrator (temporary password by email, or as given) */
-        post: operations["inviteTenantAdmin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/users/{userId}/disable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Disable a tenant administrator and end their sessions */
-        post: operations["disableTenantAdmin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/users/{userId}/enable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Enable a tenant administrator again */
-        post: operations["enableTenantAdmin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/users/{userId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove a tenant administrator */
-        delete: operations["removeTenantAdmin"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The administrators of the caller's tenant */
-        get: operations["listOwnTenantUsers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/events/{eventId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** An event as delivered, with where each of its deliveries stands */
-        get: operations["getEvent"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/webhooks/logs/{logId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One delivery attempt: the request as sent (headers, signatures, body) and the response */
-        get: operations["getDeliveryLog"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/logs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Calls of the tenant's workflows, newest first */
-        get: operations["listWorkflowCalls"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/platform/tenants/{tenantId}/webhooks/logs/{logId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One workflow call: the request as sent and the workflow's answer */
-        get: operations["getWorkflowCall"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant's audit log, newest first: every configuration change, who made it and which fields (never values). Admins only; filters apply to each page as read, so follow nextCursor */
-        get: operations["listOwnAudit"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contacts/erasures": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant's erasures, newest first */
-        get: operations["listErasures"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contacts/erasures/{erasureId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** How far one erasure has got */
-        get: operations["getErasure"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/test-suites/{suiteId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One test suite: its cases and its last run */
-        get: operations["getMetaTestSuite"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/test-suites/{suiteId}/cases/{caseName}/execute": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Run one case of a suite, by its name (see the suite's cases) */
-        post: operations["executeMetaTestCase"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/events/{eventId}/reprocess": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Process a failed Meta event again (a waiting one is queued again); idempotent like every processing run */
-        post: operations["reprocessMetaEvent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/api-keys/{keyId}/usage": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A key's last 30 days: requests per day, refusals (401, 403, 429), last use and address */
-        get: operations["getApiKeyUsage"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/subscriptions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Each configured Meta channel: the stored subscription and what the Graph API has now */
-        get: operations["listMetaSubscriptions"];
-        put?: never;
-        /** Subscribe the tenant's app to its WhatsApp Business Account or Instagram Page webhooks */
-        post: operations["createMetaSubscription"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/subscriptions/{channel}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Unsubscribe the app from the channel's account and forget the stored subscription */
-        delete: operations["deleteMetaSubscription"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/meta/health/check": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Run the Graph checks of the tenant's enabled Meta integrations now (the schedule runs them every 5 minutes) and store them */
-        post: operations["checkMetaGraph"];
+        /**
+         * Deliver a sample payload now and return the result
+         * @description Sent whatever the endpoint's state, logged and counted, never retried. The send waits at most 20 seconds, or the endpoint's timeoutMs when shorter, so the answer arrives within API Gateway's 30-second limit.
+         */
+        post: operations["testWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1303,82 +1303,624 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Accepted: {
+            deliveryId?: string;
+            eventId?: string;
+            eventIds?: string[];
+            recovered?: number;
+            since?: string;
+            webhookId?: string;
+        };
+        Analytics: {
+            activeWebhooks: number | null;
+            averageResponseTimeMs?: number | null;
+            failedDeliveries?: number | null;
+            failedWebhooks: number | null;
+            healthyWebhooks: number | null;
+            successRate?: number | null;
+            successfulDeliveries?: number | null;
+            totalDeliveries: number | null;
+            totalWebhooks: number | null;
+        };
+        ApiKey: {
+            allowedIps: string[];
+            /** Format: date-time */
+            createdAt: string;
+            description?: string;
+            /** Format: date-time */
+            expiresAt?: string;
+            id: string;
+            /** Format: date-time */
+            lastUsedAt?: string;
+            name: string;
+            permissions: string[];
+            prefix: string;
+            rateLimitPerMinute: number;
+            /** Format: date-time */
+            revokedAt?: string;
+            /** @enum {string} */
+            status: "active" | "expired" | "revoked";
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ApiKeyCreate: {
+            /** @description IP addresses or CIDR blocks */
+            allowedIps?: string[] | null;
+            description?: string | null;
+            /**
+             * Format: date-time
+             * @description absent: a year from now; null: never; a time: then. An expired key is refused, listed as expired, and removed 30 days after it expired
+             */
+            expiresAt?: string | null;
+            name: string;
+            /** @description write:contacts includes delete:contacts, and send:messages includes read:messages */
+            permissions: ("read:webhooks" | "write:webhooks" | "delete:webhooks" | "read:logs" | "write:events" | "send:messages" | "read:messages" | "read:events" | "read:contacts" | "write:contacts" | "delete:contacts" | "export:contacts" | "*")[];
+            rateLimitPerMinute?: number;
+        };
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKey"][];
+            hasMore: boolean;
+            nextCursor: string | null;
+        };
+        ApiKeyUsage: {
+            /** @description the last 30 days (UTC), oldest first */
+            days: {
+                /** Format: date */
+                date: string;
+                /** @description refused as revoked or expired */
+                refused401: number;
+                /** @description refused for the address or a missing permission */
+                refused403: number;
+                /** @description refused for the key's rate limit */
+                refused429: number;
+                /** @description requests the key made, authenticated */
+                requests: number;
+            }[];
+            keyId: string;
+            lastIp?: string | null;
+            /** Format: date-time */
+            lastUsedAt?: string | null;
+        };
+        AttemptDetail: {
+            attempt: number;
+            createdAt: string;
+            deliveryId: string;
+            endpointId: string;
+            eventId: string;
+            eventType: string;
+            id: string;
+            nextAttemptAt?: string;
+            request: {
+                /** @description the exact bytes sent; null once the event is past its retention */
+                body: string | null;
+                /** @description as sent, signatures included; a bearer token masked */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @enum {string} */
+                method: "POST";
+                url: string;
+            };
+            response: {
+                body?: string | null;
+                durationMs: number;
+                error?: string | null;
+                headers: {
+                    [key: string]: string;
+                };
+                statusCode?: number | null;
+            };
+            /** @enum {string} */
+            status: "success" | "failed";
+            success: boolean;
+            webhookId: string;
+            willRetry: boolean;
+        };
+        AttemptLog: {
+            attempt: number;
+            createdAt: string;
+            deliveryId: string;
+            endpointId: string;
+            error?: string;
+            eventId: string;
+            eventType: string;
+            id: string;
+            nextAttemptAt?: string;
+            responseBody?: string;
+            responseTimeMs: number;
+            /** @enum {string} */
+            status: "success" | "failed";
+            statusCode?: number;
+            success: boolean;
+            url: string;
+            webhookId: string;
+            willRetry: boolean;
+        };
+        AttemptLogPage: {
+            data: components["schemas"]["AttemptLog"][];
+            hasMore: boolean;
+            nextCursor: string | null;
+        };
+        AuditEntry: {
+            action: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            fields: string[];
+            id: string;
+            target: string;
+            tenantId: string;
+        };
+        AuditEntryPage: {
+            data: components["schemas"]["AuditEntry"][];
+            hasMore: boolean;
+            nextCursor: string | null;
+        };
+        BroadcastAnswered: {
+            eventId: string;
+            results: components["schemas"]["WorkflowAnswer"][];
+        };
+        CallAccepted: {
+            deliveries: {
+                deliveryId: string;
+                webhookId: string;
+            }[];
+            eventId: string;
+        };
+        Catalog: {
+            data: {
+                description: string;
+                /** @description who besides the tenant's own publishes makes events of this type: meta (hookhub makes them from Meta's webhooks) or hookhub (message statuses, contact, tag and custom field changes, its own state); empty when only tenants publish it */
+                emittedBy: ("meta" | "hookhub")[];
+                /** @description false for the types hookhub emits about its own state (endpoint.disabled, webhook.test, workflow.call): POST /api/v1/events refuses them */
+                publishable: boolean;
+                sample: Record<string, never>;
+                type: string;
+            }[];
+            /** @description every delivered payload's fields: id, event, timestamp, tenantId, source, data, and metadata (attempt, tenantId, source) */
+            payload?: {
+                [key: string]: string;
+            };
+            /** @description the values of a delivered payload's source field: api, meta, hookhub */
+            sources?: {
+                [key: string]: string;
+            };
+            wildcards?: string[];
+        };
         Component: {
+            latencyMs: number;
             /** @enum {string} */
             status: "ok" | "unavailable";
-            latencyMs: number;
         };
-        Health: {
+        ConfirmForgotPassword: {
+            /** @description the code emailed by forgot-password */
+            code: string;
+            /** Format: email */
+            email: string;
+            newPassword: string;
+        };
+        Contact: {
             /** @enum {string} */
-            status: "ok" | "degraded";
-            version: string;
-            components: {
-                dynamodb: components["schemas"]["Component"];
-                sqs: components["schemas"]["Component"];
+            channel: "whatsapp" | "instagram" | "messenger";
+            comments?: number;
+            /** Format: date-time */
+            createdAt: string;
+            customFields?: {
+                [key: string]: string;
             };
+            email?: string;
+            events?: number;
+            exportConsent?: boolean;
+            /** Format: date-time */
+            exportConsentAt?: string;
+            /** @description wa_id or Instagram-scoped id */
+            externalId: string;
+            /** Format: date-time */
+            firstSeenAt?: string;
+            /** @example con_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
+            id: string;
+            /** Format: date-time */
+            lastSeenAt?: string;
+            messages?: number;
+            name?: string;
+            optedIn?: boolean;
+            phone?: string;
+            reactions?: number;
+            tags?: string[];
+            /** Format: date-time */
+            updatedAt: string;
+            username?: string;
+        };
+        ContactExport: {
+            contacts?: components["schemas"]["Contact"][];
+            count?: number;
+            /** Format: date-time */
+            exportedAt?: string;
+            nextCursor?: string | null;
+            /** @description How many contacts match; null when the page was read straight from an index without counting */
+            total?: number | null;
+        };
+        ContactPage: {
+            data: components["schemas"]["Contact"][];
+            hasMore: boolean;
+            limit?: number;
+            nextCursor?: string | null;
+            offset?: number;
+            /** @description How many contacts match; null when the page was read straight from an index without counting */
+            total: number | null;
+        };
+        ContactUpdate: {
+            customFields?: {
+                [key: string]: string;
+            };
+            /** Format: email */
+            email?: string | null;
+            exportConsent?: boolean;
+            tags?: string[];
+        };
+        DeliveryState: {
+            attempts: number;
+            deliveryId: string;
+            lastAttempt: {
+                at: string;
+                error?: string | null;
+                /** @description its request and response: GET /api/v1/webhooks/logs/{logId} */
+                logId: string;
+                nextAttemptAt?: string | null;
+                responseTimeMs: number;
+                statusCode?: number | null;
+            };
+            /** @enum {string} */
+            status: "success" | "retrying" | "failed";
+            /** @description the endpoint (wh_…) or workflow (wf_…) */
+            webhookId: string;
+        };
+        Endpoint: {
+            createdAt: string;
+            description?: string;
+            disabledReason?: string;
+            events: string[];
+            /** @description custom headers sent with every delivery; values sealed and shown masked */
+            headers: {
+                [key: string]: string;
+            };
+            id: string;
+            isActive: boolean;
+            name: string;
+            retryAttempts: number;
+            /** @description seconds before the first retry; doubles each retry */
+            retryDelay: number;
+            secrets: components["schemas"]["EndpointSecret"][];
+            timeoutMs: number;
+            updatedAt: string;
+            /** Format: uri */
+            url: string;
+        };
+        EndpointCreate: {
+            /**
+             * @deprecated
+             * @description another spelling of isActive; give one of them
+             */
+            active?: boolean;
+            description?: string | null;
+            /** @description event types, prefix.* or * */
+            events: (components["schemas"]["EventPattern"] | "message.new")[];
+            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
+            headers?: {
+                [key: string]: string;
+            };
+            isActive?: boolean;
+            name: string;
+            retryAttempts?: number;
+            retryDelay?: number;
+            /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
+            secret?: string | null;
+            timeoutMs?: number;
+            /** @description https (http only where the deployment allows); no private targets */
+            url: string;
+        };
+        EndpointDetail: {
+            createdAt: string;
+            description?: string;
+            disabledReason?: string;
+            events: string[];
+            /** @description custom headers sent with every delivery; values sealed and shown masked */
+            headers: {
+                [key: string]: string;
+            };
+            id: string;
+            isActive: boolean;
+            name: string;
+            /** @description with ?include=recentDeliveries: the last 50 attempts, newest first */
+            recentDeliveries?: components["schemas"]["AttemptLog"][];
+            retryAttempts: number;
+            /** @description seconds before the first retry; doubles each retry */
+            retryDelay: number;
+            secrets: components["schemas"]["EndpointSecret"][];
+            stats: components["schemas"]["Stats"];
+            timeoutMs: number;
+            updatedAt: string;
+            /** Format: uri */
+            url: string;
+        };
+        EndpointPage: {
+            data: components["schemas"]["Endpoint"][];
+            hasMore: boolean;
+            nextCursor: string | null;
+        };
+        EndpointSecret: {
+            createdAt: string;
+            expiresAt?: string | null;
+            /** @description masked */
+            secret: string;
+        };
+        EndpointUpdate: {
+            /**
+             * @deprecated
+             * @description another spelling of isActive; give one of them
+             */
+            active?: boolean;
+            description?: string | null;
+            /** @description event types, prefix.* or * */
+            events?: (components["schemas"]["EventPattern"] | "message.new")[];
+            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
+            headers?: {
+                [key: string]: string;
+            };
+            isActive?: boolean;
+            name?: string;
+            retryAttempts?: number;
+            retryDelay?: number;
+            timeoutMs?: number;
+            /** @description https (http only where the deployment allows); no private targets */
+            url?: string;
+        };
+        EndpointWithSecret: {
+            createdAt: string;
+            description?: string;
+            disabledReason?: string;
+            events: string[];
+            headers: {
+                [key: string]: string;
+            };
+            id: string;
+            isActive: boolean;
+            name: string;
+            retryAttempts: number;
+            /** @description seconds before the first retry; doubles each retry */
+            retryDelay: number;
+            /** @description shown once */
+            secret: string;
+            secrets: components["schemas"]["EndpointSecret"][];
+            timeoutMs: number;
+            updatedAt: string;
+            /** Format: uri */
+            url: string;
+        };
+        /** @description The erasure of one person: a job that redacts the Meta events from or to them, the hookhub events whose data names their external id, phone number, email or username (with the responses logged for those events' deliveries; requests are rebuilt from the redacted event), and the messages sent to their number. Retries and recoveries after it send the redacted data. The person's identifiers are never shown and are dropped when it is done. */
+        Erasure: {
+            channel: string;
+            contactId: string;
+            /** Format: date-time */
+            createdAt: string;
+            erased: {
+                attempts: number;
+                events: number;
+                messages: number;
+                metaEvents: number;
+            };
+            error?: string | null;
+            /** Format: date-time */
+            finishedAt?: string | null;
+            id: string;
+            requestedBy: string;
+            /** @enum {string} */
+            stage: "metaEvents" | "events" | "messages" | "finished";
+            /** @enum {string} */
+            status: "queued" | "running" | "done" | "failed";
+            statusUrl: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ErasurePage: {
+            data: components["schemas"]["Erasure"][];
+            hasMore: boolean;
+            nextCursor?: string | null;
         };
         Error: {
             error: {
                 code: string;
-                message: string;
                 details?: unknown[];
+                message: string;
             };
         };
-        /**
-         * @description A type of the catalog (GET /api/v1/webhooks/events)
-         * @enum {string}
-         */
-        EventType: "message.received" | "message.sent" | "message.delivered" | "message.read" | "message.failed" | "message.reaction" | "message.postback" | "message.referral" | "message.seen" | "comment.created" | "live_comment.created" | "mention.created" | "meta.unknown" | "conversation.created" | "conversation.updated" | "conversation.assigned" | "conversation.resolved" | "conversation.closed" | "contact.created" | "contact.updated" | "contact.deleted" | "campaign.started" | "campaign.completed" | "campaign.failed" | "flow.started" | "flow.completed" | "flow.failed" | "automation.triggered" | "automation.completed" | "template.approved" | "template.rejected" | "template.status_updated" | "user.created" | "user.updated" | "user.deleted" | "booking.created" | "booking.updated" | "booking.cancelled" | "booking.completed" | "qr.scanned" | "qr.validated" | "tag.added" | "tag.removed" | "customfield.updated" | "transaction.created" | "transaction.updated" | "transaction.deleted" | "property.created" | "property.updated" | "property.deleted" | "webhook.test" | "endpoint.disabled" | "workflow.call";
+        Event: {
+            createdAt: string;
+            data: Record<string, never> | null;
+            id: string;
+            /**
+             * @description where it came from, as its payload says: api (published by the tenant, or a test it sent), meta (made from a Meta webhook), hookhub (emitted by hookhub)
+             * @enum {string}
+             */
+            source: "api" | "meta" | "hookhub";
+            type: string;
+        };
+        EventDetail: components["schemas"]["Event"] & {
+            /** @description one per endpoint and workflow it went to, once first attempted */
+            deliveries: components["schemas"]["DeliveryState"][];
+        };
+        EventPage: {
+            data: components["schemas"]["Event"][];
+            nextCursor: string | null;
+        };
         /**
          * @description What a subscription matches: a type of the catalog, prefix.* or *
          * @enum {string}
          */
         EventPattern: "*" | "message.*" | "comment.*" | "live_comment.*" | "mention.*" | "meta.*" | "conversation.*" | "contact.*" | "campaign.*" | "flow.*" | "automation.*" | "template.*" | "user.*" | "booking.*" | "qr.*" | "tag.*" | "customfield.*" | "transaction.*" | "property.*" | "webhook.*" | "endpoint.*" | "workflow.*" | "message.received" | "message.sent" | "message.delivered" | "message.read" | "message.failed" | "message.reaction" | "message.postback" | "message.referral" | "message.seen" | "comment.created" | "live_comment.created" | "mention.created" | "meta.unknown" | "conversation.created" | "conversation.updated" | "conversation.assigned" | "conversation.resolved" | "conversation.closed" | "contact.created" | "contact.updated" | "contact.deleted" | "campaign.started" | "campaign.completed" | "campaign.failed" | "flow.started" | "flow.completed" | "flow.failed" | "automation.triggered" | "automation.completed" | "template.approved" | "template.rejected" | "template.status_updated" | "user.created" | "user.updated" | "user.deleted" | "booking.created" | "booking.updated" | "booking.cancelled" | "booking.completed" | "qr.scanned" | "qr.validated" | "tag.added" | "tag.removed" | "customfield.updated" | "transaction.created" | "transaction.updated" | "transaction.deleted" | "property.created" | "property.updated" | "property.deleted" | "webhook.test" | "endpoint.disabled" | "workflow.call";
-        Tenant: {
-            id: string;
-            name: string;
-            contactEmail?: string;
+        /**
+         * @description A type of the catalog (GET /api/v1/webhooks/events)
+         * @enum {string}
+         */
+        EventType: "message.received" | "message.sent" | "message.delivered" | "message.read" | "message.failed" | "message.reaction" | "message.postback" | "message.referral" | "message.seen" | "comment.created" | "live_comment.created" | "mention.created" | "meta.unknown" | "conversation.created" | "conversation.updated" | "conversation.assigned" | "conversation.resolved" | "conversation.closed" | "contact.created" | "contact.updated" | "contact.deleted" | "campaign.started" | "campaign.completed" | "campaign.failed" | "flow.started" | "flow.completed" | "flow.failed" | "automation.triggered" | "automation.completed" | "template.approved" | "template.rejected" | "template.status_updated" | "user.created" | "user.updated" | "user.deleted" | "booking.created" | "booking.updated" | "booking.cancelled" | "booking.completed" | "qr.scanned" | "qr.validated" | "tag.added" | "tag.removed" | "customfield.updated" | "transaction.created" | "transaction.updated" | "transaction.deleted" | "property.created" | "property.updated" | "property.deleted" | "webhook.test" | "endpoint.disabled" | "workflow.call";
+        ExportRecord: {
+            actor?: string;
+            bytes?: number;
+            /** Format: date-time */
+            createdAt?: string;
+            filters?: Record<string, never>;
             /** @enum {string} */
-            status: "active" | "suspended";
-            metadata: Record<string, never>;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-            quotas: components["schemas"]["Quotas"];
-            quotaOverrides?: components["schemas"]["QuotaOverrides"];
-            /** @description Whether the contact email is told (through Amazon SES, at most once a day per endpoint) when one of the tenant's endpoints or workflows is disabled for failing. */
-            failureAlerts: boolean;
+            format?: "csv" | "json";
+            id?: string;
+            rows?: number;
+            sha256?: string;
         };
-        TenantCreate: {
-            name: string;
-            contactEmail?: string | null;
-            /**
-             * @description null or absent: active
-             * @enum {string|null}
-             */
-            status?: "active" | "suspended" | null;
-            /** @description null or absent: {} */
-            metadata?: Record<string, never> | null;
-            /** @description null or absent: the deployment defaults */
-            quotas?: components["schemas"]["QuotaChanges"] | null;
-            /** @description null or absent: true. Email the contact when an endpoint or workflow is disabled (needs a deployment with an alert sender). */
-            failureAlerts?: boolean | null;
+        ExportRecordPage: {
+            data: components["schemas"]["ExportRecord"][];
+            hasMore: boolean;
+            nextCursor?: string | null;
         };
-        TenantUpdate: {
-            name?: string;
-            contactEmail?: string | null;
+        ForgotPassword: {
+            /** Format: email */
+            email: string;
+        };
+        /** @description The last check of one channel. */
+        GraphCheck: {
+            advice?: string | null;
             /**
-             * @description null or absent keeps the stored status. suspended: the tenant's API keys and admins are refused on every route and platform admins' writes for it too (403 tenant_suspended), its Meta POSTs are refused (503), and its queued deliveries are logged as not sent, for recover once active again
-             * @enum {string|null}
+             * @description The Meta channels whose webhooks hookhub subscribes to.
+             * @enum {string}
              */
-            status?: "active" | "suspended" | null;
-            /** @description null or absent keeps the stored metadata */
-            metadata?: Record<string, never> | null;
-            /** @description null or absent: no change */
-            quotas?: components["schemas"]["QuotaChanges"] | null;
-            /** @description null or absent: no change */
-            failureAlerts?: boolean | null;
+            channel: "whatsapp" | "instagram";
+            /** Format: date-time */
+            checkedAt: string;
+            error?: Record<string, never> | null;
+            healthy: boolean;
+            /** Format: date-time */
+            lastHealthyAt?: string | null;
+            /** Format: int64 */
+            latencyMs: number;
+            /**
+             * @description What a Graph error code means for the integration: 190 token_invalid, 10 and 200–299
+             *     permission_denied, 4/17/32/613 rate_limited; token_expiring within 7 days (debug_token).
+             * @enum {string}
+             */
+            status: "ok" | "token_invalid" | "token_expiring" | "permission_denied" | "rate_limited" | "account_not_found" | "error" | "unreachable";
+            /** Format: int32 */
+            statusCode?: number | null;
+            /** @description what Meta has subscribed on the account, or {error} */
+            subscription?: Record<string, never> | null;
+            token?: null | {
+                /**
+                 * Format: date-time
+                 * @description null: does not expire
+                 */
+                expiresAt?: string | null;
+                scopes?: string[];
+                valid: boolean;
+            };
+            /**
+             * Format: date-time
+             * @description when the checks started failing; null while healthy
+             */
+            unhealthySince?: string | null;
+        };
+        GraphCheckList: {
+            data: components["schemas"]["GraphCheck"][];
+        };
+        /** @description A Meta integration's access token against the Graph API: one read of the account it names (the WhatsApp phone number, the Instagram account). */
+        GraphHealth: {
+            /** @description What Graph says of the account when the token works */
+            account?: Record<string, never> | null;
+            advice?: string | null;
+            error?: {
+                code?: number | null;
+                message?: string;
+                subcode?: number | null;
+            } | null;
+            healthy: boolean;
+            /** @enum {string} */
+            integration: "whatsapp" | "instagram";
+            latencyMs: number;
+            /**
+             * @description token_invalid: Graph error 190 (expired or revoked); permission_denied: 10 or 200-299; rate_limited: 4, 17, 32, 613, 80001-80014; account_not_found: 100
+             * @enum {string}
+             */
+            status: "ok" | "token_invalid" | "permission_denied" | "rate_limited" | "account_not_found" | "error" | "unreachable";
+            statusCode?: number | null;
+        };
+        Health: {
+            components: {
+                dynamodb: components["schemas"]["Component"];
+                sqs: components["schemas"]["Component"];
+            };
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            version: string;
+        };
+        /** @description The integration's fields (those of the kind named in the path). A secret field left out, null or blank keeps the stored value; a plain field set to blank or null is cleared. */
+        IntegrationSettings: {
+            accessKeyId?: string | null;
+            accessToken?: string | null;
+            accountId?: string | null;
+            accountSid?: string | null;
+            apiKey?: string | null;
+            apiSecret?: string | null;
+            apiVersion?: string | null;
+            appId?: string | null;
+            appSecret?: string | null;
+            authToken?: string | null;
+            baseUrl?: string | null;
+            businessAccountId?: string | null;
+            enabled?: boolean;
+            from?: string | null;
+            messagingServiceSid?: string | null;
+            /** @description Instagram: the Facebook Page linked to the account, on which its messaging webhooks are subscribed */
+            pageId?: string | null;
+            /** @description E.164 sending number (WhatsApp, Twilio, SNS); for SNS an alphanumeric sender ID given here is read as senderId */
+            phoneNumber?: string | null;
+            phoneNumberId?: string | null;
+            /** @enum {string} */
+            provider?: "twilio" | "vonage" | "sns";
+            region?: string | null;
+            secretAccessKey?: string | null;
+            senderId?: string | null;
+            smsType?: string | null;
+            webhookVerifyToken?: string | null;
+        };
+        IntegrationTestRequest: {
+            /**
+             * @description defaults to the integration's
+             * @enum {string}
+             */
+            channel?: "sms" | "whatsapp";
+            template?: {
+                components?: Record<string, never>[];
+                language: string | {
+                    code: string;
+                };
+                /** @example order_update */
+                name: string;
+            };
+            /** @description at most 1,600 characters by SMS, 4,096 by WhatsApp */
+            text?: string;
+            /** @example +15551234567 */
+            to: string;
+        };
+        IntegrationTestResult: {
+            channel: string;
+            elapsedMs: number;
+            error?: {
+                code?: string;
+                httpStatus?: number | null;
+                message?: string;
+                retryable?: boolean;
+            } | null;
+            messageId: string;
+            provider: string;
+            providerMessageId?: string | null;
+            providerStatus?: string | null;
+            success: boolean;
         };
         /** @description Plain fields as stored; secret fields masked */
         IntegrationView: {
@@ -1391,525 +1933,165 @@ export interface components {
             [key: string]: string;
         };
         Integrations: {
-            whatsapp: components["schemas"]["IntegrationView"] | null;
             instagram: components["schemas"]["IntegrationView"] | null;
-            sms: components["schemas"]["IntegrationView"] | null;
             n8n: components["schemas"]["IntegrationView"] | null;
+            sms: components["schemas"]["IntegrationView"] | null;
+            whatsapp: components["schemas"]["IntegrationView"] | null;
         };
-        /** @description The integration's fields (those of the kind named in the path). A secret field left out, null or blank keeps the stored value; a plain field set to blank or null is cleared. */
-        IntegrationSettings: {
-            enabled?: boolean;
-            /** @enum {string} */
-            provider?: "twilio" | "vonage" | "sns";
-            phoneNumberId?: string | null;
-            businessAccountId?: string | null;
-            accessToken?: string | null;
-            webhookVerifyToken?: string | null;
-            /** @description E.164 sending number (WhatsApp, Twilio, SNS); for SNS an alphanumeric sender ID given here is read as senderId */
-            phoneNumber?: string | null;
-            appSecret?: string | null;
-            apiVersion?: string | null;
-            accountId?: string | null;
-            appId?: string | null;
-            accountSid?: string | null;
-            authToken?: string | null;
-            messagingServiceSid?: string | null;
-            apiKey?: string | null;
-            apiSecret?: string | null;
-            from?: string | null;
-            accessKeyId?: string | null;
-            secretAccessKey?: string | null;
-            region?: string | null;
-            senderId?: string | null;
-            smsType?: string | null;
-            baseUrl?: string | null;
-            /** @description Instagram: the Facebook Page linked to the account, on which its messaging webhooks are subscribed */
-            pageId?: string | null;
-        };
-        AuditEntry: {
-            id: string;
-            tenantId: string;
-            actor: string;
-            action: string;
-            target: string;
-            fields: string[];
-            /** Format: date-time */
-            at: string;
-        };
-        ApiKey: {
-            id: string;
-            name: string;
-            description?: string;
-            prefix: string;
-            permissions: string[];
-            allowedIps: string[];
-            /** Format: date-time */
-            expiresAt?: string;
-            rateLimitPerMinute: number;
-            /** Format: date-time */
-            lastUsedAt?: string;
-            /** Format: date-time */
-            revokedAt?: string;
-            /** @enum {string} */
-            status: "active" | "expired" | "revoked";
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
+        Invite: {
+            /** Format: email */
+            email: string;
+            /** @description set by the inviter; null or absent: the identity provider emails one. Changed at first sign-in. */
+            temporaryPassword?: string | null;
         };
         IssuedApiKey: {
-            id: string;
-            name: string;
-            description?: string;
-            prefix: string;
-            permissions: string[];
             allowedIps: string[];
             /** Format: date-time */
+            createdAt: string;
+            description?: string;
+            /** Format: date-time */
             expiresAt?: string;
-            rateLimitPerMinute: number;
+            id: string;
+            /** @description shown once */
+            key: string;
             /** Format: date-time */
             lastUsedAt?: string;
+            name: string;
+            permissions: string[];
+            prefix: string;
+            rateLimitPerMinute: number;
             /** Format: date-time */
             revokedAt?: string;
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** Format: date-time */
+            updatedAt: string;
+        };
+        Me: {
+            email?: string | null;
+            /** Format: date-time */
+            expiresAt?: string | null;
+            keyId?: string;
+            /** @enum {string} */
+            kind: "user" | "api_key";
+            permissions?: string[];
+            role?: string;
+            /** @enum {string} */
+            source?: "issuer" | "shared_secret";
+            tenantId?: string | null;
+            userId?: string;
+        };
+        Message: {
+            attempts: number;
+            /** @enum {string} */
+            channel: "sms" | "whatsapp";
+            content: {
+                components?: Record<string, never>[];
+                language?: string;
+                name?: string;
+                text?: string;
+                /** @enum {string} */
+                type: "text" | "template";
+            };
+            /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
-            updatedAt: string;
-            /** @description shown once */
-            key: string;
-        };
-        ApiKeyCreate: {
-            name: string;
-            description?: string | null;
-            /** @description write:contacts includes delete:contacts, and send:messages includes read:messages */
-            permissions: ("read:webhooks" | "write:webhooks" | "delete:webhooks" | "read:logs" | "write:events" | "send:messages" | "read:messages" | "read:events" | "read:contacts" | "write:contacts" | "delete:contacts" | "export:contacts" | "*")[];
-            /** @description IP addresses or CIDR blocks */
-            allowedIps?: string[] | null;
-            /**
-             * Format: date-time
-             * @description absent: a year from now; null: never; a time: then. An expired key is refused, listed as expired, and removed 30 days after it expired
-             */
-            expiresAt?: string | null;
-            rateLimitPerMinute?: number;
-        };
-        TenantPage: {
-            data: components["schemas"]["Tenant"][];
-            hasMore: boolean;
-            nextCursor: string | null;
-        };
-        AuditEntryPage: {
-            data: components["schemas"]["AuditEntry"][];
-            hasMore: boolean;
-            nextCursor: string | null;
-        };
-        ApiKeyPage: {
-            data: components["schemas"]["ApiKey"][];
-            hasMore: boolean;
-            nextCursor: string | null;
-        };
-        EndpointSecret: {
-            /** @description masked */
-            secret: string;
-            createdAt: string;
-            expiresAt?: string | null;
-        };
-        Endpoint: {
+            deliveredAt?: string | null;
+            /** @description on POST: a repeat of an earlier request with the same Idempotency-Key */
+            duplicate?: boolean;
+            error?: {
+                code?: string | null;
+                message?: string | null;
+            } | null;
+            /** Format: date-time */
+            failedAt?: string | null;
+            /** @example msg_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
             id: string;
-            name: string;
-            /** Format: uri */
-            url: string;
-            events: string[];
-            description?: string;
-            isActive: boolean;
-            retryAttempts: number;
-            /** @description seconds before the first retry; doubles each retry */
-            retryDelay: number;
-            timeoutMs: number;
-            /** @description custom headers sent with every delivery; values sealed and shown masked */
-            headers: {
-                [key: string]: string;
-            };
-            secrets: components["schemas"]["EndpointSecret"][];
-            disabledReason?: string;
-            createdAt: string;
-            updatedAt: string;
-        };
-        EndpointWithSecret: {
-            id: string;
-            name: string;
-            /** Format: uri */
-            url: string;
-            events: string[];
-            description?: string;
-            isActive: boolean;
-            retryAttempts: number;
-            /** @description seconds before the first retry; doubles each retry */
-            retryDelay: number;
-            timeoutMs: number;
-            headers: {
-                [key: string]: string;
-            };
-            secrets: components["schemas"]["EndpointSecret"][];
-            disabledReason?: string;
-            createdAt: string;
-            updatedAt: string;
-            /** @description shown once */
-            secret: string;
-        };
-        Stats: {
-            totalDeliveries: number;
-            successfulDeliveries: number;
-            failedDeliveries: number;
-            successRate?: number | null;
-            averageResponseTimeMs?: number | null;
-            consecutiveFailures: number;
-            lastCalledAt?: string | null;
-            lastSuccessAt?: string | null;
-            lastFailureAt?: string | null;
-            lastStatusCode?: number | null;
-            webhookId?: string;
-            isActive?: boolean;
-            disabledReason?: string | null;
-            last24Hours?: Record<string, never>[];
-        };
-        EndpointDetail: {
-            id: string;
-            name: string;
-            /** Format: uri */
-            url: string;
-            events: string[];
-            description?: string;
-            isActive: boolean;
-            retryAttempts: number;
-            /** @description seconds before the first retry; doubles each retry */
-            retryDelay: number;
-            timeoutMs: number;
-            /** @description custom headers sent with every delivery; values sealed and shown masked */
-            headers: {
-                [key: string]: string;
-            };
-            secrets: components["schemas"]["EndpointSecret"][];
-            disabledReason?: string;
-            createdAt: string;
-            updatedAt: string;
-            stats: components["schemas"]["Stats"];
-            /** @description with ?include=recentDeliveries: the last 50 attempts, newest first */
-            recentDeliveries?: components["schemas"]["AttemptLog"][];
-        };
-        EndpointCreate: {
-            name: string;
-            /** @description https (http only where the deployment allows); no private targets */
-            url: string;
-            /** @description event types, prefix.* or * */
-            events: (components["schemas"]["EventPattern"] | "message.new")[];
-            description?: string | null;
-            isActive?: boolean;
-            retryAttempts?: number;
-            retryDelay?: number;
-            timeoutMs?: number;
-            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
-            headers?: {
-                [key: string]: string;
-            };
-            /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
-            secret?: string | null;
-            /**
-             * @deprecated
-             * @description another spelling of isActive; give one of them
-             */
-            active?: boolean;
-        };
-        EndpointUpdate: {
-            name?: string;
-            /** @description https (http only where the deployment allows); no private targets */
-            url?: string;
-            /** @description event types, prefix.* or * */
-            events?: (components["schemas"]["EventPattern"] | "message.new")[];
-            description?: string | null;
-            isActive?: boolean;
-            retryAttempts?: number;
-            retryDelay?: number;
-            timeoutMs?: number;
-            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
-            headers?: {
-                [key: string]: string;
-            };
-            /**
-             * @deprecated
-             * @description another spelling of isActive; give one of them
-             */
-            active?: boolean;
-        };
-        Rotate: {
-            /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
-            secret?: string | null;
-            gracePeriodHours?: number;
-        };
-        TestDelivery: {
-            /** @description null or absent: webhook.test */
-            eventType?: components["schemas"]["EventType"] | null;
-            /** @description null or absent: the event type's sample payload */
-            data?: Record<string, never> | null;
-        };
-        TestResult: {
-            success: boolean;
-            statusCode?: number | null;
-            responseTimeMs: number;
-            responseBody?: string | null;
-            error?: string | null;
-            eventId: string;
-            logId: string;
-        };
-        AttemptLog: {
-            id: string;
-            webhookId: string;
-            endpointId: string;
-            deliveryId: string;
-            eventId: string;
-            eventType: string;
-            attempt: number;
-            success: boolean;
             /** @enum {string} */
-            status: "success" | "failed";
-            statusCode?: number;
-            responseTimeMs: number;
-            responseBody?: string;
-            error?: string;
-            willRetry: boolean;
-            nextAttemptAt?: string;
-            url: string;
-            createdAt: string;
-        };
-        AttemptLogPage: {
-            data: components["schemas"]["AttemptLog"][];
-            hasMore: boolean;
-            nextCursor: string | null;
-        };
-        EndpointPage: {
-            data: components["schemas"]["Endpoint"][];
-            hasMore: boolean;
-            nextCursor: string | null;
-        };
-        Catalog: {
-            data: {
-                type: string;
-                description: string;
-                sample: Record<string, never>;
-                /** @description false for the types hookhub emits about its own state (endpoint.disabled, webhook.test, workflow.call): POST /api/v1/events refuses them */
-                publishable: boolean;
-                /** @description who besides the tenant's own publishes makes events of this type: meta (hookhub makes them from Meta's webhooks) or hookhub (message statuses, contact, tag and custom field changes, its own state); empty when only tenants publish it */
-                emittedBy: ("meta" | "hookhub")[];
-            }[];
-            wildcards?: string[];
-            /** @description the values of a delivered payload's source field: api, meta, hookhub */
-            sources?: {
-                [key: string]: string;
-            };
-            /** @description every delivered payload's fields: id, event, timestamp, tenantId, source, data, and metadata (attempt, tenantId, source) */
-            payload?: {
-                [key: string]: string;
-            };
-        };
-        Analytics: {
-            totalWebhooks: number | null;
-            activeWebhooks: number | null;
-            totalDeliveries: number | null;
-            successfulDeliveries?: number | null;
-            failedDeliveries?: number | null;
-            successRate?: number | null;
-            averageResponseTimeMs?: number | null;
-            healthyWebhooks: number | null;
-            failedWebhooks: number | null;
-        };
-        Accepted: {
-            deliveryId?: string;
-            eventId?: string;
-            webhookId?: string;
-            recovered?: number;
-            eventIds?: string[];
-            since?: string;
-        };
-        Publish: {
-            type: components["schemas"]["EventType"] | "message.new";
-            /** @description null or absent: {} */
-            data?: Record<string, never> | null;
-        };
-        Published: {
-            id: string;
-            deliveries: number;
-            duplicate: boolean;
-        };
-        Workflow: {
-            id: string;
-            workflowName: string;
-            /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
-            webhookUrl: string;
-            events: string[];
-            description?: string;
-            isActive: boolean;
-            retryAttempts?: number;
-            retryDelay?: number;
-            timeoutMs?: number;
-            /** @description custom headers sent with every delivery; values sealed and shown masked */
-            headers?: Record<string, never>;
-            secrets?: components["schemas"]["EndpointSecret"][];
-            /** @description masked */
-            authToken: string | null;
-            disabledReason?: string;
-            createdAt: string;
+            provider: "twilio" | "vonage" | "sns" | "whatsapp";
+            providerMessageId?: string | null;
+            /** Format: date-time */
+            readAt?: string | null;
+            /** Format: date-time */
+            sentAt?: string | null;
+            /** @enum {string} */
+            status: "queued" | "sent" | "delivered" | "read" | "failed";
+            test?: boolean;
+            to: string;
+            /** Format: date-time */
             updatedAt: string;
         };
-        WorkflowWithSecret: {
-            id: string;
-            workflowName: string;
-            webhookUrl: string;
-            events: string[];
-            description?: string;
-            isActive: boolean;
-            retryAttempts?: number;
-            retryDelay?: number;
-            timeoutMs?: number;
-            headers?: Record<string, never>;
-            secrets?: components["schemas"]["EndpointSecret"][];
-            /** @description masked */
-            authToken: string | null;
-            disabledReason?: string;
-            createdAt: string;
-            updatedAt: string;
-            secret: string;
-        };
-        WorkflowPage: {
-            data: components["schemas"]["Workflow"][];
+        MessagePage: {
+            data: components["schemas"]["Message"][];
             hasMore: boolean;
-            nextCursor: string | null;
+            nextCursor?: string | null;
         };
-        WorkflowCreate: {
-            workflowName: string;
-            secret?: string;
-            /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
-            webhookUrl: string;
-            description?: string | null;
-            /** @description blank keeps the stored token */
-            authToken?: string | null;
-            isActive?: boolean;
-            events?: components["schemas"]["EventPattern"][];
-            retryAttempts?: number;
-            retryDelay?: number;
-            timeoutMs?: number;
-            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
-            headers?: {
-                [key: string]: string;
+        /** @description text, or for WhatsApp a template; not both */
+        MessageSend: {
+            /** @enum {string} */
+            channel: "sms" | "whatsapp";
+            template?: {
+                components?: Record<string, never>[];
+                language: string | {
+                    code: string;
+                };
+                /** @example order_update */
+                name: string;
             };
-            /**
-             * @deprecated
-             * @description another spelling of isActive; give one of them
-             */
-            active?: boolean;
+            /** @description at most 1,600 characters by SMS, 4,096 by WhatsApp */
+            text?: string;
+            /** @example +15551234567 */
+            to: string;
         };
-        /** @description workflowName is immutable */
-        WorkflowUpdate: {
-            /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
-            webhookUrl?: string;
-            description?: string | null;
-            /** @description blank keeps the stored token */
-            authToken?: string | null;
-            isActive?: boolean;
-            events?: components["schemas"]["EventPattern"][];
-            retryAttempts?: number;
-            retryDelay?: number;
-            timeoutMs?: number;
-            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
-            headers?: {
-                [key: string]: string;
+        MetaDashboard: {
+            errorAnalysis: Record<string, never>;
+            /** Format: date-time */
+            generatedAt?: string;
+            /** @description the last Graph check of each enabled Meta integration, with unhealthySince */
+            graph?: components["schemas"]["GraphCheck"][] | null;
+            hourly?: Record<string, never>[];
+            pending?: Record<string, never>;
+            recommendations: string[];
+            windows: {
+                "1h"?: Record<string, never>;
+                "24h"?: Record<string, never>;
+                "7d"?: Record<string, never>;
             };
-            /**
-             * @deprecated
-             * @description another spelling of isActive; give one of them
-             */
-            active?: boolean;
-        };
-        CallAccepted: {
-            eventId: string;
-            deliveries: {
-                webhookId: string;
-                deliveryId: string;
-            }[];
-        };
-        WorkflowSummary: {
-            totalCalls: number;
-            successfulCalls: number;
-            failedCalls: number;
-            averageResponseTimeMs: number | null;
-            successRate: number | null;
-            /** @enum {string|null} */
-            band: "good" | "warning" | "critical" | null;
-            range: string;
-            webhooks: {
-                totalCalls?: number;
-                successfulCalls?: number;
-                failedCalls?: number;
-                averageResponseTimeMs?: number | null;
-                successRate?: number | null;
-                /** @enum {string|null} */
-                band?: "good" | "warning" | "critical" | null;
-                webhookId?: string;
-                workflowName?: string;
-                isActive?: boolean;
-                lastCalledAt?: string | null;
-            }[];
-        };
-        WorkflowAnalytics: {
-            totalCalls: number;
-            successfulCalls: number;
-            failedCalls: number;
-            averageResponseTimeMs: number | null;
-            successRate: number | null;
-            /** @enum {string|null} */
-            band: "good" | "warning" | "critical" | null;
-            range: string;
-            webhookId: string;
-            workflowName: string;
-            hourly: Record<string, never>[];
-        };
-        RecentCalls: {
-            data: components["schemas"]["WorkflowCall"][];
         };
         MetaEvent: {
-            /** @example mev_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
-            id: string;
-            /** @description Meta's id: wamid, mid, comment id, or status id + status */
-            naturalId: string;
-            /** @example message.received */
-            eventType: string;
+            accountId?: string;
+            attempts?: number;
             /** @enum {string} */
             channel: "whatsapp" | "instagram" | "messenger" | "unknown";
-            object: string;
-            field?: string;
-            accountId?: string;
-            /** Format: date-time */
-            occurredAt?: string;
-            /** Format: date-time */
-            receivedAt: string;
-            /** @enum {string} */
-            status: "received" | "processed" | "failed";
-            attempts?: number;
-            /** Format: date-time */
-            processedAt?: string;
-            latencyMs?: number;
+            contact?: Record<string, never>;
+            /** @description The normalised event, as delivered to subscribers */
+            data: Record<string, never>;
+            deliveries?: number;
             error?: {
                 code?: string;
                 message?: string;
             };
+            /** @example message.received */
+            eventType: string;
+            field?: string;
             hookhubEventId?: string;
-            deliveries?: number;
-            /** @description The normalised event, as delivered to subscribers */
-            data: Record<string, never>;
+            /** @example mev_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
+            id: string;
+            latencyMs?: number;
+            /** @description Meta's id: wamid, mid, comment id, or status id + status */
+            naturalId: string;
+            object: string;
+            /** Format: date-time */
+            occurredAt?: string;
+            /** Format: date-time */
+            processedAt?: string;
             /** @description The item exactly as Meta sent it (text when it was cut) */
             raw: unknown;
             rawTruncated?: boolean;
-            contact?: Record<string, never>;
+            /** Format: date-time */
+            receivedAt: string;
+            /** @enum {string} */
+            status: "received" | "processed" | "failed";
             statusReport?: Record<string, never>;
         };
         MetaEventPage: {
@@ -1918,8 +2100,6 @@ export interface components {
             nextCursor?: string | null;
         };
         MetaHealth: {
-            /** @enum {string} */
-            status: "healthy" | "degraded" | "unhealthy";
             /** Format: date-time */
             checkedAt?: string;
             /** @description database, queue, integrations, and graph: the last Graph check of each enabled Meta integration (run every 5 minutes, or by POST /api/v1/meta/health/check) */
@@ -1928,24 +2108,99 @@ export interface components {
             };
             lastEvent?: Record<string, never> | null;
             processing24h?: Record<string, never>;
-            webhookPath?: string;
+            /** @enum {string} */
+            status: "healthy" | "degraded" | "unhealthy";
             /** @description the stored Meta subscriptions */
             subscriptions?: components["schemas"]["MetaSubscription"][] | null;
+            webhookPath?: string;
         };
-        MetaDashboard: {
+        /** @description A subscription as asked for and stored. */
+        MetaSubscription: {
+            /**
+             * @description The Meta channels whose webhooks hookhub subscribes to.
+             * @enum {string}
+             */
+            channel: "whatsapp" | "instagram";
+            fields: string[];
+            /** @description the WhatsApp Business Account or Page subscribed */
+            objectId: string;
             /** Format: date-time */
-            generatedAt?: string;
-            windows: {
-                "1h"?: Record<string, never>;
-                "24h"?: Record<string, never>;
-                "7d"?: Record<string, never>;
-            };
-            pending?: Record<string, never>;
-            errorAnalysis: Record<string, never>;
-            recommendations: string[];
-            hourly?: Record<string, never>[];
-            /** @description the last Graph check of each enabled Meta integration, with unhealthySince */
-            graph?: components["schemas"]["GraphCheck"][] | null;
+            subscribedAt: string;
+            subscribedBy: string;
+        };
+        /**
+         * MetaSubscriptionCreate
+         * @description `POST /api/v1/meta/subscriptions`, validated: every problem is reported at once.
+         */
+        MetaSubscriptionCreate: {
+            /**
+             * @description whatsapp: POST /{businessAccountId}/subscribed_apps; instagram: POST /{pageId (or
+             *     accountId)}/subscribed_apps with subscribed_fields
+             */
+            channel: "whatsapp" | "instagram";
+            fields?: ("account_alerts" | "account_review_update" | "account_update" | "business_capability_update" | "comments" | "feed" | "flows" | "mentions" | "message_echoes" | "message_reactions" | "message_template_quality_update" | "message_template_status_update" | "messages" | "messaging_handover" | "messaging_optins" | "messaging_postbacks" | "messaging_referral" | "messaging_seen" | "phone_number_name_update" | "phone_number_quality_update" | "security" | "standby" | "template_category_update")[] | null;
+        };
+        MetaSubscriptionList: {
+            data: components["schemas"]["MetaSubscriptionState"][];
+        };
+        MetaSubscriptionState: {
+            /** @enum {string} */
+            channel: "whatsapp" | "instagram";
+            /** @description what the Graph API has now */
+            live?: {
+                apps?: Record<string, never>[];
+                fields?: string[] | null;
+                subscribed?: boolean;
+            } | null;
+            liveError?: {
+                advice?: string | null;
+                code?: number | null;
+                message?: string;
+                reason?: string;
+                statusCode?: number | null;
+            } | null;
+            objectId?: string | null;
+            stored?: components["schemas"]["MetaSubscription"] | null;
+        };
+        MetaTestRun: {
+            /** @description the one case run, when only one was */
+            case?: string | null;
+            /** Format: date-time */
+            executedAt?: string;
+            failed: number;
+            passed: number;
+            results: {
+                durationMs?: number;
+                error?: string;
+                expectedType?: string;
+                httpStatus?: number;
+                metaEventId?: string;
+                name?: string;
+                naturalId?: string;
+                reason?: string;
+                /** @enum {string} */
+                status?: "passed" | "failed" | "skipped";
+                storedType?: string;
+            }[];
+            runId: string;
+            skipped: number;
+            suiteId: string;
+            total: number;
+        };
+        MetaTestSuite: {
+            accountId: string;
+            cases: {
+                channel?: string;
+                expectedType?: string;
+                name?: string;
+            }[];
+            /** Format: date-time */
+            createdAt: string;
+            /** @example ts_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
+            id: string;
+            lastRun?: Record<string, never>;
+            senderId: string;
+            senderUsername: string;
         };
         MetaTestSuiteCreate: {
             /** @description Instagram account id or WhatsApp Business Account id */
@@ -1954,262 +2209,27 @@ export interface components {
             senderId: string;
             senderUsername: string;
         };
-        MetaTestSuite: {
-            /** @example ts_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
-            id: string;
-            accountId: string;
-            senderId: string;
-            senderUsername: string;
-            cases: {
-                name?: string;
-                channel?: string;
-                expectedType?: string;
-            }[];
-            /** Format: date-time */
-            createdAt: string;
-            lastRun?: Record<string, never>;
-        };
-        MetaTestRun: {
-            runId: string;
-            suiteId: string;
-            /** Format: date-time */
-            executedAt?: string;
-            total: number;
-            passed: number;
-            failed: number;
-            skipped: number;
-            results: {
-                name?: string;
-                expectedType?: string;
-                /** @enum {string} */
-                status?: "passed" | "failed" | "skipped";
-                httpStatus?: number;
-                storedType?: string;
-                metaEventId?: string;
-                naturalId?: string;
-                durationMs?: number;
-                error?: string;
-                reason?: string;
-            }[];
-            /** @description the one case run, when only one was */
-            case?: string | null;
-        };
-        Contact: {
-            /** @example con_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
-            id: string;
-            /** @enum {string} */
-            channel: "whatsapp" | "instagram" | "messenger";
-            /** @description wa_id or Instagram-scoped id */
-            externalId: string;
-            name?: string;
-            username?: string;
-            phone?: string;
-            email?: string;
-            tags?: string[];
-            customFields?: {
-                [key: string]: string;
-            };
-            optedIn?: boolean;
-            exportConsent?: boolean;
-            /** Format: date-time */
-            exportConsentAt?: string;
-            /** Format: date-time */
-            firstSeenAt?: string;
-            /** Format: date-time */
-            lastSeenAt?: string;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-            messages?: number;
-            comments?: number;
-            reactions?: number;
-            events?: number;
-        };
-        ContactPage: {
-            data: components["schemas"]["Contact"][];
-            hasMore: boolean;
-            nextCursor?: string | null;
-            /** @description How many contacts match; null when the page was read straight from an index without counting */
-            total: number | null;
-            limit?: number;
-            offset?: number;
-        };
-        ContactUpdate: {
-            tags?: string[];
-            customFields?: {
-                [key: string]: string;
-            };
-            /** Format: email */
-            email?: string | null;
-            exportConsent?: boolean;
-        };
-        ContactExport: {
-            /** Format: date-time */
-            exportedAt?: string;
-            count?: number;
-            /** @description How many contacts match; null when the page was read straight from an index without counting */
-            total?: number | null;
-            nextCursor?: string | null;
-            contacts?: components["schemas"]["Contact"][];
-        };
-        ExportRecord: {
-            id?: string;
-            /** @enum {string} */
-            format?: "csv" | "json";
-            actor?: string;
-            filters?: Record<string, never>;
-            rows?: number;
-            sha256?: string;
-            bytes?: number;
-            /** Format: date-time */
-            createdAt?: string;
-        };
-        ExportRecordPage: {
-            data: components["schemas"]["ExportRecord"][];
+        MetaTestSuitePage: {
+            data: components["schemas"]["MetaTestSuite"][];
             hasMore: boolean;
             nextCursor?: string | null;
         };
-        /** @description text, or for WhatsApp a template; not both */
-        MessageSend: {
+        N8nHealth: {
+            error: string | null;
+            healthy: boolean;
+            latencyMs: number;
+            reachable: boolean;
+            statusCode: number | null;
             /** @enum {string} */
-            channel: "sms" | "whatsapp";
-            /** @example +15551234567 */
-            to: string;
-            /** @description at most 1,600 characters by SMS, 4,096 by WhatsApp */
-            text?: string;
-            template?: {
-                /** @example order_update */
-                name: string;
-                language: string | {
-                    code: string;
-                };
-                components?: Record<string, never>[];
-            };
-        };
-        IntegrationTestRequest: {
-            /** @example +15551234567 */
-            to: string;
-            /** @description at most 1,600 characters by SMS, 4,096 by WhatsApp */
-            text?: string;
-            template?: {
-                /** @example order_update */
-                name: string;
-                language: string | {
-                    code: string;
-                };
-                components?: Record<string, never>[];
-            };
-            /**
-             * @description defaults to the integration's
-             * @enum {string}
-             */
-            channel?: "sms" | "whatsapp";
-        };
-        Message: {
-            /** @example msg_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
-            id: string;
-            /** @enum {string} */
-            channel: "sms" | "whatsapp";
-            /** @enum {string} */
-            provider: "twilio" | "vonage" | "sns" | "whatsapp";
-            to: string;
-            content: {
-                /** @enum {string} */
-                type: "text" | "template";
-                text?: string;
-                name?: string;
-                language?: string;
-                components?: Record<string, never>[];
-            };
-            /** @enum {string} */
-            status: "queued" | "sent" | "delivered" | "read" | "failed";
-            providerMessageId?: string | null;
-            error?: {
-                code?: string | null;
-                message?: string | null;
-            } | null;
-            attempts: number;
-            test?: boolean;
-            /** @description on POST: a repeat of an earlier request with the same Idempotency-Key */
-            duplicate?: boolean;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-            /** Format: date-time */
-            sentAt?: string | null;
-            /** Format: date-time */
-            deliveredAt?: string | null;
-            /** Format: date-time */
-            readAt?: string | null;
-            /** Format: date-time */
-            failedAt?: string | null;
-        };
-        MessagePage: {
-            data: components["schemas"]["Message"][];
-            hasMore: boolean;
-            nextCursor?: string | null;
-        };
-        IntegrationTestResult: {
-            success: boolean;
-            channel: string;
-            provider: string;
-            messageId: string;
-            providerMessageId?: string | null;
-            providerStatus?: string | null;
-            error?: {
-                code?: string;
-                message?: string;
-                retryable?: boolean;
-                httpStatus?: number | null;
-            } | null;
-            elapsedMs: number;
-        };
-        SignIn: {
-            /** Format: email */
-            email: string;
-            password: string;
+            tls: "verified" | "failed" | "not used" | "not reached";
+            url: string;
         };
         NewPassword: {
             /** Format: email */
             email: string;
+            newPassword: string;
             /** @description from the NEW_PASSWORD_REQUIRED answer */
             session: string;
-            newPassword: string;
-        };
-        Refresh: {
-            refreshToken: string;
-        };
-        ForgotPassword: {
-            /** Format: email */
-            email: string;
-        };
-        ConfirmForgotPassword: {
-            /** Format: email */
-            email: string;
-            /** @description the code emailed by forgot-password */
-            code: string;
-            newPassword: string;
-        };
-        SignedInUser: {
-            userId?: string;
-            email?: string | null;
-            /** @enum {string} */
-            role?: "platform_admin" | "tenant_admin";
-            tenantId?: string | null;
-        };
-        Tokens: {
-            /** @description send as Authorization: Bearer */
-            idToken: string;
-            accessToken: string;
-            /** @description absent from a refresh */
-            refreshToken?: string;
-            /** @description seconds */
-            expiresIn: number;
-            /** @constant */
-            tokenType: "Bearer";
-            user: components["schemas"]["SignedInUser"];
         };
         NewPasswordChallenge: {
             /** @constant */
@@ -2217,343 +2237,337 @@ export interface components {
             email: string;
             session: string;
         };
-        SignInResult: components["schemas"]["Tokens"] | components["schemas"]["NewPasswordChallenge"];
-        Me: {
-            /** @enum {string} */
-            kind: "user" | "api_key";
-            userId?: string;
-            email?: string | null;
-            role?: string;
-            tenantId?: string | null;
-            /** @enum {string} */
-            source?: "issuer" | "shared_secret";
-            keyId?: string;
-            permissions?: string[];
-            /** Format: date-time */
-            expiresAt?: string | null;
-        };
-        ResetRequested: {
-            message?: string;
-        };
         Person: {
-            /** @description the identity provider's id (the tokens' sub) */
-            userId: string;
-            email: string;
-            /** @enum {string} */
-            role: "platform_admin" | "tenant_admin";
-            tenantId?: string | null;
-            /** @enum {string} */
-            status: "invited" | "active" | "disabled";
             /** Format: date-time */
             createdAt: string;
+            email: string;
             invitedBy?: string | null;
             /** Format: date-time */
             lastSignInAt?: string | null;
+            /** @enum {string} */
+            role: "platform_admin" | "tenant_admin";
+            /** @enum {string} */
+            status: "invited" | "active" | "disabled";
+            tenantId?: string | null;
+            /** @description the identity provider's id (the tokens' sub) */
+            userId: string;
         };
         PersonPage: {
             data: components["schemas"]["Person"][];
             hasMore: boolean;
             nextCursor?: string | null;
         };
-        Invite: {
-            /** Format: email */
-            email: string;
-            /** @description set by the inviter; null or absent: the identity provider emails one. Changed at first sign-in. */
-            temporaryPassword?: string | null;
+        Publish: {
+            /** @description null or absent: {} */
+            data?: Record<string, never> | null;
+            type: components["schemas"]["EventType"] | "message.new";
         };
-        Event: {
+        Published: {
+            deliveries: number;
+            duplicate: boolean;
             id: string;
-            type: string;
-            /**
-             * @description where it came from, as its payload says: api (published by the tenant, or a test it sent), meta (made from a Meta webhook), hookhub (emitted by hookhub)
-             * @enum {string}
-             */
-            source: "api" | "meta" | "hookhub";
-            createdAt: string;
-            data: Record<string, never> | null;
         };
-        EventPage: {
-            data: components["schemas"]["Event"][];
-            nextCursor: string | null;
+        /** @description Quotas to change: a number sets one, null returns it to the deployment's default, a quota left out is kept. Every change is audited with its value (quotas.maxEndpoints=20). */
+        QuotaChanges: {
+            maxEndpoints?: number | null;
+            maxEventBytes?: number | null;
+            maxRetryAttempts?: number | null;
+            maxWorkflows?: number | null;
+            publishPerMinute?: number | null;
         };
-        DeliveryState: {
-            deliveryId: string;
-            /** @description the endpoint (wh_…) or workflow (wf_…) */
-            webhookId: string;
-            /** @enum {string} */
-            status: "success" | "retrying" | "failed";
-            attempts: number;
-            lastAttempt: {
-                /** @description its request and response: GET /api/v1/webhooks/logs/{logId} */
-                logId: string;
-                at: string;
-                statusCode?: number | null;
-                responseTimeMs: number;
-                error?: string | null;
-                nextAttemptAt?: string | null;
-            };
-        };
-        EventDetail: components["schemas"]["Event"] & {
-            /** @description one per endpoint and workflow it went to, once first attempted */
-            deliveries: components["schemas"]["DeliveryState"][];
-        };
-        AttemptDetail: {
-            id: string;
-            webhookId: string;
-            endpointId: string;
-            deliveryId: string;
-            eventId: string;
-            eventType: string;
-            attempt: number;
-            success: boolean;
-            /** @enum {string} */
-            status: "success" | "failed";
-            willRetry: boolean;
-            nextAttemptAt?: string;
-            createdAt: string;
-            request: {
-                /** @enum {string} */
-                method: "POST";
-                url: string;
-                /** @description as sent, signatures included; a bearer token masked */
-                headers: {
-                    [key: string]: string;
-                };
-                /** @description the exact bytes sent; null once the event is past its retention */
-                body: string | null;
-            };
-            response: {
-                statusCode?: number | null;
-                headers: {
-                    [key: string]: string;
-                };
-                body?: string | null;
-                durationMs: number;
-                error?: string | null;
-            };
-        };
-        WorkflowCall: components["schemas"]["AttemptLog"] & {
-            workflowName?: string | null;
-        };
-        WorkflowCallPage: {
-            data: components["schemas"]["WorkflowCall"][];
-            nextCursor: string | null;
-        };
-        WorkflowAnswer: {
-            webhookId: string;
-            workflowName: string;
-            deliveryId: string;
-            /** @description the call's log entry */
-            logId: string;
-            success: boolean;
-            statusCode: number | null;
-            headers: {
-                [key: string]: string;
-            };
-            /** @description the workflow's answer as received, up to 64 KiB */
-            body: string | null;
-            bodyTruncated: boolean;
-            durationMs: number;
-            error: string | null;
-        };
-        WorkflowCallAnswered: components["schemas"]["WorkflowAnswer"] & {
-            eventId: string;
-        };
-        BroadcastAnswered: {
-            eventId: string;
-            results: components["schemas"]["WorkflowAnswer"][];
-        };
-        N8nHealth: {
-            url: string;
-            reachable: boolean;
-            healthy: boolean;
-            statusCode: number | null;
-            /** @enum {string} */
-            tls: "verified" | "failed" | "not used" | "not reached";
-            latencyMs: number;
-            error: string | null;
+        /** @description The quotas a platform admin set for one tenant; the others follow the defaults. */
+        QuotaOverrides: {
+            maxEndpoints?: number;
+            maxEventBytes?: number;
+            maxRetryAttempts?: number;
+            maxWorkflows?: number;
+            publishPerMinute?: number;
         };
         /** @description The quotas in force for a tenant: its own (quotaOverrides) or the deployment's defaults (HOOKHUB_QUOTA_* variables). */
         Quotas: {
             /** @description webhook endpoints the tenant may have */
             maxEndpoints: number;
-            /** @description workflow webhooks the tenant may have */
-            maxWorkflows: number;
             /** @description largest event data, in bytes of JSON, that the tenant's callers may publish (hookhub's own limit is 204800) */
             maxEventBytes: number;
-            /** @description events and workflow calls the tenant's callers may publish in one clock minute, whoever publishes (API keys, tenant and platform admins); events hookhub makes from Meta's webhooks and its own state are not counted */
-            publishPerMinute: number;
             /** @description most retries any of the tenant's endpoints or workflows makes, including those made before the quota was lowered */
             maxRetryAttempts: number;
+            /** @description workflow webhooks the tenant may have */
+            maxWorkflows: number;
+            /** @description events and workflow calls the tenant's callers may publish in one clock minute, whoever publishes (API keys, tenant and platform admins); events hookhub makes from Meta's webhooks and its own state are not counted */
+            publishPerMinute: number;
         };
-        /** @description The quotas a platform admin set for one tenant; the others follow the defaults. */
-        QuotaOverrides: {
-            maxEndpoints?: number;
-            maxWorkflows?: number;
-            maxEventBytes?: number;
-            publishPerMinute?: number;
-            maxRetryAttempts?: number;
+        RecentCalls: {
+            data: components["schemas"]["WorkflowCall"][];
         };
-        /** @description Quotas to change: a number sets one, null returns it to the deployment's default, a quota left out is kept. Every change is audited with its value (quotas.maxEndpoints=20). */
-        QuotaChanges: {
-            maxEndpoints?: number | null;
-            maxWorkflows?: number | null;
-            maxEventBytes?: number | null;
-            publishPerMinute?: number | null;
-            maxRetryAttempts?: number | null;
+        Refresh: {
+            refreshToken: string;
         };
-        /** @description The erasure of one person: a job that redacts the Meta events from or to them, the hookhub events whose data names their external id, phone number, email or username (with the responses logged for those events' deliveries; requests are rebuilt from the redacted event), and the messages sent to their number. Retries and recoveries after it send the redacted data. The person's identifiers are never shown and are dropped when it is done. */
-        Erasure: {
-            id: string;
-            contactId: string;
-            channel: string;
+        ResetRequested: {
+            message?: string;
+        };
+        Rotate: {
+            gracePeriodHours?: number;
+            /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
+            secret?: string | null;
+        };
+        SignIn: {
+            /** Format: email */
+            email: string;
+            password: string;
+        };
+        SignInResult: components["schemas"]["Tokens"] | components["schemas"]["NewPasswordChallenge"];
+        SignedInUser: {
+            email?: string | null;
             /** @enum {string} */
-            status: "queued" | "running" | "done" | "failed";
-            /** @enum {string} */
-            stage: "metaEvents" | "events" | "messages" | "finished";
-            erased: {
-                metaEvents: number;
-                events: number;
-                attempts: number;
-                messages: number;
-            };
-            requestedBy: string;
-            error?: string | null;
+            role?: "platform_admin" | "tenant_admin";
+            tenantId?: string | null;
+            userId?: string;
+        };
+        Stats: {
+            averageResponseTimeMs?: number | null;
+            consecutiveFailures: number;
+            disabledReason?: string | null;
+            failedDeliveries: number;
+            isActive?: boolean;
+            last24Hours?: Record<string, never>[];
+            lastCalledAt?: string | null;
+            lastFailureAt?: string | null;
+            lastStatusCode?: number | null;
+            lastSuccessAt?: string | null;
+            successRate?: number | null;
+            successfulDeliveries: number;
+            totalDeliveries: number;
+            webhookId?: string;
+        };
+        Tenant: {
+            contactEmail?: string;
             /** Format: date-time */
             createdAt: string;
+            /** @description Whether the contact email is told (through Amazon SES, at most once a day per endpoint) when one of the tenant's endpoints or workflows is disabled for failing. */
+            failureAlerts: boolean;
+            id: string;
+            metadata: Record<string, never>;
+            name: string;
+            quotaOverrides?: components["schemas"]["QuotaOverrides"];
+            quotas: components["schemas"]["Quotas"];
+            /** @enum {string} */
+            status: "active" | "suspended";
             /** Format: date-time */
             updatedAt: string;
-            /** Format: date-time */
-            finishedAt?: string | null;
-            statusUrl: string;
         };
-        ErasurePage: {
-            data: components["schemas"]["Erasure"][];
-            hasMore: boolean;
-            nextCursor?: string | null;
-        };
-        /** @description A Meta integration's access token against the Graph API: one read of the account it names (the WhatsApp phone number, the Instagram account). */
-        GraphHealth: {
-            /** @enum {string} */
-            integration: "whatsapp" | "instagram";
-            healthy: boolean;
+        TenantCreate: {
+            contactEmail?: string | null;
+            /** @description null or absent: true. Email the contact when an endpoint or workflow is disabled (needs a deployment with an alert sender). */
+            failureAlerts?: boolean | null;
+            /** @description null or absent: {} */
+            metadata?: Record<string, never> | null;
+            name: string;
+            /** @description null or absent: the deployment defaults */
+            quotas?: components["schemas"]["QuotaChanges"] | null;
             /**
-             * @description token_invalid: Graph error 190 (expired or revoked); permission_denied: 10 or 200-299; rate_limited: 4, 17, 32, 613, 80001-80014; account_not_found: 100
-             * @enum {string}
+             * @description null or absent: active
+             * @enum {string|null}
              */
-            status: "ok" | "token_invalid" | "permission_denied" | "rate_limited" | "account_not_found" | "error" | "unreachable";
-            statusCode?: number | null;
-            /** @description What Graph says of the account when the token works */
-            account?: Record<string, never> | null;
-            error?: {
-                code?: number | null;
-                subcode?: number | null;
-                message?: string;
-            } | null;
-            advice?: string | null;
-            latencyMs: number;
+            status?: "active" | "suspended" | null;
         };
-        MetaTestSuitePage: {
-            data: components["schemas"]["MetaTestSuite"][];
+        TenantPage: {
+            data: components["schemas"]["Tenant"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            nextCursor: string | null;
         };
-        ApiKeyUsage: {
-            keyId: string;
-            /** @description the last 30 days (UTC), oldest first */
-            days: {
-                /** Format: date */
-                date: string;
-                /** @description requests the key made, authenticated */
-                requests: number;
-                /** @description refused as revoked or expired */
-                refused401: number;
-                /** @description refused for the address or a missing permission */
-                refused403: number;
-                /** @description refused for the key's rate limit */
-                refused429: number;
+        TenantUpdate: {
+            contactEmail?: string | null;
+            /** @description null or absent: no change */
+            failureAlerts?: boolean | null;
+            /** @description null or absent keeps the stored metadata */
+            metadata?: Record<string, never> | null;
+            name?: string;
+            /** @description null or absent: no change */
+            quotas?: components["schemas"]["QuotaChanges"] | null;
+            /**
+             * @description null or absent keeps the stored status. suspended: the tenant's API keys and admins are refused on every route and platform admins' writes for it too (403 tenant_suspended), its Meta POSTs are refused (503), and its queued deliveries are logged as not sent, for recover once active again
+             * @enum {string|null}
+             */
+            status?: "active" | "suspended" | null;
+        };
+        TestDelivery: {
+            /** @description null or absent: the event type's sample payload */
+            data?: Record<string, never> | null;
+            /** @description null or absent: webhook.test */
+            eventType?: components["schemas"]["EventType"] | null;
+        };
+        TestResult: {
+            error?: string | null;
+            eventId: string;
+            logId: string;
+            responseBody?: string | null;
+            responseTimeMs: number;
+            statusCode?: number | null;
+            success: boolean;
+        };
+        Tokens: {
+            accessToken: string;
+            /** @description seconds */
+            expiresIn: number;
+            /** @description send as Authorization: Bearer */
+            idToken: string;
+            /** @description absent from a refresh */
+            refreshToken?: string;
+            /** @constant */
+            tokenType: "Bearer";
+            user: components["schemas"]["SignedInUser"];
+        };
+        Workflow: {
+            /** @description masked */
+            authToken: string | null;
+            createdAt: string;
+            description?: string;
+            disabledReason?: string;
+            events: string[];
+            /** @description custom headers sent with every delivery; values sealed and shown masked */
+            headers?: Record<string, never>;
+            id: string;
+            isActive: boolean;
+            retryAttempts?: number;
+            retryDelay?: number;
+            secrets?: components["schemas"]["EndpointSecret"][];
+            timeoutMs?: number;
+            updatedAt: string;
+            /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
+            webhookUrl: string;
+            workflowName: string;
+        };
+        WorkflowAnalytics: {
+            averageResponseTimeMs: number | null;
+            /** @enum {string|null} */
+            band: "good" | "warning" | "critical" | null;
+            failedCalls: number;
+            hourly: Record<string, never>[];
+            range: string;
+            successRate: number | null;
+            successfulCalls: number;
+            totalCalls: number;
+            webhookId: string;
+            workflowName: string;
+        };
+        WorkflowAnswer: {
+            /** @description the workflow's answer as received, up to 64 KiB */
+            body: string | null;
+            bodyTruncated: boolean;
+            deliveryId: string;
+            durationMs: number;
+            error: string | null;
+            headers: {
+                [key: string]: string;
+            };
+            /** @description the call's log entry */
+            logId: string;
+            statusCode: number | null;
+            success: boolean;
+            webhookId: string;
+            workflowName: string;
+        };
+        WorkflowCall: components["schemas"]["AttemptLog"] & {
+            workflowName?: string | null;
+        };
+        WorkflowCallAnswered: components["schemas"]["WorkflowAnswer"] & {
+            eventId: string;
+        };
+        WorkflowCallPage: {
+            data: components["schemas"]["WorkflowCall"][];
+            nextCursor: string | null;
+        };
+        WorkflowCreate: {
+            /**
+             * @deprecated
+             * @description another spelling of isActive; give one of them
+             */
+            active?: boolean;
+            /** @description blank keeps the stored token */
+            authToken?: string | null;
+            description?: string | null;
+            events?: components["schemas"]["EventPattern"][];
+            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
+            headers?: {
+                [key: string]: string;
+            };
+            isActive?: boolean;
+            retryAttempts?: number;
+            retryDelay?: number;
+            secret?: string;
+            timeoutMs?: number;
+            /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
+            webhookUrl: string;
+            workflowName: string;
+        };
+        WorkflowPage: {
+            data: components["schemas"]["Workflow"][];
+            hasMore: boolean;
+            nextCursor: string | null;
+        };
+        WorkflowSummary: {
+            averageResponseTimeMs: number | null;
+            /** @enum {string|null} */
+            band: "good" | "warning" | "critical" | null;
+            failedCalls: number;
+            range: string;
+            successRate: number | null;
+            successfulCalls: number;
+            totalCalls: number;
+            webhooks: {
+                averageResponseTimeMs?: number | null;
+                /** @enum {string|null} */
+                band?: "good" | "warning" | "critical" | null;
+                failedCalls?: number;
+                isActive?: boolean;
+                lastCalledAt?: string | null;
+                successRate?: number | null;
+                successfulCalls?: number;
+                totalCalls?: number;
+                webhookId?: string;
+                workflowName?: string;
             }[];
-            /** Format: date-time */
-            lastUsedAt?: string | null;
-            lastIp?: string | null;
         };
-        MetaSubscriptionCreate: {
+        /** @description workflowName is immutable */
+        WorkflowUpdate: {
             /**
-             * @description whatsapp: POST /{businessAccountId}/subscribed_apps; instagram: POST /{pageId (or accountId)}/subscribed_apps with subscribed_fields
-             * @enum {string}
+             * @deprecated
+             * @description another spelling of isActive; give one of them
              */
-            channel: "whatsapp" | "instagram";
-            /** @description webhook fields. null or absent: whatsapp messages, message_template_status_update; instagram messages, messaging_postbacks, messaging_seen, message_reactions. WhatsApp takes its fields from the app dashboard: hookhub records them. Each channel takes only its own fields (422 otherwise) */
-            fields?: ("account_alerts" | "account_review_update" | "account_update" | "business_capability_update" | "comments" | "feed" | "flows" | "mentions" | "message_echoes" | "message_reactions" | "message_template_quality_update" | "message_template_status_update" | "messages" | "messaging_handover" | "messaging_optins" | "messaging_postbacks" | "messaging_referral" | "messaging_seen" | "phone_number_name_update" | "phone_number_quality_update" | "security" | "standby" | "template_category_update")[] | null;
+            active?: boolean;
+            /** @description blank keeps the stored token */
+            authToken?: string | null;
+            description?: string | null;
+            events?: components["schemas"]["EventPattern"][];
+            /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
+            headers?: {
+                [key: string]: string;
+            };
+            isActive?: boolean;
+            retryAttempts?: number;
+            retryDelay?: number;
+            timeoutMs?: number;
+            /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
+            webhookUrl?: string;
         };
-        MetaSubscription: {
-            /** @enum {string} */
-            channel: "whatsapp" | "instagram";
-            /** @description the WhatsApp Business Account or Page subscribed */
-            objectId: string;
-            fields: string[];
-            /** Format: date-time */
-            subscribedAt: string;
-            subscribedBy: string;
-        };
-        MetaSubscriptionState: {
-            /** @enum {string} */
-            channel: "whatsapp" | "instagram";
-            objectId?: string | null;
-            stored?: components["schemas"]["MetaSubscription"] | null;
-            /** @description what the Graph API has now */
-            live?: {
-                subscribed?: boolean;
-                fields?: string[] | null;
-                apps?: Record<string, never>[];
-            } | null;
-            liveError?: {
-                reason?: string;
-                statusCode?: number | null;
-                code?: number | null;
-                message?: string;
-                advice?: string | null;
-            } | null;
-        };
-        MetaSubscriptionList: {
-            data: components["schemas"]["MetaSubscriptionState"][];
-        };
-        GraphCheck: {
-            /** @enum {string} */
-            channel: "whatsapp" | "instagram";
-            /** Format: date-time */
-            checkedAt: string;
-            healthy: boolean;
-            /**
-             * @description what Graph's answer means: 190 token_invalid, 10/200-299 permission_denied, 4/17/32/613 rate_limited; token_expiring within 7 days (debug_token)
-             * @enum {string}
-             */
-            status: "ok" | "token_invalid" | "token_expiring" | "permission_denied" | "rate_limited" | "account_not_found" | "error" | "unreachable";
-            statusCode?: number | null;
-            error?: Record<string, never> | null;
-            advice?: string | null;
-            latencyMs?: number;
-            token?: {
-                valid?: boolean;
-                /**
-                 * Format: date-time
-                 * @description null: does not expire
-                 */
-                expiresAt?: string | null;
-                scopes?: string[];
-            } | null;
-            /** @description what Meta has subscribed on the account, or {error} */
-            subscription?: Record<string, never> | null;
-            /** Format: date-time */
-            lastHealthyAt?: string | null;
-            /**
-             * Format: date-time
-             * @description when the checks started failing; null while healthy
-             */
-            unhealthySince?: string | null;
-        };
-        GraphCheckList: {
-            data: components["schemas"]["GraphCheck"][];
+        WorkflowWithSecret: {
+            /** @description masked */
+            authToken: string | null;
+            createdAt: string;
+            description?: string;
+            disabledReason?: string;
+            events: string[];
+            headers?: Record<string, never>;
+            id: string;
+            isActive: boolean;
+            retryAttempts?: number;
+            retryDelay?: number;
+            secret: string;
+            secrets?: components["schemas"]["EndpointSecret"][];
+            timeoutMs?: number;
+            updatedAt: string;
+            webhookUrl: string;
+            workflowName: string;
         };
     };
     responses: never;
@@ -2564,6 +2578,567 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    answerNewPasswordChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPassword"];
+            };
+        };
+        responses: {
+            /** @description Tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The challenge session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured (no user pool) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The identity provider is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    confirmForgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmForgotPassword"];
+            };
+        };
+        responses: {
+            /** @description Password changed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong or expired code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured (no user pool) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields or a password the policy refuses */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed attempts; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The identity provider is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    forgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForgotPassword"];
+            };
+        };
+        responses: {
+            /** @description Requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResetRequested"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured (no user pool) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests for this email or address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The identity provider is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignIn"];
+            };
+        };
+        responses: {
+            /** @description Tokens, or a challenge */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInResult"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Incorrect email or password (the same answer for unknown emails) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured (no user pool) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed attempts for this email or address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The identity provider is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or the token was minted by an embedding platform */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refreshTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Refresh"];
+            };
+        };
+        responses: {
+            /** @description Tokens (without a new refresh token) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refresh token invalid, revoked, or its user disabled or removed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured (no user pool) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The identity provider is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -2609,6 +3184,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    listPlatformAudit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3044,6 +3679,86 @@ export interface operations {
             };
         };
     };
+    listAudit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getIntegrations: {
         parameters: {
             query?: never;
@@ -3237,7 +3952,125 @@ export interface operations {
             };
         };
     };
-    listAudit: {
+    testIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                kind: string;
+            };
+            cookie?: never;
+        };
+        /** @description sms, and whatsapp to send a test message; instagram and n8n take no body, nor does whatsapp's Graph check */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["IntegrationTestRequest"];
+            };
+        };
+        responses: {
+            /** @description The test's result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationTestResult"] | components["schemas"]["N8nHealth"] | components["schemas"]["GraphHealth"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant, or not the sms or whatsapp integration */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The integration is missing, disabled or incomplete */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTenantUsers: {
         parameters: {
             query?: {
                 limit?: number;
@@ -3252,13 +4085,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of entries */
+            /** @description A page of people */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditEntryPage"];
+                    "application/json": components["schemas"]["PersonPage"];
                 };
             };
             /** @description Malformed request */
@@ -3297,8 +4130,1910 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    inviteTenantAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Invite"];
+            };
+        };
+        responses: {
+            /** @description Invited */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A user with this email exists, or sign-in is not configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    removeTenantAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or a change to yourself */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    disableTenantAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or a change to yourself */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    enableTenantAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or a change to yourself */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWorkflows: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowWithSecret"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Name taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields; or the tenant has maxWorkflows workflow webhooks, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}]) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflowRecentCalls: {
+        parameters: {
+            query?: {
+                /** @description one workflow */
+                webhookId?: string;
+                /**
+                 * @deprecated
+                 * @description another spelling of webhookId
+                 */
+                webhook_id?: string;
+                status?: "success" | "failed";
+                range?: "1h" | "24h" | "7d" | "30d";
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Calls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecentCalls"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflowAnalyticsSummary: {
+        parameters: {
+            query?: {
+                range?: "1h" | "24h" | "7d" | "30d";
+                webhookId?: string;
+                /**
+                 * @deprecated
+                 * @description another spelling of webhookId
+                 */
+                webhook_id?: string;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowSummary"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    broadcastWorkflows: {
+        parameters: {
+            query?: {
+                /** @description call at once (within 20 s) and answer with the workflow's response */
+                wait?: boolean;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Called at once (wait=true): the answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastAnswered"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallAccepted"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    callWorkflowByName: {
+        parameters: {
+            query?: {
+                /** @description call at once (within 20 s) and answer with the workflow's response */
+                wait?: boolean;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+                workflowName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Called at once (wait=true): the answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallAnswered"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallAccepted"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWorkflowCalls: {
+        parameters: {
+            query?: {
+                /** @description one workflow */
+                webhookId?: string;
+                /**
+                 * @deprecated
+                 * @description another spelling of webhookId
+                 */
+                webhook_id?: string;
+                status?: "success" | "failed";
+                range?: "1h" | "24h" | "7d" | "30d";
+                from?: string;
+                to?: string;
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWorkflowCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                logId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptDetail"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or log entry */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Changed concurrently */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflowAnalytics: {
+        parameters: {
+            query?: {
+                range?: "1h" | "24h" | "7d" | "30d";
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Analytics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowAnalytics"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    callWorkflow: {
+        parameters: {
+            query?: {
+                /** @description call at once (within 20 s) and answer with the workflow's response */
+                wait?: boolean;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Called at once (wait=true): the answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallAnswered"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallAccepted"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown tenant or workflow webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPlatformAdmins: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of people */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    invitePlatformAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Invite"];
+            };
+        };
+        responses: {
+            /** @description Invited */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A user with this email exists, or sign-in is not configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    removePlatformAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or a change to yourself */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    disablePlatformAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or a change to yourself */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    enablePlatformAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-in is not configured, or a change to yourself */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3506,6 +6241,83 @@ export interface operations {
             };
         };
     };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown key */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     regenerateApiKey: {
         parameters: {
             query?: never;
@@ -3594,7 +6406,7 @@ export interface operations {
             };
         };
     };
-    revokeApiKey: {
+    getApiKeyUsage: {
         parameters: {
             query?: never;
             header?: {
@@ -3608,12 +6420,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Revoked */
-            204: {
+            /** @description The key's usage */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiKeyUsage"];
+                };
             };
             /** @description Malformed request */
             400: {
@@ -3642,7 +6456,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Unknown key */
+            /** @description Unknown API key */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3671,9 +6485,19 @@ export interface operations {
             };
         };
     };
-    listEventTypes: {
+    listOwnAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description actions starting with this, e.g. endpoint. */
+                action?: string;
+                /** @description one actor, e.g. tenant_admin:{sub} or api_key:{id} */
+                actor?: string;
+                from?: string;
+                to?: string;
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
             header?: {
                 /** @description platform admins: the tenant to act on */
                 "X-Tenant-Id"?: string;
@@ -3683,13 +6507,96 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Catalog */
+            /** @description A page of entries */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Catalog"];
+                    "application/json": components["schemas"]["AuditEntryPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listContacts: {
+        parameters: {
+            query?: {
+                createdAfter?: string;
+                createdBefore?: string;
+                updatedAfter?: string;
+                hasTag?: string;
+                /** @description custom field equals value; any number of customField[<name>] parameters */
+                "customField[name]"?: string;
+                optedIn?: "whatsapp" | "instagram" | "messenger";
+                search?: string;
+                exportConsentOnly?: boolean;
+                sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
+                sortOrder?: "asc" | "desc";
+                offset?: number;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page with total */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactPage"];
                 };
             };
             /** @description Malformed request */
@@ -3730,6 +6637,2522 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listErasures: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of erasures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasurePage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getErasure: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                erasureId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The erasure */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown erasure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown contact */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact is deleted; the erasure runs as a job (its status at erasure.statusUrl) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: boolean;
+                        erasure: components["schemas"]["Erasure"];
+                        id: string;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown contact */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactUpdate"];
+            };
+        };
+        responses: {
+            /** @description The contact */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown contact */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description an event type, <prefix>.* or * */
+                type?: string;
+                source?: "api" | "meta" | "hookhub";
+                from?: string;
+                to?: string;
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    publishEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+                /** @description Within 24 hours a repeat answers the first event (duplicate: true) without new deliveries; a repeat after a failed first attempt finishes its work under the first event id */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Publish"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Published"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different event, or a request with it is still in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields: an unknown type, one hookhub emits itself, or data too large; or the data is above the tenant's maxEventBytes (quota_exceeded, details [{quota, limit}]) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDetail"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listExports: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRecordPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportContactsCsv: {
+        parameters: {
+            query?: {
+                createdAfter?: string;
+                createdBefore?: string;
+                updatedAfter?: string;
+                hasTag?: string;
+                /** @description custom field equals value; any number of customField[<name>] parameters */
+                "customField[name]"?: string;
+                optedIn?: "whatsapp" | "instagram" | "messenger";
+                search?: string;
+                exportConsentOnly?: boolean;
+                sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
+                sortOrder?: "asc" | "desc";
+                offset?: number;
+                limit?: number;
+                cursor?: string;
+                /** @description comma-separated: the fields to export, in this order: id, channel, externalId, name, username, phone, email, tags, optedIn, exportConsent, exportConsentAt, createdAt, updatedAt, lastSeenAt, messages, comments, reactions, events, customFields (every custom field) or customField.<name>; all by default */
+                fields?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header row */
+            200: {
+                headers: {
+                    "X-Export-Id"?: string;
+                    "X-Export-Sha256"?: string;
+                    /** @description present when more rows remain */
+                    "X-Next-Cursor"?: string;
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportContactsJson: {
+        parameters: {
+            query?: {
+                createdAfter?: string;
+                createdBefore?: string;
+                updatedAfter?: string;
+                hasTag?: string;
+                /** @description custom field equals value; any number of customField[<name>] parameters */
+                "customField[name]"?: string;
+                optedIn?: "whatsapp" | "instagram" | "messenger";
+                search?: string;
+                exportConsentOnly?: boolean;
+                sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
+                sortOrder?: "asc" | "desc";
+                offset?: number;
+                limit?: number;
+                cursor?: string;
+                includeEvents?: boolean;
+                /** @description comma-separated: the fields to export, in this order: id, channel, externalId, name, username, phone, email, tags, optedIn, exportConsent, exportConsentAt, createdAt, updatedAt, lastSeenAt, messages, comments, reactions, events, customFields (every custom field) or customField.<name>; all by default */
+                fields?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Contacts as JSON */
+            200: {
+                headers: {
+                    "X-Export-Id"?: string;
+                    "X-Export-Sha256"?: string;
+                    /** @description present when more rows remain */
+                    "X-Next-Cursor"?: string;
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactExport"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                status?: "queued" | "sent" | "delivered" | "read" | "failed";
+                channel?: "sms" | "whatsapp";
+                /** @description recipient, E.164 */
+                to?: string;
+                /** @description created at or after */
+                from?: string;
+                /** @description created at or before */
+                until?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sendMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageSend"];
+            };
+        };
+        responses: {
+            /** @description Queued for sending */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's integration for this channel is missing, disabled or incomplete; or the Idempotency-Key was used for another message; nothing queued */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown message */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMetaEvents: {
+        parameters: {
+            query?: {
+                eventType?: string;
+                status?: "received" | "processed" | "failed";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaEventPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetaEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaEvent"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprocessMetaEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued for processing; the event as it now stands */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaEvent"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The event was processed; nothing to reprocess */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    metaHealth: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Health */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaHealth"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    checkMetaGraph: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphCheckList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    metaDashboard: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Dashboard */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaDashboard"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMetaSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Subscriptions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaSubscriptionList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMetaSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MetaSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Subscribed and stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaSubscription"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Meta integration is not configured (or lacks the account id or token) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid channel or fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited by us, or by Meta (details reason rate_limited); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteMetaSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                channel: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unsubscribed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not a Meta channel (whatsapp or instagram) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Meta integration is not configured (or lacks the account id or token) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited by us, or by Meta (details reason rate_limited); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMetaTestSuites: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of test suites */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaTestSuitePage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMetaTestSuite: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MetaTestSuiteCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaTestSuite"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetaTestSuite: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                suiteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suite */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaTestSuite"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown test suite */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executeMetaTestCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                suiteId: string;
+                caseName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Results */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaTestRun"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown test suite or case */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executeMetaTestSuite: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                suiteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Results */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaTestRun"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown suite */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOwnTenantUsers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of people */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3946,6 +9369,160 @@ export interface operations {
             };
         };
     };
+    getWebhookAnalytics: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Analytics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Analytics"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEventTypes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Catalog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Catalog"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listDeliveryLogs: {
         parameters: {
             query?: {
@@ -4037,25 +9614,27 @@ export interface operations {
             };
         };
     };
-    getWebhookAnalytics: {
+    getDeliveryLog: {
         parameters: {
             query?: never;
             header?: {
                 /** @description platform admins: the tenant to act on */
                 "X-Tenant-Id"?: string;
             };
-            path?: never;
+            path: {
+                logId: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Analytics */
+            /** @description The attempt */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Analytics"];
+                    "application/json": components["schemas"]["AttemptDetail"];
                 };
             };
             /** @description Malformed request */
@@ -4085,7 +9664,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            /** @description Unknown log entry */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4480,9 +10059,17 @@ export interface operations {
             };
         };
     };
-    testWebhook: {
+    listWebhookLogs: {
         parameters: {
-            query?: never;
+            query?: {
+                status?: "success" | "failed";
+                eventType?: string;
+                from?: string;
+                to?: string;
+                limit?: number;
+                /** @description opaque cursor from nextCursor */
+                cursor?: string;
+            };
             header?: {
                 /** @description platform admins: the tenant to act on */
                 "X-Tenant-Id"?: string;
@@ -4492,19 +10079,15 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["TestDelivery"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description Result */
+            /** @description A page */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TestResult"];
+                    "application/json": components["schemas"]["AttemptLogPage"];
                 };
             };
             /** @description Malformed request */
@@ -4543,8 +10126,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large */
-            413: {
+            /** @description Rate limited; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4552,8 +10135,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body is not application/json */
-            415: {
+            /** @description A dependency is unavailable; retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4561,8 +10144,63 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Invalid fields */
-            422: {
+        };
+    };
+    recoverWebhook: {
+        parameters: {
+            query?: {
+                /** @description required */
+                since?: string;
+            };
+            header?: {
+                /** @description platform admins: the tenant to act on */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown webhook */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4709,93 +10347,6 @@ export interface operations {
             };
         };
     };
-    listWebhookLogs: {
-        parameters: {
-            query?: {
-                status?: "success" | "failed";
-                eventType?: string;
-                from?: string;
-                to?: string;
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                webhookId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AttemptLogPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     getWebhookStats: {
         parameters: {
             query?: never;
@@ -4875,12 +10426,9 @@ export interface operations {
             };
         };
     };
-    recoverWebhook: {
+    testWebhook: {
         parameters: {
-            query?: {
-                /** @description required */
-                since?: string;
-            };
+            query?: never;
             header?: {
                 /** @description platform admins: the tenant to act on */
                 "X-Tenant-Id"?: string;
@@ -4890,15 +10438,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TestDelivery"];
+            };
+        };
         responses: {
-            /** @description Queued */
-            202: {
+            /** @description Result */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Accepted"];
+                    "application/json": components["schemas"]["TestResult"];
                 };
             };
             /** @description Malformed request */
@@ -4937,1694 +10489,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listEvents: {
-        parameters: {
-            query?: {
-                /** @description an event type, <prefix>.* or * */
-                type?: string;
-                source?: "api" | "meta" | "hookhub";
-                from?: string;
-                to?: string;
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    publishEvent: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-                /** @description Within 24 hours a repeat answers the first event (duplicate: true) without new deliveries; a repeat after a failed first attempt finishes its work under the first event id */
-                "Idempotency-Key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Publish"];
-            };
-        };
-        responses: {
-            /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Published"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Idempotency-Key was used for a different event, or a request with it is still in progress */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields: an unknown type, one hookhub emits itself, or data too large; or the data is above the tenant's maxEventBytes (quota_exceeded, details [{quota, limit}]) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listWorkflows: {
-        parameters: {
-            query?: {
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    createWorkflow: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["WorkflowCreate"];
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowWithSecret"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Name taken */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields; or the tenant has maxWorkflows workflow webhooks, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}]) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    updateWorkflow: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                webhookId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["WorkflowUpdate"];
-            };
-        };
-        responses: {
-            /** @description Updated */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Workflow"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Changed concurrently */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    deleteWorkflow: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                webhookId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    callWorkflow: {
-        parameters: {
-            query?: {
-                /** @description call at once (within 20 s) and answer with the workflow's response */
-                wait?: boolean;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-                webhookId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
-        responses: {
-            /** @description Called at once (wait=true): the answer */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowCallAnswered"];
-                };
-            };
-            /** @description Queued */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CallAccepted"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Disabled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    callWorkflowByName: {
-        parameters: {
-            query?: {
-                /** @description call at once (within 20 s) and answer with the workflow's response */
-                wait?: boolean;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-                workflowName: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
-        responses: {
-            /** @description Called at once (wait=true): the answer */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowCallAnswered"];
-                };
-            };
-            /** @description Queued */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CallAccepted"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Disabled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    broadcastWorkflows: {
-        parameters: {
-            query?: {
-                /** @description call at once (within 20 s) and answer with the workflow's response */
-                wait?: boolean;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
-        responses: {
-            /** @description Called at once (wait=true): the answer */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BroadcastAnswered"];
-                };
-            };
-            /** @description Queued */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CallAccepted"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    workflowAnalyticsSummary: {
-        parameters: {
-            query?: {
-                range?: "1h" | "24h" | "7d" | "30d";
-                webhookId?: string;
-                /**
-                 * @deprecated
-                 * @description another spelling of webhookId
-                 */
-                webhook_id?: string;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Summary */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowSummary"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    workflowRecentCalls: {
-        parameters: {
-            query?: {
-                /** @description one workflow */
-                webhookId?: string;
-                /**
-                 * @deprecated
-                 * @description another spelling of webhookId
-                 */
-                webhook_id?: string;
-                status?: "success" | "failed";
-                range?: "1h" | "24h" | "7d" | "30d";
-                from?: string;
-                to?: string;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Calls */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RecentCalls"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    workflowAnalytics: {
-        parameters: {
-            query?: {
-                range?: "1h" | "24h" | "7d" | "30d";
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-                webhookId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Analytics */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowAnalytics"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listMetaEvents: {
-        parameters: {
-            query?: {
-                eventType?: string;
-                status?: "received" | "processed" | "failed";
-                limit?: number;
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaEventPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getMetaEvent: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                eventId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The event */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaEvent"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown event */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    metaHealth: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Health */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaHealth"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    metaDashboard: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Dashboard */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaDashboard"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listMetaTestSuites: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of test suites */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaTestSuitePage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    createMetaTestSuite: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MetaTestSuiteCreate"];
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaTestSuite"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -6645,3856 +10509,6 @@ export interface operations {
             };
             /** @description Invalid fields */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    executeMetaTestSuite: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                suiteId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Results */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaTestRun"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown suite */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listContacts: {
-        parameters: {
-            query?: {
-                createdAfter?: string;
-                createdBefore?: string;
-                updatedAfter?: string;
-                hasTag?: string;
-                /** @description custom field equals value; any number of customField[<name>] parameters */
-                "customField[name]"?: string;
-                optedIn?: "whatsapp" | "instagram" | "messenger";
-                search?: string;
-                exportConsentOnly?: boolean;
-                sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
-                sortOrder?: "asc" | "desc";
-                offset?: number;
-                limit?: number;
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page with total */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ContactPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getContact: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                contactId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The contact */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Contact"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown contact */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    eraseContact: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                contactId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The contact is deleted; the erasure runs as a job (its status at erasure.statusUrl) */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        id: string;
-                        deleted: boolean;
-                        erasure: components["schemas"]["Erasure"];
-                    };
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown contact */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    updateContact: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                contactId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ContactUpdate"];
-            };
-        };
-        responses: {
-            /** @description The contact */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Contact"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown contact */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    exportContactsCsv: {
-        parameters: {
-            query?: {
-                createdAfter?: string;
-                createdBefore?: string;
-                updatedAfter?: string;
-                hasTag?: string;
-                /** @description custom field equals value; any number of customField[<name>] parameters */
-                "customField[name]"?: string;
-                optedIn?: "whatsapp" | "instagram" | "messenger";
-                search?: string;
-                exportConsentOnly?: boolean;
-                sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
-                sortOrder?: "asc" | "desc";
-                offset?: number;
-                limit?: number;
-                cursor?: string;
-                /** @description comma-separated: the fields to export, in this order: id, channel, externalId, name, username, phone, email, tags, optedIn, exportConsent, exportConsentAt, createdAt, updatedAt, lastSeenAt, messages, comments, reactions, events, customFields (every custom field) or customField.<name>; all by default */
-                fields?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description CSV with a header row */
-            200: {
-                headers: {
-                    "X-Export-Id"?: string;
-                    "X-Export-Sha256"?: string;
-                    "X-Total-Count"?: number;
-                    /** @description present when more rows remain */
-                    "X-Next-Cursor"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/csv": string;
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    exportContactsJson: {
-        parameters: {
-            query?: {
-                createdAfter?: string;
-                createdBefore?: string;
-                updatedAfter?: string;
-                hasTag?: string;
-                /** @description custom field equals value; any number of customField[<name>] parameters */
-                "customField[name]"?: string;
-                optedIn?: "whatsapp" | "instagram" | "messenger";
-                search?: string;
-                exportConsentOnly?: boolean;
-                sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
-                sortOrder?: "asc" | "desc";
-                offset?: number;
-                limit?: number;
-                cursor?: string;
-                includeEvents?: boolean;
-                /** @description comma-separated: the fields to export, in this order: id, channel, externalId, name, username, phone, email, tags, optedIn, exportConsent, exportConsentAt, createdAt, updatedAt, lastSeenAt, messages, comments, reactions, events, customFields (every custom field) or customField.<name>; all by default */
-                fields?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Contacts as JSON */
-            200: {
-                headers: {
-                    "X-Export-Id"?: string;
-                    "X-Export-Sha256"?: string;
-                    "X-Total-Count"?: number;
-                    /** @description present when more rows remain */
-                    "X-Next-Cursor"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ContactExport"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listExports: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ExportRecordPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listMessages: {
-        parameters: {
-            query?: {
-                status?: "queued" | "sent" | "delivered" | "read" | "failed";
-                channel?: "sms" | "whatsapp";
-                /** @description recipient, E.164 */
-                to?: string;
-                /** @description created at or after */
-                from?: string;
-                /** @description created at or before */
-                until?: string;
-                limit?: number;
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of messages */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MessagePage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    sendMessage: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-                "Idempotency-Key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MessageSend"];
-            };
-        };
-        responses: {
-            /** @description Queued for sending */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant's integration for this channel is missing, disabled or incomplete; or the Idempotency-Key was used for another message; nothing queued */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getMessage: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                messageId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The message */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown message */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    testIntegration: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                kind: string;
-            };
-            cookie?: never;
-        };
-        /** @description sms, and whatsapp to send a test message; instagram and n8n take no body, nor does whatsapp's Graph check */
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["IntegrationTestRequest"];
-            };
-        };
-        responses: {
-            /** @description The test's result */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IntegrationTestResult"] | components["schemas"]["N8nHealth"] | components["schemas"]["GraphHealth"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant, or not the sms or whatsapp integration */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The integration is missing, disabled or incomplete */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    signIn: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SignIn"];
-            };
-        };
-        responses: {
-            /** @description Tokens, or a challenge */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SignInResult"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Incorrect email or password (the same answer for unknown emails) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured (no user pool) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many failed attempts for this email or address; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The identity provider is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    answerNewPasswordChallenge: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["NewPassword"];
-            };
-        };
-        responses: {
-            /** @description Tokens */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Tokens"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The challenge session has expired */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured (no user pool) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The identity provider is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    refreshTokens: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Refresh"];
-            };
-        };
-        responses: {
-            /** @description Tokens (without a new refresh token) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Tokens"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Refresh token invalid, revoked, or its user disabled or removed */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured (no user pool) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The identity provider is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    signOut: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Signed out */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or the token was minted by an embedding platform */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    whoAmI: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The caller */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Me"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    forgotPassword: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ForgotPassword"];
-            };
-        };
-        responses: {
-            /** @description Requested */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResetRequested"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured (no user pool) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many requests for this email or address; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The identity provider is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    confirmForgotPassword: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConfirmForgotPassword"];
-            };
-        };
-        responses: {
-            /** @description Password changed */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Wrong or expired code */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured (no user pool) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields or a password the policy refuses */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many failed attempts; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The identity provider is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listPlatformAdmins: {
-        parameters: {
-            query?: {
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of people */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PersonPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    invitePlatformAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Invite"];
-            };
-        };
-        responses: {
-            /** @description Invited */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Person"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A user with this email exists, or sign-in is not configured */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    disablePlatformAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Disabled */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Person"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or a change to yourself */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    enablePlatformAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Enabled */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Person"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or a change to yourself */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    removePlatformAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Removed */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or a change to yourself */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listPlatformAudit: {
-        parameters: {
-            query?: {
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of entries */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditEntryPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listTenantUsers: {
-        parameters: {
-            query?: {
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of people */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PersonPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    inviteTenantAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Invite"];
-            };
-        };
-        responses: {
-            /** @description Invited */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Person"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A user with this email exists, or sign-in is not configured */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Content-Type: application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    disableTenantAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Disabled */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Person"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or a change to yourself */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    enableTenantAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Enabled */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Person"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or a change to yourself */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    removeTenantAdmin: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Removed */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sign-in is not configured, or a change to yourself */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listOwnTenantUsers: {
-        parameters: {
-            query?: {
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of people */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PersonPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getEvent: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                eventId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The event */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventDetail"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown event */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getDeliveryLog: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                logId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The attempt */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AttemptDetail"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown log entry */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listWorkflowCalls: {
-        parameters: {
-            query?: {
-                /** @description one workflow */
-                webhookId?: string;
-                /**
-                 * @deprecated
-                 * @description another spelling of webhookId
-                 */
-                webhook_id?: string;
-                status?: "success" | "failed";
-                range?: "1h" | "24h" | "7d" | "30d";
-                from?: string;
-                to?: string;
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: never;
-            path: {
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkflowCallPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or workflow webhook */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getWorkflowCall: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tenantId: string;
-                logId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The call */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AttemptDetail"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown tenant or log entry */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listOwnAudit: {
-        parameters: {
-            query?: {
-                /** @description actions starting with this, e.g. endpoint. */
-                action?: string;
-                /** @description one actor, e.g. tenant_admin:{sub} or api_key:{id} */
-                actor?: string;
-                from?: string;
-                to?: string;
-                limit?: number;
-                /** @description opaque cursor from nextCursor */
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of entries */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditEntryPage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listErasures: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of erasures */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErasurePage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getErasure: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                erasureId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The erasure */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Erasure"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown erasure */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getMetaTestSuite: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                suiteId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The suite */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaTestSuite"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown test suite */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    executeMetaTestCase: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                suiteId: string;
-                caseName: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Results */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaTestRun"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown test suite or case */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    reprocessMetaEvent: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                eventId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Queued for processing; the event as it now stands */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaEvent"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown event */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The event was processed; nothing to reprocess */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getApiKeyUsage: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                keyId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The key's usage */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiKeyUsage"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown API key */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listMetaSubscriptions: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Subscriptions */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaSubscriptionList"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    createMetaSubscription: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MetaSubscriptionCreate"];
-            };
-        };
-        responses: {
-            /** @description Subscribed and stored */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetaSubscription"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Meta integration is not configured (or lacks the account id or token) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid channel or fields */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited by us, or by Meta (details reason rate_limited); see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice) */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    deleteMetaSubscription: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path: {
-                channel: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Unsubscribed */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not a Meta channel (whatsapp or instagram) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Meta integration is not configured (or lacks the account id or token) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited by us, or by Meta (details reason rate_limited); see Retry-After */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice) */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency is unavailable; retry */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    checkMetaGraph: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description platform admins: the tenant to act on */
-                "X-Tenant-Id"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The checks */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GraphCheckList"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -172,16 +172,16 @@ impl Fields {
         }
     }
 
-    /// An optional string, trimmed, at most `max` characters.
+    /// An optional string of at most `max` characters as sent (as the document's `maxLength`
+    /// counts them), trimmed.
     pub fn string(&mut self, name: &str, max: usize) -> Option<String> {
         match self.take(name)? {
             Value::String(s) => {
-                let s = s.trim().to_string();
                 if s.chars().count() > max {
                     self.error(name, format!("must be at most {max} characters"));
                     None
                 } else {
-                    Some(s)
+                    Some(s.trim().to_string())
                 }
             }
             _ => {
@@ -253,7 +253,7 @@ impl Fields {
                 for (i, item) in items.into_iter().enumerate() {
                     match item {
                         Value::String(s)
-                            if s.trim().chars().count() <= max_len && !s.trim().is_empty() =>
+                            if s.chars().count() <= max_len && !s.trim().is_empty() =>
                         {
                             out.push(s.trim().to_string())
                         }
@@ -388,6 +388,21 @@ mod tests {
 
     fn fields(v: Value) -> Fields {
         Fields::new(v.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn lengths_count_the_characters_sent_before_trimming() {
+        // As JSON Schema's maxLength does: trailing whitespace (here U+0085) counts.
+        let long = format!("abc{}", "\u{85}".repeat(8));
+        let mut f = fields(json!({"a": long, "b": " ok ", "c": ["ab\u{85}\u{85}"]}));
+        assert_eq!(f.string("a", 10), None);
+        assert_eq!(f.string("b", 4), Some("ok".to_string()));
+        assert_eq!(f.string_list("c", 5, 3), Some(Vec::new()));
+        let Err(InputError::Invalid(errors)) = f.finish() else {
+            panic!("the long ones are refused");
+        };
+        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, ["a", "c[0]"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod console;
 mod error;
 mod health;
 pub mod input;
-mod openapi;
+pub mod openapi;
 mod query_rules;
 mod routes;
 

@@ -9,6 +9,7 @@
 //! - `provision`: create or update the development stack and print its variables.
 //! - `token --role platform_admin|tenant_admin [--tenant ID] [--hours N]`: mint a development
 //!   JWT with the configured (or development) secret.
+//! - `openapi`: print the admin API's OpenAPI document, as `/api/openapi.json` serves it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -42,8 +43,12 @@ async fn main() {
             }
         }),
         Some("token") => token(&args[1..]),
+        Some("openapi") => {
+            println!("{:#}", admin_api::openapi::document_value());
+            Ok(())
+        }
         Some("-h" | "--help" | "help") => {
-            println!("usage: hookhub-local [dev|serve|provision|token --role ROLE [--tenant ID] [--hours N]]");
+            println!("usage: hookhub-local [dev|serve|provision|openapi|token --role ROLE [--tenant ID] [--hours N]]");
             Ok(())
         }
         Some(other) => Err(format!("unknown command {other:?}; try --help").into()),

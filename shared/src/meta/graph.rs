@@ -16,8 +16,10 @@ use crate::messages::ProviderClients;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What a Graph error code means for the integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a Graph error code means for the integration: 190 token_invalid, 10 and 200–299
+/// permission_denied, 4/17/32/613 rate_limited; token_expiring within 7 days (debug_token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GraphStatus {
     Ok,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::graph::{GraphStatus, MetaAccess};
-use super::subscriptions::{failure_view, MetaSubscriptions};
+use super::subscriptions::{failure_view, MetaChannel, MetaSubscriptions};
 use crate::error::{ServiceError, ServiceResult};
 use crate::integrations::{IntegrationKind, IntegrationService};
 use crate::jobs::{JobError, JobHandler, Outcome};
@@ -31,10 +31,12 @@ const CONCURRENT_TENANTS: usize = 4;
 
 /// What `debug_token` says of the integration's token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub valid: bool,
-    /// `None`: it does not expire (a System User token).
+    /// null: does not expire
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -42,23 +44,31 @@ pub struct TokenInfo {
 
 /// The last check of one channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = GraphCheck))]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelCheck {
-    pub channel: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub channel: MetaChannel,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub checked_at: String,
     pub healthy: bool,
-    /// `ok`, `token_invalid`, `token_expiring`, `permission_denied`, `rate_limited`,
-    /// `account_not_found`, `error` or `unreachable`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: GraphStatus,
     pub status_code: Option<u16>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub error: Option<Value>,
     pub advice: Option<String>,
     pub latency_ms: u64,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub token: Option<TokenInfo>,
-    /// What Meta has subscribed on the account now, or why that could not be read.
+    /// what Meta has subscribed on the account, or {error}
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub subscription: Option<Value>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_healthy_at: Option<String>,
-    /// When the checks started failing; `None` while healthy.
+    /// when the checks started failing; null while healthy
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub unhealthy_since: Option<String>,
 }
 
@@ -158,12 +168,16 @@ impl GraphHealthChecks {
         }
         let now = crate::time::now_rfc3339();
         let healthy = status == GraphStatus::Ok;
-        let was = previous.filter(|p| p.channel == access.kind.as_str());
+        let channel = match access.kind {
+            IntegrationKind::Whatsapp => MetaChannel::Whatsapp,
+            _ => MetaChannel::Instagram,
+        };
+        let was = previous.filter(|p| p.channel == channel);
         Ok(ChannelCheck {
-            channel: access.kind.as_str().to_string(),
+            channel,
             checked_at: now.clone(),
             healthy,
-            status: status.as_str().to_string(),
+            status,
             status_code: health.status_code,
             error: health.error.as_ref().map(|e| json!(e)),
             advice: status.advice().map(str::to_string),

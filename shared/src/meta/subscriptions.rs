@@ -54,16 +54,148 @@ const INSTAGRAM_DEFAULT: &[&str] = &[
     "message_reactions",
 ];
 
+/// The Meta channels whose webhooks hookhub subscribes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MetaChannel {
+    Whatsapp,
+    Instagram,
+}
+
+impl MetaChannel {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "whatsapp" => Some(Self::Whatsapp),
+            "instagram" => Some(Self::Instagram),
+            _ => None,
+        }
+    }
+
+    pub fn kind(self) -> IntegrationKind {
+        match self {
+            Self::Whatsapp => IntegrationKind::Whatsapp,
+            Self::Instagram => IntegrationKind::Instagram,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The fields it accepts, and those subscribed when none are named.
+    fn fields(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Self::Whatsapp => (WHATSAPP_FIELDS, WHATSAPP_DEFAULT),
+            Self::Instagram => (INSTAGRAM_FIELDS, INSTAGRAM_DEFAULT),
+        }
+    }
+}
+
+/// `POST /api/v1/meta/subscriptions`, validated: every problem is reported at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaSubscriptionCreate, title = "MetaSubscriptionCreate"))]
+#[cfg_attr(feature = "openapi", serde(deny_unknown_fields))]
+pub struct SubscriptionRequest {
+    /// whatsapp: POST /{businessAccountId}/subscribed_apps; instagram: POST /{pageId (or
+    /// accountId)}/subscribed_apps with subscribed_fields
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub channel: MetaChannel,
+    /// Webhook fields. null or absent: whatsapp messages, message_template_status_update;
+    /// instagram messages, messaging_postbacks, messaging_seen, message_reactions. WhatsApp
+    /// takes its fields from the app dashboard: hookhub records them. Each channel takes
+    /// only its own fields (422 otherwise)
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = openapi::webhook_fields, required = false)
+    )]
+    pub fields: Vec<String>,
+}
+
+impl SubscriptionRequest {
+    pub fn read(mut input: Fields) -> Result<Self, crate::validation::InputError> {
+        let name = input.required_string("channel", 20);
+        let channel = name.as_deref().and_then(|n| {
+            let channel = MetaChannel::parse(n);
+            if channel.is_none() {
+                input.error("channel", "must be whatsapp or instagram");
+            }
+            channel
+        });
+        let fields = input.string_list("fields", 20, 64);
+        let fields = match (channel, fields) {
+            (Some(channel), Some(mut fields)) => {
+                let (known, _) = channel.fields();
+                for (i, f) in fields.iter().enumerate() {
+                    if !known.contains(&f.as_str()) {
+                        input.error(
+                            &format!("fields[{i}]"),
+                            format!(
+                                "{f:?} is not a {} webhook field; one of: {}",
+                                channel.as_str(),
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+                if fields.is_empty() {
+                    input.error("fields", "must name at least one field");
+                }
+                fields.dedup();
+                fields
+            }
+            (Some(channel), None) => channel.fields().1.iter().map(|f| f.to_string()).collect(),
+            (None, _) => Vec::new(),
+        };
+        input.finish()?;
+        Ok(Self {
+            channel: channel.expect("validated"),
+            fields,
+        })
+    }
+}
+
 /// A subscription as asked for and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MetaSubscription {
-    pub channel: String,
-    /// The WhatsApp Business Account or Page subscribed.
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub channel: MetaChannel,
+    /// the WhatsApp Business Account or Page subscribed
     pub object_id: String,
     pub fields: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub subscribed_at: String,
     pub subscribed_by: String,
+}
+
+/// Schemas built from the same lists the validation reads.
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{Array, RefOr, Schema};
+
+    pub fn webhook_fields() -> Array {
+        let mut names: Vec<&str> = super::WHATSAPP_FIELDS
+            .iter()
+            .chain(super::INSTAGRAM_FIELDS)
+            .copied()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let item: RefOr<Schema> = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(names))
+            .into();
+        ArrayBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+            .items(item)
+            .min_items(Some(1))
+            .max_items(Some(20))
+            .build()
+    }
 }
 
 /// What the Graph API says is subscribed now.
@@ -76,14 +208,6 @@ pub struct LiveSubscription {
     /// The fields Meta has for the app (Pages only; WhatsApp's are set in the dashboard).
     pub fields: Option<Vec<String>>,
     pub apps: Vec<Value>,
-}
-
-/// The channels hookhub subscribes: WhatsApp and Instagram.
-pub fn channel(name: &str) -> Option<IntegrationKind> {
-    match IntegrationKind::parse(name)? {
-        k @ (IntegrationKind::Whatsapp | IntegrationKind::Instagram) => Some(k),
-        _ => None,
-    }
 }
 
 /// The account a channel subscribes: the WhatsApp Business Account, or the Page linked to
@@ -131,45 +255,11 @@ impl MetaSubscriptions {
     pub async fn subscribe(
         &self,
         tenant_id: &str,
-        mut input: Fields,
+        request: SubscriptionRequest,
         actor: &str,
     ) -> ServiceResult<MetaSubscription> {
-        let name = input.required_string("channel", 20);
-        let kind = name.as_deref().and_then(|n| {
-            let kind = channel(n);
-            if kind.is_none() {
-                input.error("channel", "must be whatsapp or instagram");
-            }
-            kind
-        });
-        let fields = input.string_list("fields", 20, 64);
-        let fields = match (kind, fields) {
-            (Some(kind), Some(fields)) => {
-                let (known, _) = field_lists(kind);
-                for (i, f) in fields.iter().enumerate() {
-                    if !known.contains(&f.as_str()) {
-                        input.error(
-                            &format!("fields[{i}]"),
-                            format!(
-                                "{f:?} is not a {} webhook field; one of: {}",
-                                kind.as_str(),
-                                known.join(", ")
-                            ),
-                        );
-                    }
-                }
-                if fields.is_empty() {
-                    input.error("fields", "must name at least one field");
-                }
-                let mut fields = fields;
-                fields.dedup();
-                fields
-            }
-            (Some(kind), None) => field_lists(kind).1.iter().map(|f| f.to_string()).collect(),
-            (None, _) => Vec::new(),
-        };
-        input.finish()?;
-        let kind = kind.expect("validated");
+        let SubscriptionRequest { channel, fields } = request;
+        let kind = channel.kind();
         let access = MetaAccess::open(&self.integrations, tenant_id, kind).await?;
         let object_id = object_id(&access)?;
         let api = access.api(&self.clients);
@@ -194,7 +284,7 @@ impl MetaSubscriptions {
             });
         }
         let subscription = MetaSubscription {
-            channel: kind.as_str().to_string(),
+            channel,
             object_id,
             fields,
             subscribed_at: crate::time::now_rfc3339(),
@@ -258,7 +348,7 @@ impl MetaSubscriptions {
         let stored = self.stored(tenant_id).await?;
         let mut views = Vec::new();
         for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
-            let mine = stored.iter().find(|s| s.channel == kind.as_str());
+            let mine = stored.iter().find(|s| s.channel.kind() == kind);
             let access = match MetaAccess::open(&self.integrations, tenant_id, kind).await {
                 Ok(access) => access,
                 Err(ServiceError::FailedPrecondition(_)) if mine.is_none() => continue,
@@ -288,13 +378,6 @@ impl MetaSubscriptions {
             }));
         }
         Ok(views)
-    }
-}
-
-fn field_lists(kind: IntegrationKind) -> (&'static [&'static str], &'static [&'static str]) {
-    match kind {
-        IntegrationKind::Whatsapp => (WHATSAPP_FIELDS, WHATSAPP_DEFAULT),
-        _ => (INSTAGRAM_FIELDS, INSTAGRAM_DEFAULT),
     }
 }
 

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hookhub_shared::meta::samples::SampleParams;
+use hookhub_shared::meta::subscriptions::{MetaChannel, SubscriptionRequest};
 use hookhub_shared::meta::ProcessingStatus;
 use hookhub_shared::webhooks::catalog;
 use hookhub_shared::AppContext;
@@ -182,11 +183,12 @@ pub async fn subscribe(
     JsonObject(input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
+    let request = SubscriptionRequest::read(input)?;
     let subscription = ctx
         .meta_subscriptions()
-        .subscribe(&tenant, input, &caller.actor().label())
+        .subscribe(&tenant, request, &caller.actor().label())
         .await?;
-    let mut fields = vec![format!("channel={}", subscription.channel)];
+    let mut fields = vec![format!("channel={}", subscription.channel.as_str())];
     fields.push(format!("fields={}", subscription.fields.join(",")));
     super::audit::record(
         &ctx,
@@ -207,8 +209,9 @@ pub async fn unsubscribe(
     Path(channel): Path<String>,
 ) -> ApiResult<StatusCode> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
-    let kind = hookhub_shared::meta::subscriptions::channel(&channel)
-        .ok_or_else(|| ApiError::not_found("subscription"))?;
+    let kind = MetaChannel::parse(&channel)
+        .ok_or_else(|| ApiError::not_found("subscription"))?
+        .kind();
     ctx.meta_subscriptions().unsubscribe(&tenant, kind).await?;
     super::audit::record(
         &ctx,
