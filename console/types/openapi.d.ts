@@ -2187,21 +2187,25 @@ export interface components {
             suiteId: string;
             total: number;
         };
-        MetaTestSuite: {
-            accountId: string;
+        /**
+         * @description A suite of realistic signed samples, one per event kind, to run through the real
+         *     ingress path.
+         */
+        MetaTestSuite: components["schemas"]["MetaTestSuiteCreate"] & {
             cases: {
-                channel?: string;
-                expectedType?: string;
-                name?: string;
+                /** @enum {string} */
+                channel: "whatsapp" | "instagram" | "messenger" | "unknown";
+                expectedType: string;
+                name: string;
             }[];
             /** Format: date-time */
             createdAt: string;
             /** @example ts_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
             id: string;
+            /** @description the last run's results (as POST …/execute answered) */
             lastRun?: Record<string, never>;
-            senderId: string;
-            senderUsername: string;
         };
+        /** @description Who the sample events are from and to: what a test suite is created with. */
         MetaTestSuiteCreate: {
             /** @description Instagram account id or WhatsApp Business Account id */
             accountId: string;

@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use hookhub_shared::meta::graph_health::ChannelCheck;
+use hookhub_shared::meta::samples::SampleParams;
 use hookhub_shared::meta::subscriptions::{MetaSubscription, SubscriptionRequest};
+use hookhub_shared::meta::test_suites::TestSuite;
 use serde_json::{Map, Value};
 use utoipa::OpenApi;
 
@@ -18,7 +20,13 @@ const WRITTEN: &str = include_str!("../openapi.json");
 
 /// The bodies whose schemas come from their types.
 #[derive(OpenApi)]
-#[openapi(components(schemas(MetaSubscription, SubscriptionRequest, ChannelCheck)))]
+#[openapi(components(schemas(
+    MetaSubscription,
+    SubscriptionRequest,
+    ChannelCheck,
+    SampleParams,
+    TestSuite
+)))]
 struct Typed;
 
 /// The schemas generated from types, by component name.

@@ -6,19 +6,46 @@ use serde_json::{json, Value};
 
 use super::split::Channel;
 
-/// Who the sample events are from and to.
+/// Who the sample events are from and to: what a test suite is created with.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaTestSuiteCreate))]
 #[serde(rename_all = "camelCase")]
 pub struct SampleParams {
-    /// The Instagram professional account id, or the WhatsApp Business Account id.
+    /// Instagram account id or WhatsApp Business Account id
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub account_id: String,
-    /// The Instagram-scoped user id, or the WhatsApp user's wa_id.
+    /// Instagram-scoped user id or WhatsApp wa_id
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub sender_id: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub sender_username: String,
     /// The WhatsApp business phone number the samples are addressed to (a fixed sample
-    /// number when absent).
+    /// number when absent); not set through the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub phone_number_id: Option<String>,
+}
+
+/// Longest account id, sender id or username a suite takes.
+const MAX_PARAM_LEN: usize = 64;
+
+impl SampleParams {
+    /// `POST /api/v1/meta/test-suites`'s body, every problem reported at once.
+    pub fn read(
+        mut input: crate::validation::Fields,
+    ) -> Result<Self, crate::validation::InputError> {
+        let account_id = input.required_string("accountId", MAX_PARAM_LEN);
+        let sender_id = input.required_string("senderId", MAX_PARAM_LEN);
+        let sender_username = input.required_string("senderUsername", MAX_PARAM_LEN);
+        input.finish()?;
+        Ok(Self {
+            account_id: account_id.expect("validated"),
+            sender_id: sender_id.expect("validated"),
+            sender_username: sender_username.expect("validated"),
+            phone_number_id: None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

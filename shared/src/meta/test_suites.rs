@@ -21,22 +21,33 @@ use crate::store::{from_item, keys, to_item, Table};
 const SUITE_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SuiteCase {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub channel: Channel,
     pub expected_type: String,
 }
 
+/// A suite of realistic signed samples, one per event kind, to run through the real
+/// ingress path.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaTestSuite))]
 #[serde(rename_all = "camelCase")]
 pub struct TestSuite {
+    #[cfg_attr(feature = "openapi", schema(example = "ts_01JDQ7Y3ZK5V8X9W2M4N6P8R0T"))]
     pub id: String,
     #[serde(flatten)]
     pub params: SampleParams,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub cases: Vec<SuiteCase>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// the last run's results (as POST …/execute answered)
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>, nullable = false))]
     pub last_run: Option<Value>,
 }
 

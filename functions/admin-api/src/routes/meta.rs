@@ -73,19 +73,10 @@ pub async fn dashboard(State(ctx): State<AppContext>, caller: Caller) -> ApiResu
 pub async fn create_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
-    JsonObject(mut input): JsonObject,
+    JsonObject(input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
-    let account_id = input.required_string("accountId", 64);
-    let sender_id = input.required_string("senderId", 64);
-    let sender_username = input.required_string("senderUsername", 64);
-    input.finish()?;
-    let params = SampleParams {
-        account_id: account_id.expect("validated"),
-        sender_id: sender_id.expect("validated"),
-        sender_username: sender_username.expect("validated"),
-        phone_number_id: None,
-    };
+    let params = SampleParams::read(input)?;
     let suite = ctx.meta_test_suites().create(&tenant, params).await?;
     Ok((StatusCode::CREATED, Json(json!(suite))))
 }
