@@ -2343,16 +2343,23 @@ export interface components {
             totalDeliveries: number;
             webhookId?: string;
         };
+        /**
+         * @description A tenant as platform admins see it: with the quotas in force (its own, or the
+         *     deployment's defaults) beside those set for it.
+         */
         Tenant: {
             contactEmail?: string;
             /** Format: date-time */
             createdAt: string;
-            /** @description Whether the contact email is told (through Amazon SES, at most once a day per endpoint) when one of the tenant's endpoints or workflows is disabled for failing. */
+            /**
+             * @description Whether the contact email is told (through Amazon SES, at most once a day per
+             *     endpoint) when one of the tenant's endpoints or workflows is disabled for failing.
+             */
             failureAlerts: boolean;
             id: string;
             metadata: Record<string, never>;
             name: string;
-            quotaOverrides?: components["schemas"]["QuotaOverrides"];
+            quotaOverrides: components["schemas"]["QuotaOverrides"];
             quotas: components["schemas"]["Quotas"];
             /** @enum {string} */
             status: "active" | "suspended";

@@ -51,6 +51,17 @@ impl Quota {
         }
     }
 
+    /// What it limits, for the API's document.
+    pub fn description(self) -> &'static str {
+        match self {
+            Quota::MaxEndpoints => "webhook endpoints the tenant may have",
+            Quota::MaxWorkflows => "workflow webhooks the tenant may have",
+            Quota::MaxEventBytes => "largest event data, in bytes of JSON, that the tenant's callers may publish (hookhub's own limit is 204800)",
+            Quota::PublishPerMinute => "events and workflow calls the tenant's callers may publish in one clock minute, whoever publishes (API keys, tenant and platform admins); events hookhub makes from Meta's webhooks and its own state are not counted",
+            Quota::MaxRetryAttempts => "most retries any of the tenant's endpoints or workflows makes, including those made before the quota was lowered",
+        }
+    }
+
     /// The values a quota may take. The upper bounds are hookhub's own limits: an event's
     /// data is at most 200 KiB whatever the quota, an endpoint retries at most 10 times.
     pub fn bounds(self) -> (u32, u32) {
@@ -274,6 +285,94 @@ impl QuotaOverrides {
         out
     }
 }
+
+/// The quota schemas, built from [`Quota::ALL`]: the names, bounds and descriptions the
+/// validation and the configuration read.
+#[cfg(feature = "openapi")]
+mod openapi {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{Quota, QuotaChanges, QuotaOverrides, Quotas};
+
+    /// An object with one integer property per quota, within its bounds.
+    fn object(nullable: bool, documented: bool) -> ObjectBuilder {
+        let mut object = ObjectBuilder::new().schema_type(Type::Object);
+        for quota in Quota::ALL {
+            let (min, max) = quota.bounds();
+            let kind = if nullable {
+                SchemaType::from_iter([Type::Integer, Type::Null])
+            } else {
+                SchemaType::Type(Type::Integer)
+            };
+            let property = ObjectBuilder::new()
+                .schema_type(kind)
+                .minimum(Some(min))
+                .maximum(Some(max))
+                .description(documented.then(|| quota.description()));
+            object = object.property(quota.name(), property);
+        }
+        object
+    }
+
+    impl utoipa::PartialSchema for Quotas {
+        fn schema() -> RefOr<Schema> {
+            let mut object = object(false, true).description(Some(
+                "The quotas in force for a tenant: its own (quotaOverrides) or the deployment's defaults (HOOKHUB_QUOTA_* variables).",
+            ));
+            for quota in Quota::ALL {
+                object = object.required(quota.name());
+            }
+            object.into()
+        }
+    }
+
+    impl utoipa::ToSchema for Quotas {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("Quotas")
+        }
+    }
+
+    impl utoipa::PartialSchema for QuotaOverrides {
+        fn schema() -> RefOr<Schema> {
+            object(false, false)
+                .description(Some(
+                    "The quotas a platform admin set for one tenant; the others follow the defaults.",
+                ))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for QuotaOverrides {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("QuotaOverrides")
+        }
+    }
+
+    impl utoipa::PartialSchema for QuotaChanges {
+        fn schema() -> RefOr<Schema> {
+            object(true, false)
+                .description(Some(
+                    "Quotas to change: a number sets one, null returns it to the deployment's default, a quota left out is kept. Every change is audited with its value (quotas.maxEndpoints=20).",
+                ))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for QuotaChanges {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("QuotaChanges")
+        }
+    }
+}
+
+/// A request's `quotas` object: the document's schema for it (the changes themselves are
+/// read by [`QuotaOverrides::read_changes`]).
+pub struct QuotaChanges;
 
 /// Refuses what a quota does not allow, naming the quota.
 pub fn exceeded(quota: Quota, limit: u32, message: impl Into<String>) -> ServiceError {

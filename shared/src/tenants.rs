@@ -10,6 +10,7 @@ use crate::store::{from_item, keys, to_item, Index, Query, Table};
 use crate::validation::Fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TenantStatus {
     Active,
@@ -39,6 +40,51 @@ pub struct Tenant {
 
 fn on() -> bool {
     true
+}
+
+/// A tenant as platform admins see it: with the quotas in force (its own, or the
+/// deployment's defaults) beside those set for it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Tenant))]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ten_[0-9A-Z]{26}$"))]
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub contact_email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: TenantStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+    pub quotas: crate::quotas::Quotas,
+    pub quota_overrides: QuotaOverrides,
+    /// Whether the contact email is told (through Amazon SES, at most once a day per
+    /// endpoint) when one of the tenant's endpoints or workflows is disabled for failing.
+    pub failure_alerts: bool,
+}
+
+impl TenantView {
+    pub fn new(tenant: &Tenant, defaults: crate::quotas::Quotas) -> Self {
+        Self {
+            id: tenant.id.clone(),
+            name: tenant.name.clone(),
+            contact_email: tenant.contact_email.clone(),
+            status: tenant.status,
+            metadata: tenant.metadata.clone(),
+            created_at: tenant.created_at.clone(),
+            updated_at: tenant.updated_at.clone(),
+            quotas: defaults.with(&tenant.quota_overrides),
+            quota_overrides: tenant.quota_overrides.clone(),
+            failure_alerts: tenant.failure_alerts,
+        }
+    }
 }
 
 impl Tenant {

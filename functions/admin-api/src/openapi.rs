@@ -12,6 +12,8 @@ use hookhub_shared::meta::graph_health::ChannelCheck;
 use hookhub_shared::meta::samples::SampleParams;
 use hookhub_shared::meta::subscriptions::{MetaSubscription, SubscriptionRequest};
 use hookhub_shared::meta::test_suites::TestSuite;
+use hookhub_shared::quotas::{QuotaChanges, QuotaOverrides, Quotas};
+use hookhub_shared::tenants::TenantView;
 use serde_json::{Map, Value};
 use utoipa::OpenApi;
 
@@ -25,7 +27,11 @@ const WRITTEN: &str = include_str!("../openapi.json");
     SubscriptionRequest,
     ChannelCheck,
     SampleParams,
-    TestSuite
+    TestSuite,
+    TenantView,
+    Quotas,
+    QuotaOverrides,
+    QuotaChanges
 )))]
 struct Typed;
 

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hookhub_shared::integrations::IntegrationKind;
-use hookhub_shared::tenants::Tenant;
+use hookhub_shared::tenants::{Tenant, TenantView};
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
@@ -14,13 +14,8 @@ use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// A tenant as platform admins see it: with the quotas in force (its own, or the
-/// deployment's defaults) beside those set for it.
 fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> Value {
-    let mut view = json!(tenant);
-    view["quotas"] = json!(ctx.config.quotas.with(&tenant.quota_overrides));
-    view["quotaOverrides"] = json!(tenant.quota_overrides);
-    view
+    json!(TenantView::new(tenant, ctx.config.quotas))
 }
 
 pub async fn create_tenant(
