@@ -12,7 +12,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_REGION ?= us-east-1
 
-.PHONY: dev test setup venv toolchain browser build lint fmt emulator-start emulator-stop token clean
+.PHONY: openapi dev test setup venv toolchain browser build lint fmt emulator-start emulator-stop token clean
 
 dev: setup
 	infra/emulator.sh start $(EMULATOR_PORT)
@@ -61,6 +61,13 @@ toolchain:
 
 build:
 	cargo build --locked -p hookhub-local
+
+# The admin API's OpenAPI document, generated from the code (typed bodies and
+# functions/admin-api/openapi/written.json), then the console's types generated from it.
+openapi:
+	cargo run --locked -q -p hookhub-local -- openapi > functions/admin-api/openapi.json.new
+	mv functions/admin-api/openapi.json.new functions/admin-api/openapi.json
+	cd console && npx --no-install openapi-typescript ../functions/admin-api/openapi.json --output types/openapi.d.ts
 
 emulator-start: venv
 	infra/emulator.sh start $(EMULATOR_PORT)

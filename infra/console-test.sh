@@ -9,10 +9,9 @@ node --test console/tests/
 # Built by infra/test.sh's `cargo test`; through cargo so a stale runner is rebuilt.
 cargo test --workspace --all-targets --locked --no-run -q
 # The console's calls against the API's document: the types generated from the document
-# /api/openapi.json serves must be current, and every call must type-check against them
-# (console/types/api.d.ts).
-document=$(mktemp --suffix=.json)
-"${CARGO_TARGET_DIR:-target}/debug/hookhub-local" openapi > "$document"
+# /api/openapi.json serves (functions/admin-api/openapi.json) must be current, and every call
+# must type-check against them (console/types/api.d.ts).
+document=$PWD/functions/admin-api/openapi.json
 (
   cd console
   [ -f node_modules/.installed ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }
@@ -26,7 +25,6 @@ document=$(mktemp --suffix=.json)
   rm -f "$fresh"
   npx --no-install tsc -p tsconfig.json
 )
-rm -f "$document"
 echo "console type check passed"
 start=$(date +%s)
 "$VENV/bin/python" console/tests/journeys.py

@@ -14,8 +14,11 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Config,
     /// Cognito, likewise: only the admin API calls it, and only with a user pool configured.
     pub cognito: aws_sdk_cognitoidentityprovider::Config,
-    /// SES, likewise: only the worker sends email, and builds its client at the first one.
-    pub ses: aws_sdk_sesv2::Config,
+    /// What SES's configuration is made from: only the worker sends email, so only the
+    /// worker links the SES client (see [`AwsClients::ses`]).
+    pub sdk: SdkConfig,
+    /// Interceptors for clients made later from `sdk` (the tests count their calls).
+    pub interceptors: Vec<aws_smithy_runtime_api::client::interceptors::SharedInterceptor>,
 }
 
 impl AwsClients {
@@ -53,8 +56,18 @@ impl AwsClients {
             kms: aws_sdk_kms::Client::new(sdk),
             sns: aws_sdk_sns::Config::new(sdk),
             cognito: aws_sdk_cognitoidentityprovider::Config::new(sdk),
-            ses: aws_sdk_sesv2::Config::new(sdk),
+            sdk: sdk.clone(),
+            interceptors: Vec::new(),
         }
+    }
+
+    /// SES's configuration, with the interceptors given to the other clients.
+    pub fn ses(&self) -> aws_sdk_sesv2::Config {
+        let mut config = aws_sdk_sesv2::Config::new(&self.sdk).to_builder();
+        for interceptor in &self.interceptors {
+            config.push_interceptor(interceptor.clone());
+        }
+        config.build()
     }
 }
 

@@ -81,7 +81,7 @@ impl AppContext {
     pub fn with_mailer(mut self, clients: &AwsClients) -> Self {
         if let Some(sender) = &self.config.alert_sender {
             self.mailer = Some(Arc::new(crate::alerts::ses::SesMailer::new(
-                clients.ses.clone(),
+                clients.ses(),
                 sender,
             )));
         }

@@ -9,7 +9,8 @@
 //! - `provision`: create or update the development stack and print its variables.
 //! - `token --role platform_admin|tenant_admin [--tenant ID] [--hours N]`: mint a development
 //!   JWT with the configured (or development) secret.
-//! - `openapi`: print the admin API's OpenAPI document, as `/api/openapi.json` serves it.
+//! - `openapi`: print the admin API's OpenAPI document as generated from the code (`make
+//!   openapi` writes it to `functions/admin-api/openapi.json`, which the API serves).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -44,7 +45,7 @@ async fn main() {
         }),
         Some("token") => token(&args[1..]),
         Some("openapi") => {
-            println!("{:#}", admin_api::openapi::document_value());
+            print!("{}", admin_api::openapi::generate::document_text());
             Ok(())
         }
         Some("-h" | "--help" | "help") => {

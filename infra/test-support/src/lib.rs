@@ -419,7 +419,10 @@ pub fn counted_clients(c: &AwsClients, counter: &AwsCallCounter) -> AwsClients {
         ),
         sns: c.sns.to_builder().interceptor(counter.clone()).build(),
         cognito: c.cognito.to_builder().interceptor(counter.clone()).build(),
-        ses: c.ses.to_builder().interceptor(counter.clone()).build(),
+        sdk: c.sdk.clone(),
+        interceptors: vec![
+            aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(counter.clone()),
+        ],
     }
 }
 

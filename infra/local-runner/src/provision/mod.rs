@@ -158,7 +158,7 @@ pub async fn ensure_sender_identity(
     clients: &AwsClients,
     sender: &str,
 ) -> Result<(), ProvisionError> {
-    let ses = aws_sdk_sesv2::Client::from_conf(clients.ses.clone());
+    let ses = aws_sdk_sesv2::Client::from_conf(clients.ses());
     match ses
         .create_email_identity()
         .email_identity(sender)
