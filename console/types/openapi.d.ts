@@ -1697,16 +1697,27 @@ export interface components {
             /** Format: uri */
             url: string;
         };
-        /** @description The erasure of one person: a job that redacts the Meta events from or to them, the hookhub events whose data names their external id, phone number, email or username (with the responses logged for those events' deliveries; requests are rebuilt from the redacted event), and the messages sent to their number. Retries and recoveries after it send the redacted data. The person's identifiers are never shown and are dropped when it is done. */
+        /**
+         * @description The erasure of one person: a job that redacts the Meta events from or to them, the
+         *     hookhub events whose data names their external id, phone number, email or username (with
+         *     the responses logged for those events' deliveries; requests are rebuilt from the redacted
+         *     event), and the messages sent to their number. Retries and recoveries after it send the
+         *     redacted data. The person's identifiers are never shown and are dropped when it is done.
+         */
         Erasure: {
             channel: string;
             contactId: string;
             /** Format: date-time */
             createdAt: string;
+            /** @description How many items of each kind were redacted. */
             erased: {
+                /** Format: int64 */
                 attempts: number;
+                /** Format: int64 */
                 events: number;
+                /** Format: int64 */
                 messages: number;
+                /** Format: int64 */
                 metaEvents: number;
             };
             error?: string | null;
@@ -1714,7 +1725,10 @@ export interface components {
             finishedAt?: string | null;
             id: string;
             requestedBy: string;
-            /** @enum {string} */
+            /**
+             * @description What the walk is redacting now; the stages run in this order.
+             * @enum {string}
+             */
             stage: "metaEvents" | "events" | "messages" | "finished";
             /** @enum {string} */
             status: "queued" | "running" | "done" | "failed";

@@ -36,6 +36,7 @@ pub const ERASE_JOB: &str = "contact.erase";
 const PAGES_PER_RUN: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErasureStatus {
     Queued,
@@ -46,6 +47,7 @@ pub enum ErasureStatus {
 
 /// What the walk is redacting now; the stages run in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
     MetaEvents,
@@ -56,6 +58,7 @@ pub enum Stage {
 
 /// How many items of each kind were redacted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Erased {
     pub meta_events: u64,
@@ -142,23 +145,54 @@ pub struct Erasure {
     pub person: Option<Person>,
 }
 
+/// The erasure of one person: a job that redacts the Meta events from or to them, the
+/// hookhub events whose data names their external id, phone number, email or username (with
+/// the responses logged for those events' deliveries; requests are rebuilt from the redacted
+/// event), and the messages sent to their number. Retries and recoveries after it send the
+/// redacted data. The person's identifiers are never shown and are dropped when it is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Erasure))]
+#[serde(rename_all = "camelCase")]
+pub struct ErasureView {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ers_[0-9A-Z]{26}$"))]
+    pub id: String,
+    pub contact_id: String,
+    pub channel: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: ErasureStatus,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub stage: Stage,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub erased: Erased,
+    pub requested_by: String,
+    pub error: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub finished_at: Option<String>,
+    pub status_url: String,
+}
+
 impl Erasure {
     /// What the API shows: never the person's identifiers, nor the walk's cursor.
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "contactId": self.contact_id,
-            "channel": self.channel,
-            "status": self.status,
-            "stage": self.stage,
-            "erased": self.erased,
-            "requestedBy": self.requested_by,
-            "error": self.error,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "finishedAt": self.finished_at,
-            "statusUrl": format!("/api/v1/contacts/erasures/{}", self.id),
-        })
+    pub fn view(&self) -> ErasureView {
+        ErasureView {
+            id: self.id.clone(),
+            contact_id: self.contact_id.clone(),
+            channel: self.channel.clone(),
+            status: self.status,
+            stage: self.stage,
+            erased: self.erased.clone(),
+            requested_by: self.requested_by.clone(),
+            error: self.error.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            finished_at: self.finished_at.clone(),
+            status_url: format!("/api/v1/contacts/erasures/{}", self.id),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub async fn document() -> impl IntoResponse {
 
 #[cfg(feature = "openapi")]
 pub mod generate {
+    use hookhub_shared::erasure::ErasureView;
     use hookhub_shared::meta::graph_health::ChannelCheck;
     use hookhub_shared::meta::samples::SampleParams;
     use hookhub_shared::meta::subscriptions::{MetaSubscription, SubscriptionRequest};
@@ -41,7 +42,8 @@ pub mod generate {
         TenantView,
         Quotas,
         QuotaOverrides,
-        QuotaChanges
+        QuotaChanges,
+        ErasureView
     )))]
     struct Typed;
 

@@ -208,7 +208,7 @@ pub async fn erasure_status(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
-    Ok(Json(ctx.erasures().get(&tenant, &id).await?.view()))
+    Ok(Json(json!(ctx.erasures().get(&tenant, &id).await?.view())))
 }
 
 /// `GET /api/v1/contacts/erasures`: the tenant's erasures, newest first.
@@ -222,7 +222,10 @@ pub async fn erasures(
         .erasures()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(found.iter().map(|e| e.view()).collect(), next)))
+    Ok(Json(page(
+        found.iter().map(|e| json!(e.view())).collect(),
+        next,
+    )))
 }
 
 async fn export(
