@@ -9,8 +9,10 @@ if [ "${1:-}" = coldstart ]; then
   shift
   # The three functions as Lambda runs them, the hello-world baseline and the SDK floor
   # (hello-world + the AWS clients), one profile.
-  cargo build --release --locked -p admin-api -p meta-ingress -p delivery-worker \
-    -p hookhub-local --bin admin-api --bin meta-ingress --bin delivery-worker \
+  # Two builds: built with the local runner, the admin API would gain its OpenAPI generator
+  # (the runner turns its `openapi` feature on), which the deployed function does not have.
+  cargo build --release --locked -p admin-api -p meta-ingress -p delivery-worker
+  cargo build --release --locked -p hookhub-local \
     --bin coldstart-hello --bin coldstart-sdk --bin hookhub-coldstart
   exec target/release/hookhub-coldstart --dir target/release "$@"
 fi

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 fn main() {
     query_parameters();
+    gzip_document();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-changed={}", root.display());
@@ -64,6 +65,17 @@ fn main() {
     }
     writeln!(table, "];").unwrap();
     std::fs::write(out.join("console_files.rs"), table).expect("writing OUT_DIR");
+}
+
+/// The OpenAPI document, embedded gzipped like the console: it is 400 KB of JSON.
+fn gzip_document() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(&std::fs::read(&path).expect("openapi.json"))
+        .expect("gzip");
+    std::fs::write(out.join("openapi.json.gz"), gzip.finish().expect("gzip"))
+        .expect("writing OUT_DIR");
 }
 
 /// The query parameters each operation of the OpenAPI document takes, for refusing the

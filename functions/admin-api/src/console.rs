@@ -30,7 +30,7 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -45,7 +45,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// A file as embedded (gzipped), unzipped.
-fn gunzip(gzipped: &[u8]) -> Vec<u8> {
+pub(crate) fn gunzip(gzipped: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(gzipped)

@@ -1,19 +1,36 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the code and committed
 //! as `openapi.json`, which the function serves as it is (no generator code in the Lambda
-//! binary, nothing built at a cold start).
+//! binary, nothing built at a cold start), embedded gzipped and sent so when the client
+//! takes gzip.
 //!
 //! With the `openapi` feature, [`generate`] makes the document: the schemas of typed
 //! request and response bodies from the types themselves (utoipa), the rest from
 //! `openapi/written.json`, which shrinks as bodies become typed. `hookhub-local openapi`
 //! prints it; a test holds the committed file to it.
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 
-pub const DOCUMENT: &str = include_str!("../openapi.json");
+/// `openapi.json`, gzipped by `build.rs`.
+const DOCUMENT_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
 
-pub async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT)
+pub async fn document(headers: HeaderMap) -> Response {
+    let gzip = crate::console::accepts_gzip(&headers);
+    let mut response = if gzip {
+        DOCUMENT_GZIP.into_response()
+    } else {
+        crate::console::gunzip(DOCUMENT_GZIP).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
 }
 
 #[cfg(feature = "openapi")]

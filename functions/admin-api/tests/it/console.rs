@@ -124,3 +124,23 @@ async fn the_console_is_served_with_its_caching_and_security_headers() {
     }
     assert!(first_load < 200 * 1024, "first load {first_load} bytes");
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_the_committed_file_gzipped_when_accepted() {
+    let api = Api::new("openapi-served").await;
+    let committed = include_str!("../../openapi.json");
+    let (status, headers, zipped) = get(&api, "/api/openapi.json", true).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(gunzip(&zipped), committed);
+    assert!(
+        zipped.len() * 5 < committed.len(),
+        "{} bytes gzipped",
+        zipped.len()
+    );
+    let (status, headers, plain) = get(&api, "/api/openapi.json", false).await;
+    assert_eq!(status, 200);
+    assert!(headers.get("content-encoding").is_none());
+    assert_eq!(String::from_utf8(plain).unwrap(), committed);
+}
