@@ -290,8 +290,6 @@ impl QuotaOverrides {
 /// validation and the configuration read.
 #[cfg(feature = "openapi")]
 mod openapi {
-    use std::borrow::Cow;
-
     use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
     use utoipa::openapi::{RefOr, Schema};
 
@@ -329,11 +327,8 @@ mod openapi {
         }
     }
 
-    impl utoipa::ToSchema for Quotas {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("Quotas")
-        }
-    }
+    // Named after the type, as the document names it.
+    impl utoipa::ToSchema for Quotas {}
 
     impl utoipa::PartialSchema for QuotaOverrides {
         fn schema() -> RefOr<Schema> {
@@ -346,11 +341,8 @@ mod openapi {
         }
     }
 
-    impl utoipa::ToSchema for QuotaOverrides {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("QuotaOverrides")
-        }
-    }
+    // Named after the type, as the document names it.
+    impl utoipa::ToSchema for QuotaOverrides {}
 
     impl utoipa::PartialSchema for QuotaChanges {
         fn schema() -> RefOr<Schema> {
@@ -363,11 +355,8 @@ mod openapi {
         }
     }
 
-    impl utoipa::ToSchema for QuotaChanges {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("QuotaChanges")
-        }
-    }
+    // Named after the type, as the document names it.
+    impl utoipa::ToSchema for QuotaChanges {}
 }
 
 /// A request's `quotas` object: the document's schema for it (the changes themselves are

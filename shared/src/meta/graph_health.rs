@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::graph::{GraphStatus, MetaAccess};
 use super::subscriptions::{failure_view, MetaChannel, MetaSubscriptions};
 use crate::error::{ServiceError, ServiceResult};
-use crate::integrations::{IntegrationKind, IntegrationService};
+use crate::integrations::IntegrationService;
 use crate::jobs::{JobError, JobHandler, Outcome};
 use crate::messages::ProviderClients;
 use crate::store::{from_item, keys, to_item, Index, Query, Table};
@@ -113,9 +113,10 @@ impl GraphHealthChecks {
     /// channel no longer configured loses its stored check.
     pub async fn check_tenant(&self, tenant_id: &str) -> ServiceResult<Vec<ChannelCheck>> {
         let mut checks = Vec::new();
-        for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
-            let key = keys::meta_graph_health(tenant_id, kind.as_str());
-            let access = match MetaAccess::open(&self.integrations, tenant_id, kind).await {
+        for channel in MetaChannel::ALL {
+            let key = keys::meta_graph_health(tenant_id, channel.as_str());
+            let access = match MetaAccess::open(&self.integrations, tenant_id, channel.kind()).await
+            {
                 Ok(access) if access.record.enabled => access,
                 Ok(_) | Err(ServiceError::FailedPrecondition(_)) => {
                     self.table.delete(&key).await?;
@@ -127,7 +128,7 @@ impl GraphHealthChecks {
                 Some(item) => from_item::<ChannelCheck>(item).ok(),
                 None => None,
             };
-            let check = match self.check(&access, previous.as_ref()).await {
+            let check = match self.check(channel, &access, previous.as_ref()).await {
                 Ok(check) => check,
                 // Saved without the account to read: nothing to check until it is.
                 Err(ServiceError::FailedPrecondition(_)) => {
@@ -144,6 +145,7 @@ impl GraphHealthChecks {
 
     async fn check(
         &self,
+        channel: MetaChannel,
         access: &MetaAccess,
         previous: Option<&ChannelCheck>,
     ) -> ServiceResult<ChannelCheck> {
@@ -168,10 +170,6 @@ impl GraphHealthChecks {
         }
         let now = crate::time::now_rfc3339();
         let healthy = status == GraphStatus::Ok;
-        let channel = match access.kind {
-            IntegrationKind::Whatsapp => MetaChannel::Whatsapp,
-            _ => MetaChannel::Instagram,
-        };
         let was = previous.filter(|p| p.channel == channel);
         Ok(ChannelCheck {
             channel,

@@ -64,6 +64,8 @@ pub enum MetaChannel {
 }
 
 impl MetaChannel {
+    pub const ALL: [MetaChannel; 2] = [MetaChannel::Whatsapp, MetaChannel::Instagram];
+
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "whatsapp" => Some(Self::Whatsapp),
@@ -347,8 +349,9 @@ impl MetaSubscriptions {
     pub async fn list(&self, tenant_id: &str) -> ServiceResult<Vec<Value>> {
         let stored = self.stored(tenant_id).await?;
         let mut views = Vec::new();
-        for kind in [IntegrationKind::Whatsapp, IntegrationKind::Instagram] {
-            let mine = stored.iter().find(|s| s.channel.kind() == kind);
+        for channel in MetaChannel::ALL {
+            let kind = channel.kind();
+            let mine = stored.iter().find(|s| s.channel == channel);
             let access = match MetaAccess::open(&self.integrations, tenant_id, kind).await {
                 Ok(access) => access,
                 Err(ServiceError::FailedPrecondition(_)) if mine.is_none() => continue,
