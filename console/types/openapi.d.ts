@@ -1303,24 +1303,32 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Accepted: {
-            deliveryId?: string;
-            eventId?: string;
-            eventIds?: string[];
-            recovered?: number;
-            since?: string;
-            webhookId?: string;
-        };
         Analytics: {
-            activeWebhooks: number | null;
+            activeWebhooks: number;
+            /** Format: int64 */
             averageResponseTimeMs?: number | null;
-            failedDeliveries?: number | null;
-            failedWebhooks: number | null;
-            healthyWebhooks: number | null;
+            /** Format: int64 */
+            failedDeliveries: number;
+            /**
+             * Format: int64
+             * @description disabled, or failing since the last success
+             */
+            failedWebhooks: number;
+            /**
+             * Format: int64
+             * @description active, and the last attempt (if any) succeeded
+             */
+            healthyWebhooks: number;
+            /**
+             * Format: double
+             * @description percent of attempts that succeeded, to one decimal; null before the first
+             */
             successRate?: number | null;
-            successfulDeliveries?: number | null;
-            totalDeliveries: number | null;
-            totalWebhooks: number | null;
+            /** Format: int64 */
+            successfulDeliveries: number;
+            /** Format: int64 */
+            totalDeliveries: number;
+            totalWebhooks: number;
         };
         ApiKey: {
             allowedIps: string[];
@@ -1381,15 +1389,8 @@ export interface components {
             /** Format: date-time */
             lastUsedAt?: string | null;
         };
-        AttemptDetail: {
-            attempt: number;
-            createdAt: string;
-            deliveryId: string;
-            endpointId: string;
-            eventId: string;
-            eventType: string;
-            id: string;
-            nextAttemptAt?: string;
+        /** @description One attempt as the API shows it: the request as sent and the response as received. */
+        AttemptDetail: components["schemas"]["AttemptHead"] & {
             request: {
                 /** @description the exact bytes sent; null once the event is past its retention */
                 body: string | null;
@@ -1397,48 +1398,68 @@ export interface components {
                 headers: {
                     [key: string]: string;
                 };
-                /** @enum {string} */
+                /**
+                 * @description Deliveries are POSTs.
+                 * @enum {string}
+                 */
                 method: "POST";
                 url: string;
             };
             response: {
+                /** @description cut to 4 KiB */
                 body?: string | null;
+                /** Format: int64 */
                 durationMs: number;
                 error?: string | null;
                 headers: {
                     [key: string]: string;
                 };
+                /** Format: int32 */
                 statusCode?: number | null;
             };
-            /** @enum {string} */
-            status: "success" | "failed";
-            success: boolean;
-            webhookId: string;
-            willRetry: boolean;
         };
-        AttemptLog: {
+        /** @description What every view of an attempt shows: which delivery of which event, and how it ended. */
+        AttemptHead: {
+            /**
+             * Format: int32
+             * @description 1 for the first attempt, then each retry
+             */
             attempt: number;
+            /** Format: date-time */
             createdAt: string;
+            /** @description the same for every attempt at delivering one event to one endpoint */
             deliveryId: string;
             endpointId: string;
-            error?: string;
             eventId: string;
             eventType: string;
             id: string;
+            /** Format: date-time */
             nextAttemptAt?: string;
-            responseBody?: string;
-            responseTimeMs: number;
-            /** @enum {string} */
+            /**
+             * @description Whether an attempt reached its receiver and got a 2xx.
+             * @enum {string}
+             */
             status: "success" | "failed";
-            statusCode?: number;
             success: boolean;
-            url: string;
+            /** @description the endpoint (wh_…) or workflow (wf_…) attempted; the same as endpointId */
             webhookId: string;
             willRetry: boolean;
+        };
+        /** @description An attempt as listed: without the headers, which the attempt's own page shows. */
+        AttemptLog: components["schemas"]["AttemptHead"] & {
+            error?: string;
+            /** @description the receiver's answer, cut to 4 KiB */
+            responseBody?: string;
+            /** Format: int64 */
+            responseTimeMs: number;
+            /** Format: int32 */
+            statusCode?: number;
+            url: string;
         };
         AttemptLogPage: {
             data: components["schemas"]["AttemptLog"][];
             hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
         AuditEntry: {
@@ -1467,25 +1488,33 @@ export interface components {
             }[];
             eventId: string;
         };
+        /** @description The catalog as `GET /api/v1/webhooks/events` shows it. */
         Catalog: {
             data: {
                 description: string;
-                /** @description who besides the tenant's own publishes makes events of this type: meta (hookhub makes them from Meta's webhooks) or hookhub (message statuses, contact, tag and custom field changes, its own state); empty when only tenants publish it */
                 emittedBy: ("meta" | "hookhub")[];
-                /** @description false for the types hookhub emits about its own state (endpoint.disabled, webhook.test, workflow.call): POST /api/v1/events refuses them */
+                /**
+                 * @description false for the types hookhub emits about its own state (endpoint.disabled,
+                 *     webhook.test, workflow.call): POST /api/v1/events refuses them
+                 */
                 publishable: boolean;
+                /** @description what POST /api/v1/webhooks/{webhookId}/test sends as data */
                 sample: Record<string, never>;
-                type: string;
+                type: components["schemas"]["EventType"];
             }[];
-            /** @description every delivered payload's fields: id, event, timestamp, tenantId, source, data, and metadata (attempt, tenantId, source) */
-            payload?: {
+            /**
+             * @description every delivered payload's fields: id, event, timestamp, tenantId, source, data, and
+             *     metadata (attempt, tenantId, source)
+             */
+            payload: {
                 [key: string]: string;
             };
             /** @description the values of a delivered payload's source field: api, meta, hookhub */
-            sources?: {
+            sources: {
                 [key: string]: string;
             };
-            wildcards?: string[];
+            /** @description the patterns besides exact types: * and <prefix>.* */
+            wildcards: string[];
         };
         Component: {
             latencyMs: number;
@@ -1558,28 +1587,40 @@ export interface components {
             exportConsent?: boolean;
             tags?: string[];
         };
+        /** @description Where one delivery of an event (to one endpoint or workflow) stands, from its attempts. */
         DeliveryState: {
+            /** Format: int32 */
             attempts: number;
             deliveryId: string;
             lastAttempt: {
+                /** Format: date-time */
                 at: string;
                 error?: string | null;
                 /** @description its request and response: GET /api/v1/webhooks/logs/{logId} */
                 logId: string;
+                /** Format: date-time */
                 nextAttemptAt?: string | null;
+                /** Format: int64 */
                 responseTimeMs: number;
+                /** Format: int32 */
                 statusCode?: number | null;
             };
-            /** @enum {string} */
+            /**
+             * @description `retrying`: a retry is scheduled; `failed`: no retry is left.
+             * @enum {string}
+             */
             status: "success" | "retrying" | "failed";
             /** @description the endpoint (wh_…) or workflow (wf_…) */
             webhookId: string;
         };
+        /** @description An endpoint as the API shows it: its secrets and header values masked. */
         Endpoint: {
+            /** Format: date-time */
             createdAt: string;
             description?: string;
+            /** @description why hookhub disabled it (ten consecutive failures, or a 410) */
             disabledReason?: string;
-            events: string[];
+            events: components["schemas"]["EventPattern"][];
             /** @description custom headers sent with every delivery; values sealed and shown masked */
             headers: {
                 [key: string]: string;
@@ -1587,11 +1628,21 @@ export interface components {
             id: string;
             isActive: boolean;
             name: string;
+            /** Format: int64 */
             retryAttempts: number;
-            /** @description seconds before the first retry; doubles each retry */
+            /**
+             * Format: int64
+             * @description seconds before the first retry; doubles each retry
+             */
             retryDelay: number;
+            /**
+             * @description the secrets signing deliveries, newest first: during a rotation the previous one
+             *     signs too until it expires
+             */
             secrets: components["schemas"]["EndpointSecret"][];
+            /** Format: int64 */
             timeoutMs: number;
+            /** Format: date-time */
             updatedAt: string;
             /** Format: uri */
             url: string;
@@ -1619,40 +1670,37 @@ export interface components {
             /** @description https (http only where the deployment allows); no private targets */
             url: string;
         };
-        EndpointDetail: {
-            createdAt: string;
-            description?: string;
-            disabledReason?: string;
-            events: string[];
-            /** @description custom headers sent with every delivery; values sealed and shown masked */
-            headers: {
-                [key: string]: string;
-            };
-            id: string;
-            isActive: boolean;
-            name: string;
+        /** @description An endpoint with its delivery counters, and its recent attempts when asked for. */
+        EndpointDetail: components["schemas"]["Endpoint"] & {
             /** @description with ?include=recentDeliveries: the last 50 attempts, newest first */
             recentDeliveries?: components["schemas"]["AttemptLog"][];
-            retryAttempts: number;
-            /** @description seconds before the first retry; doubles each retry */
-            retryDelay: number;
-            secrets: components["schemas"]["EndpointSecret"][];
             stats: components["schemas"]["Stats"];
-            timeoutMs: number;
-            updatedAt: string;
-            /** Format: uri */
-            url: string;
         };
         EndpointPage: {
             data: components["schemas"]["Endpoint"][];
             hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
+        /** @description A signing secret, masked. */
         EndpointSecret: {
+            /** Format: date-time */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @description set once rotated out: it stops signing then
+             */
             expiresAt?: string | null;
             /** @description masked */
             secret: string;
+        };
+        /** @description An endpoint's counters, its state, and its last 24 hours hour by hour. */
+        EndpointStats: components["schemas"]["Stats"] & {
+            disabledReason?: string | null;
+            isActive: boolean;
+            /** @description the hours of the last 24 with attempts, oldest first */
+            last24Hours: components["schemas"]["HourCounters"][];
+            webhookId: string;
         };
         EndpointUpdate: {
             /**
@@ -1675,27 +1723,10 @@ export interface components {
             /** @description https (http only where the deployment allows); no private targets */
             url?: string;
         };
-        EndpointWithSecret: {
-            createdAt: string;
-            description?: string;
-            disabledReason?: string;
-            events: string[];
-            headers: {
-                [key: string]: string;
-            };
-            id: string;
-            isActive: boolean;
-            name: string;
-            retryAttempts: number;
-            /** @description seconds before the first retry; doubles each retry */
-            retryDelay: number;
+        /** @description An endpoint as created or rotated, with the signing secret its owner sees this once. */
+        EndpointWithSecret: components["schemas"]["Endpoint"] & {
             /** @description shown once */
             secret: string;
-            secrets: components["schemas"]["EndpointSecret"][];
-            timeoutMs: number;
-            updatedAt: string;
-            /** Format: uri */
-            url: string;
         };
         /**
          * @description The erasure of one person: a job that redacts the Meta events from or to them, the
@@ -1748,7 +1779,9 @@ export interface components {
                 message: string;
             };
         };
+        /** @description An event as read back: its envelope and data, as receivers get them. */
         Event: {
+            /** Format: date-time */
             createdAt: string;
             data: Record<string, never> | null;
             id: string;
@@ -1759,12 +1792,15 @@ export interface components {
             source: "api" | "meta" | "hookhub";
             type: string;
         };
+        /** @description An event as read back, with where each of its deliveries stands. */
         EventDetail: components["schemas"]["Event"] & {
             /** @description one per endpoint and workflow it went to, once first attempted */
             deliveries: components["schemas"]["DeliveryState"][];
         };
         EventPage: {
             data: components["schemas"]["Event"][];
+            hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
         /**
@@ -1871,6 +1907,34 @@ export interface components {
             /** @enum {string} */
             status: "ok" | "degraded";
             version: string;
+        };
+        /** @description One hour's attempts at an endpoint. */
+        HourCounters: {
+            /**
+             * Format: int64
+             * @default 0
+             */
+            failed: number;
+            /**
+             * @description the hour, UTC: yyyy-mm-ddThh
+             * @default
+             */
+            hour: string;
+            /**
+             * Format: int64
+             * @default 0
+             */
+            responseMs: number;
+            /**
+             * Format: int64
+             * @default 0
+             */
+            successful: number;
+            /**
+             * Format: int64
+             * @default 0
+             */
+            total: number;
         };
         /** @description The integration's fields (those of the kind named in the path). A secret field left out, null or blank keeps the stored value; a plain field set to blank or null is cleared. */
         IntegrationSettings: {
@@ -2280,8 +2344,11 @@ export interface components {
             data?: Record<string, never> | null;
             type: components["schemas"]["EventType"] | "message.new";
         };
+        /** @description A publish, accepted: the event and how many deliveries it was queued for. */
         Published: {
+            /** Format: int32 */
             deliveries: number;
+            /** @description A repeat of an earlier publish with the same Idempotency-Key. */
             duplicate: boolean;
             id: string;
         };
@@ -2314,8 +2381,23 @@ export interface components {
             /** @description events and workflow calls the tenant's callers may publish in one clock minute, whoever publishes (API keys, tenant and platform admins); events hookhub makes from Meta's webhooks and its own state are not counted */
             publishPerMinute: number;
         };
+        /** @description The latest calls across a tenant's workflow webhooks (or one), newest first. */
         RecentCalls: {
             data: components["schemas"]["WorkflowCall"][];
+        };
+        /** @description The events whose delivery to an endpoint failed for good, queued again. */
+        Recovery: {
+            eventIds: string[];
+            recovered: number;
+            /** Format: date-time */
+            since: string;
+            webhookId: string;
+        };
+        /** @description A logged attempt's event, queued again to its endpoint as a new delivery. */
+        Redelivery: {
+            deliveryId: string;
+            eventId: string;
+            webhookId: string;
         };
         Refresh: {
             refreshToken: string;
@@ -2341,21 +2423,34 @@ export interface components {
             tenantId?: string | null;
             userId?: string;
         };
+        /** @description An endpoint's delivery counters, as the API shows them. */
         Stats: {
+            /** Format: int64 */
             averageResponseTimeMs?: number | null;
+            /**
+             * Format: int64
+             * @description failed attempts since the last success; at ten the endpoint is disabled
+             */
             consecutiveFailures: number;
-            disabledReason?: string | null;
+            /** Format: int64 */
             failedDeliveries: number;
-            isActive?: boolean;
-            last24Hours?: Record<string, never>[];
+            /** Format: date-time */
             lastCalledAt?: string | null;
+            /** Format: date-time */
             lastFailureAt?: string | null;
+            /** Format: int32 */
             lastStatusCode?: number | null;
+            /** Format: date-time */
             lastSuccessAt?: string | null;
+            /**
+             * Format: double
+             * @description percent of attempts that succeeded, to one decimal; null before the first
+             */
             successRate?: number | null;
+            /** Format: int64 */
             successfulDeliveries: number;
+            /** Format: int64 */
             totalDeliveries: number;
-            webhookId?: string;
         };
         /**
          * @description A tenant as platform admins see it: with the quotas in force (its own, or the
@@ -2492,7 +2587,9 @@ export interface components {
             webhookId: string;
             workflowName: string;
         };
+        /** @description A call of an n8n workflow webhook, as listed: the attempt and the workflow's name. */
         WorkflowCall: components["schemas"]["AttemptLog"] & {
+            /** @description null once the workflow webhook is deleted */
             workflowName?: string | null;
         };
         WorkflowCallAnswered: components["schemas"]["WorkflowAnswer"] & {
@@ -2500,6 +2597,8 @@ export interface components {
         };
         WorkflowCallPage: {
             data: components["schemas"]["WorkflowCall"][];
+            hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
         WorkflowCreate: {
@@ -9738,7 +9837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Accepted"];
+                    "application/json": components["schemas"]["Redelivery"];
                 };
             };
             /** @description Malformed request */
@@ -10194,7 +10293,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Accepted"];
+                    "application/json": components["schemas"]["Recovery"];
                 };
             };
             /** @description Malformed request */
@@ -10392,7 +10491,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Stats"];
+                    "application/json": components["schemas"]["EndpointStats"];
                 };
             };
             /** @description Malformed request */

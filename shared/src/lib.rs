@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod masking;
 pub mod messages;
 pub mod meta;
+pub mod page;
 pub mod people;
 pub mod quotas;
 pub mod signing;

@@ -126,12 +126,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
 }
 
 /// The list envelope every paginated route returns.
-pub fn page(data: Vec<serde_json::Value>, next_cursor: Option<String>) -> serde_json::Value {
-    serde_json::json!({
-        "data": data,
-        "hasMore": next_cursor.is_some(),
-        "nextCursor": next_cursor,
-    })
+pub fn page<T>(data: Vec<T>, next_cursor: Option<String>) -> hookhub_shared::page::Page<T> {
+    hookhub_shared::page::Page::new(data, next_cursor)
+}
+
+/// [`page`] for the listings whose items are not typed yet.
+pub fn page_json(data: Vec<serde_json::Value>, next_cursor: Option<String>) -> serde_json::Value {
+    serde_json::to_value(page(data, next_cursor)).expect("a page serialises")
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 200 visible characters.

@@ -40,13 +40,34 @@ pub mod generate {
     use hookhub_shared::meta::samples::SampleParams;
     use hookhub_shared::meta::subscriptions::{MetaSubscription, SubscriptionRequest};
     use hookhub_shared::meta::test_suites::TestSuite;
+    use hookhub_shared::page::Page;
     use hookhub_shared::quotas::{QuotaChanges, QuotaOverrides, Quotas};
     use hookhub_shared::tenants::TenantView;
+    use hookhub_shared::webhooks::analytics::EndpointAnalytics;
+    use hookhub_shared::webhooks::catalog::openapi::EventPattern;
+    use hookhub_shared::webhooks::catalog::{CatalogView, EventType};
+    use hookhub_shared::webhooks::endpoint::{
+        EndpointDetailView, EndpointStatsView, EndpointView, EndpointWithSecretView,
+    };
+    use hookhub_shared::webhooks::events::Published;
+    use hookhub_shared::webhooks::history::{
+        AttemptDetailView, EventDetailView, EventView, Recovery, Redelivery,
+    };
+    use hookhub_shared::webhooks::logs::{
+        AttemptHead, AttemptView, RecentCalls, StatsView, WorkflowCallView,
+    };
     use serde_json::{Map, Value};
     use utoipa::OpenApi;
 
     /// The paths and the schemas not yet generated from types.
     pub const WRITTEN: &str = include_str!("../openapi/written.json");
+
+    // The listings, each named for what it lists (the component macro takes paths, not
+    // generic types).
+    type EndpointPage = Page<EndpointView>;
+    type AttemptPage = Page<AttemptView>;
+    type EventPage = Page<EventView>;
+    type WorkflowCallPage = Page<WorkflowCallView>;
 
     /// The bodies whose schemas come from their types.
     #[derive(OpenApi)]
@@ -60,7 +81,30 @@ pub mod generate {
         Quotas,
         QuotaOverrides,
         QuotaChanges,
-        ErasureView
+        ErasureView,
+        EventType,
+        EventPattern,
+        CatalogView,
+        EndpointView,
+        EndpointPage,
+        EndpointWithSecretView,
+        EndpointDetailView,
+        StatsView,
+        EndpointStatsView,
+        EndpointAnalytics,
+        AttemptHead,
+        AttemptView,
+        AttemptPage,
+        AttemptDetailView,
+        Redelivery,
+        Recovery,
+        EventView,
+        EventPage,
+        EventDetailView,
+        Published,
+        WorkflowCallView,
+        WorkflowCallPage,
+        RecentCalls
     )))]
     struct Typed;
 

@@ -1,6 +1,9 @@
 //! The event-type catalog: every type a tenant can subscribe to, with a description and a
 //! realistic sample payload (what `POST /webhooks/{id}/test` sends).
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub struct EventType {
@@ -327,6 +330,137 @@ pub fn sample(name: &str) -> Value {
                               "reason": "10 consecutive failed delivery attempts", "consecutiveFailures": 10})
         }
         _ => json!({}),
+    }
+}
+
+/// Every subscription pattern: `*`, each `prefix.*`, then each type.
+pub fn patterns() -> Vec<String> {
+    let mut prefixes: Vec<&str> = Vec::new();
+    for e in EVENT_TYPES {
+        let prefix = e.name.split_once('.').map_or(e.name, |(p, _)| p);
+        if !prefixes.contains(&prefix) {
+            prefixes.push(prefix);
+        }
+    }
+    std::iter::once("*".to_string())
+        .chain(prefixes.iter().map(|p| format!("{p}.*")))
+        .chain(EVENT_TYPES.iter().map(|e| e.name.to_string()))
+        .collect()
+}
+
+/// The catalog as `GET /api/v1/webhooks/events` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Catalog))]
+pub struct CatalogView {
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub data: Vec<EventTypeView>,
+    /// the patterns besides exact types: * and <prefix>.*
+    pub wildcards: Vec<&'static str>,
+    /// the values of a delivered payload's source field: api, meta, hookhub
+    pub sources: BTreeMap<&'static str, &'static str>,
+    /// every delivered payload's fields: id, event, timestamp, tenantId, source, data, and
+    /// metadata (attempt, tenantId, source)
+    pub payload: BTreeMap<&'static str, &'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeView {
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = EventType))]
+    pub name: &'static str,
+    pub description: &'static str,
+    /// what POST /api/v1/webhooks/{webhookId}/test sends as data
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub sample: Value,
+    /// false for the types hookhub emits about its own state (endpoint.disabled,
+    /// webhook.test, workflow.call): POST /api/v1/events refuses them
+    pub publishable: bool,
+    /// who besides the tenant's own publishes makes events of this type: meta (hookhub makes
+    /// them from Meta's webhooks) or hookhub (message statuses, contact, tag and custom field
+    /// changes, its own state); empty when only tenants publish it
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::emitters))]
+    pub emitted_by: &'static [&'static str],
+}
+
+impl CatalogView {
+    pub fn new() -> Self {
+        Self {
+            data: EVENT_TYPES
+                .iter()
+                .map(|e| EventTypeView {
+                    name: e.name,
+                    description: e.description,
+                    sample: sample(e.name),
+                    publishable: is_publishable(e.name),
+                    emitted_by: emitted_by(e.name),
+                })
+                .collect(),
+            wildcards: vec!["*", "<prefix>.*"],
+            sources: ORIGINS.iter().copied().collect(),
+            payload: PAYLOAD.iter().copied().collect(),
+        }
+    }
+}
+
+impl Default for CatalogView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The catalog's enums, from the catalog itself.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{EventType, EVENT_TYPES, ORIGINS};
+
+    fn strings(values: impl IntoIterator<Item = String>) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values))
+    }
+
+    /// `EventType`: a type of the catalog.
+    impl utoipa::PartialSchema for EventType {
+        fn schema() -> RefOr<Schema> {
+            strings(EVENT_TYPES.iter().map(|e| e.name.to_string()))
+                .description(Some("A type of the catalog (GET /api/v1/webhooks/events)"))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for EventType {}
+
+    /// What a subscription matches: a type of the catalog, `prefix.*` or `*`.
+    pub struct EventPattern;
+
+    impl utoipa::PartialSchema for EventPattern {
+        fn schema() -> RefOr<Schema> {
+            strings(super::patterns())
+                .description(Some(
+                    "What a subscription matches: a type of the catalog, prefix.* or *",
+                ))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for EventPattern {}
+
+    /// An event's origin, as its payload's `source` says.
+    pub fn origin_schema() -> ObjectBuilder {
+        strings(ORIGINS.iter().map(|(name, _)| name.to_string())).description(Some(
+            "where it came from, as its payload says: api (published by the tenant, or a test it sent), meta (made from a Meta webhook), hookhub (emitted by hookhub)",
+        ))
+    }
+
+    /// Who emits a type besides the tenant.
+    pub fn emitters() -> ArrayBuilder {
+        ArrayBuilder::new().items(strings(["meta".to_string(), "hookhub".to_string()]))
     }
 }
 

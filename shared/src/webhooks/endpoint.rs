@@ -169,6 +169,110 @@ pub struct Endpoint {
     pub updated_at: String,
 }
 
+/// An endpoint as the API shows it: its secrets and header values masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Endpoint))]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointView {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^wh_[0-9A-Z]{26}$"))]
+    pub id: String,
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
+    pub url: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<catalog::openapi::EventPattern>))]
+    pub events: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub description: Option<String>,
+    pub is_active: bool,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
+    pub retry_attempts: i64,
+    /// seconds before the first retry; doubles each retry
+    pub retry_delay: i64,
+    pub timeout_ms: i64,
+    /// custom headers sent with every delivery; values sealed and shown masked
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// the secrets signing deliveries, newest first: during a rotation the previous one
+    /// signs too until it expires
+    pub secrets: Vec<SecretView>,
+    /// why hookhub disabled it (ten consecutive failures, or a 410)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub disabled_reason: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+}
+
+/// A signing secret, masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EndpointSecret))]
+#[serde(rename_all = "camelCase")]
+pub struct SecretView {
+    /// masked
+    pub secret: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    /// set once rotated out: it stops signing then
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub expires_at: Option<String>,
+}
+
+/// An endpoint as created or rotated, with the signing secret its owner sees this once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EndpointWithSecret))]
+pub struct EndpointWithSecretView {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    /// shown once
+    #[cfg_attr(feature = "openapi", schema(pattern = "^whsec_"))]
+    pub secret: String,
+}
+
+impl WithSecret {
+    pub fn view(&self) -> EndpointWithSecretView {
+        EndpointWithSecretView {
+            endpoint: self.endpoint.view(),
+            secret: self.secret.clone(),
+        }
+    }
+}
+
+/// An endpoint with its delivery counters, and its recent attempts when asked for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EndpointDetail))]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointDetailView {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    pub stats: super::logs::StatsView,
+    /// with ?include=recentDeliveries: the last 50 attempts, newest first
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, max_items = 50))]
+    pub recent_deliveries: Option<Vec<super::logs::AttemptView>>,
+}
+
+/// An endpoint's counters, its state, and its last 24 hours hour by hour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EndpointStats))]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointStatsView {
+    #[serde(flatten)]
+    pub stats: super::logs::StatsView,
+    pub webhook_id: String,
+    pub is_active: bool,
+    pub disabled_reason: Option<String>,
+    /// the hours of the last 24 with attempts, oldest first
+    #[serde(rename = "last24Hours")]
+    pub last_24_hours: Vec<super::logs::HourCounters>,
+}
+
 impl Endpoint {
     /// How long a send waits for the receiver: `timeoutMs`, within the limits the API
     /// enforces (an item written otherwise still gets a sane wait).
@@ -177,29 +281,38 @@ impl Endpoint {
     }
 
     /// The API's view: secrets as masks only.
-    pub fn view(&self) -> serde_json::Value {
+    pub fn view(&self) -> EndpointView {
         let now = chrono::Utc::now();
-        let mut v = serde_json::to_value(self).expect("serialises");
-        let obj = v.as_object_mut().expect("object");
-        obj.remove("tenantId");
-        obj.remove("sealedHeaders");
-        obj.insert("headers".into(), serde_json::json!(self.masked_headers()));
-        obj.insert(
-            "secrets".into(),
-            serde_json::Value::Array(
-                self.secrets
-                    .iter()
-                    .filter(|s| s.is_live(now))
-                    .map(|s| serde_json::json!({"secret": s.mask, "createdAt": s.created_at, "expiresAt": s.expires_at}))
-                    .collect(),
-            ),
-        );
-        v
+        EndpointView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            url: self.url.clone(),
+            events: self.events.clone(),
+            description: self.description.clone(),
+            is_active: self.is_active,
+            retry_attempts: self.retry_attempts,
+            retry_delay: self.retry_delay,
+            timeout_ms: self.timeout_ms,
+            headers: self.masked_headers(),
+            secrets: self
+                .secrets
+                .iter()
+                .filter(|s| s.is_live(now))
+                .map(|s| SecretView {
+                    secret: s.mask.clone(),
+                    created_at: s.created_at.clone(),
+                    expires_at: s.expires_at.clone(),
+                })
+                .collect(),
+            disabled_reason: self.disabled_reason.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
     }
 
     /// A workflow webhook as the workflow routes show it.
     pub fn workflow_view(&self) -> serde_json::Value {
-        let mut v = self.view();
+        let mut v = serde_json::to_value(self.view()).expect("serialises");
         let obj = v.as_object_mut().expect("object");
         obj.insert("workflowName".into(), self.name.clone().into());
         obj.insert("webhookUrl".into(), self.url.clone().into());

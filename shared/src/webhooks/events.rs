@@ -127,8 +127,12 @@ fn lock_deadline() -> i64 {
     chrono::Utc::now().timestamp_millis() + IDEMPOTENCY_LOCK.as_millis() as i64
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A publish, accepted: the event and how many deliveries it was queued for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Published {
+    #[serde(rename = "id")]
     pub event_id: String,
     pub deliveries: u32,
     /// A repeat of an earlier publish with the same Idempotency-Key.

@@ -5,35 +5,50 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::delivery::{derived_headers, request_body, DeliveryJob};
 use super::events::{EventService, StoredEvent};
-use super::logs::{AttemptLog, AttemptSummary, DeliveryLog, LogFilter, LogScope};
+use super::logs::{AttemptHead, AttemptLog, AttemptSummary, DeliveryLog, LogFilter, LogScope};
 use crate::error::{ServiceError, ServiceResult};
 
 /// Where one delivery of an event (to one endpoint or workflow) stands, from its attempts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryState {
     pub delivery_id: String,
-    /// The endpoint's id (`wh_…`) or the workflow's (`wf_…`).
+    /// the endpoint (wh_…) or workflow (wf_…)
     pub webhook_id: String,
-    /// `success`, `retrying` (a retry is scheduled) or `failed` (no retry left).
-    pub status: &'static str,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: DeliveryStatus,
     pub attempts: u32,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub last_attempt: LastAttempt,
 }
 
+/// `retrying`: a retry is scheduled; `failed`: no retry is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Success,
+    Retrying,
+    Failed,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LastAttempt {
-    /// The attempt's log id, for its request and response.
+    /// its request and response: GET /api/v1/webhooks/logs/{logId}
     pub log_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
     pub status_code: Option<u16>,
     pub response_time_ms: u64,
     pub error: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub next_attempt_at: Option<String>,
 }
 
@@ -53,9 +68,9 @@ pub fn delivery_states(attempts: Vec<AttemptSummary>) -> Vec<DeliveryState> {
             let count = attempts.len() as u32;
             let last = attempts.pop()?;
             let status = match (last.success, last.will_retry) {
-                (true, _) => "success",
-                (false, true) => "retrying",
-                (false, false) => "failed",
+                (true, _) => DeliveryStatus::Success,
+                (false, true) => DeliveryStatus::Retrying,
+                (false, false) => DeliveryStatus::Failed,
             };
             Some(DeliveryState {
                 delivery_id,
@@ -84,23 +99,53 @@ pub struct EventDetail {
     pub deliveries: Vec<DeliveryState>,
 }
 
+/// An event as read back, with where each of its deliveries stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EventDetail))]
+pub struct EventDetailView {
+    #[serde(flatten)]
+    pub event: EventView,
+    /// one per endpoint and workflow it went to, once first attempted
+    pub deliveries: Vec<DeliveryState>,
+}
+
 impl EventDetail {
-    pub fn view(&self) -> Value {
-        let mut v = event_view(&self.event);
-        v["deliveries"] = json!(self.deliveries);
-        v
+    pub fn view(&self) -> EventDetailView {
+        EventDetailView {
+            event: EventView::of(&self.event),
+            deliveries: self.deliveries.clone(),
+        }
     }
 }
 
 /// An event as read back: its envelope and data, as receivers get them.
-pub fn event_view(event: &StoredEvent) -> Value {
-    json!({
-        "id": event.id,
-        "type": event.event_type,
-        "source": super::catalog::origin(&event.source),
-        "createdAt": event.created_at,
-        "data": event.data,
-    })
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Event))]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::catalog::openapi::origin_schema))]
+    pub source: &'static str,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object, nullable = true))]
+    pub data: Value,
+}
+
+impl EventView {
+    pub fn of(event: &StoredEvent) -> Self {
+        Self {
+            id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            source: super::catalog::origin(&event.source),
+            created_at: event.created_at.clone(),
+            data: event.data.clone(),
+        }
+    }
 }
 
 /// One attempt with its request rebuilt: the body is the stored event's, serialised as it
@@ -112,20 +157,57 @@ pub struct AttemptDetail {
     pub request_body: Option<String>,
 }
 
+/// One attempt as the API shows it: the request as sent and the response as received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AttemptDetail))]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptDetailView {
+    #[serde(flatten)]
+    pub head: AttemptHead,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub request: SentRequest,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub response: ReceivedResponse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SentRequest {
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub method: HttpPost,
+    pub url: String,
+    /// as sent, signatures included; a bearer token masked
+    pub headers: BTreeMap<String, String>,
+    /// the exact bytes sent; null once the event is past its retention
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub body: Option<String>,
+}
+
+/// Deliveries are POSTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum HttpPost {
+    #[serde(rename = "POST")]
+    Post,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedResponse {
+    pub status_code: Option<u16>,
+    pub headers: BTreeMap<String, String>,
+    /// cut to 4 KiB
+    #[cfg_attr(feature = "openapi", schema(max_length = 4096))]
+    pub body: Option<String>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
 impl AttemptDetail {
-    pub fn view(&self) -> Value {
+    pub fn view(&self) -> AttemptDetailView {
         let log = &self.log;
-        let mut v = log.view();
-        let obj = v.as_object_mut().expect("an object");
-        for moved in [
-            "statusCode",
-            "responseTimeMs",
-            "responseBody",
-            "error",
-            "url",
-        ] {
-            obj.remove(moved);
-        }
         // An attempt that was never sent has no headers to complete.
         let mut headers = log.request_headers.clone();
         if !headers.is_empty() {
@@ -134,27 +216,45 @@ impl AttemptDetail {
                     .map(|(name, value)| (name.to_string(), value)),
             );
         }
-        obj.insert(
-            "request".into(),
-            json!({
-                "method": "POST",
-                "url": log.url,
-                "headers": headers,
-                "body": self.request_body,
-            }),
-        );
-        obj.insert(
-            "response".into(),
-            json!({
-                "statusCode": log.status_code,
-                "headers": log.response_headers,
-                "body": log.response_body,
-                "durationMs": log.response_time_ms,
-                "error": log.error,
-            }),
-        );
-        v
+        AttemptDetailView {
+            head: log.head(),
+            request: SentRequest {
+                method: HttpPost::Post,
+                url: log.url.clone(),
+                headers,
+                body: self.request_body.clone(),
+            },
+            response: ReceivedResponse {
+                status_code: log.status_code,
+                headers: log.response_headers.clone(),
+                body: log.response_body.clone(),
+                duration_ms: log.response_time_ms,
+                error: log.error.clone(),
+            },
+        }
     }
+}
+
+/// A logged attempt's event, queued again to its endpoint as a new delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Redelivery {
+    pub delivery_id: String,
+    pub event_id: String,
+    pub webhook_id: String,
+}
+
+/// The events whose delivery to an endpoint failed for good, queued again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Recovery {
+    pub webhook_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub since: String,
+    pub recovered: usize,
+    pub event_ids: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -182,13 +282,13 @@ impl HistoryService {
 
     /// Queues again every event whose delivery to this endpoint (the tenant's, checked by
     /// the caller) failed for good since `since`: no attempt succeeded and no retry is
-    /// pending. Events past their retention are skipped. Returns the events' ids.
+    /// pending. Events past their retention are skipped.
     pub async fn recover(
         &self,
         tenant_id: &str,
         endpoint_id: &str,
         since: chrono::DateTime<chrono::Utc>,
-    ) -> ServiceResult<Vec<String>> {
+    ) -> ServiceResult<Recovery> {
         let filter = LogFilter {
             scope: LogScope::Endpoint(endpoint_id.to_string()),
             from: Some(since),
@@ -233,7 +333,12 @@ impl HistoryService {
             }
         }
         self.events.enqueue_all(&jobs).await?;
-        Ok(events)
+        Ok(Recovery {
+            webhook_id: endpoint_id.to_string(),
+            since: crate::time::rfc3339(since),
+            recovered: events.len(),
+            event_ids: events,
+        })
     }
 
     /// One attempt to one of `target_ids` (the caller's endpoints, or its workflows).
@@ -287,7 +392,7 @@ mod tests {
             attempt("del_4", "c", false, true),
             attempt("del_5", "c", false, false),
         ]);
-        let seen: Vec<(&str, &str, u32, &str)> = states
+        let seen: Vec<(&str, DeliveryStatus, u32, &str)> = states
             .iter()
             .map(|s| {
                 (
@@ -301,9 +406,9 @@ mod tests {
         assert_eq!(
             seen,
             [
-                ("a", "success", 2, "del_3"),
-                ("b", "retrying", 1, "del_2"),
-                ("c", "failed", 2, "del_5"),
+                ("a", DeliveryStatus::Success, 2, "del_3"),
+                ("b", DeliveryStatus::Retrying, 1, "del_2"),
+                ("c", DeliveryStatus::Failed, 2, "del_5"),
             ]
         );
     }

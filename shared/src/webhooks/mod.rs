@@ -1,6 +1,7 @@
 //! Outbound webhooks: the event catalog, tenant endpoints, publishing with fan-out, and the
 //! delivery engine with its attempt logs and counters.
 
+pub mod analytics;
 pub mod catalog;
 pub mod delivery;
 pub mod endpoint;

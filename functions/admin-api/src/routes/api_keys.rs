@@ -8,7 +8,7 @@ use hookhub_shared::AppContext;
 use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::input::{page, JsonObject, ListQuery};
+use crate::input::{page_json, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -54,7 +54,10 @@ pub async fn list(
         .api_keys()
         .list(&tenant_id, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(keys.iter().map(|k| k.view()).collect(), next)))
+    Ok(Json(page_json(
+        keys.iter().map(|k| k.view()).collect(),
+        next,
+    )))
 }
 
 /// `GET /api/v1/api-keys/{id}/usage`: the key's last 30 days, day by day, with its last

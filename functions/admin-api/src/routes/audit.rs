@@ -7,7 +7,7 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{page, parse_time, ListQuery};
+use crate::input::{page_json, parse_time, ListQuery};
 use crate::ApiError;
 
 /// Records a configuration change in the tenant's audit log: who, what, and which fields
@@ -45,7 +45,7 @@ pub async fn list(
         .audit()
         .list_filtered(&tenant, &filter, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         entries.into_iter().map(|e| json!(e)).collect(),
         next,
     )))

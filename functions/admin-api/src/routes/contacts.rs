@@ -11,7 +11,7 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, parse_time, JsonObject, ListQuery};
+use crate::input::{bad_query, page, page_json, parse_time, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -118,7 +118,7 @@ pub async fn list(
         .select(&tenant, &sel, query.cursor.as_deref(), limit, false)
         .await?;
     let (rows, total, next) = (selected.rows, selected.total, selected.next);
-    let mut body = page(rows.iter().map(Contact::view).collect(), next);
+    let mut body = json!(page(rows.iter().map(Contact::view).collect(), next));
     body["total"] = json!(total);
     body["limit"] = json!(limit);
     body["offset"] = json!(sel.offset);
@@ -222,7 +222,7 @@ pub async fn erasures(
         .erasures()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         found.iter().map(|e| json!(e.view())).collect(),
         next,
     )))
@@ -309,5 +309,8 @@ pub async fn export_audit(
         .export_audit()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(records.iter().map(|r| json!(r)).collect(), next)))
+    Ok(Json(page_json(
+        records.iter().map(|r| json!(r)).collect(),
+        next,
+    )))
 }

@@ -3,11 +3,11 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use hookhub_shared::page::Page;
 use hookhub_shared::webhooks::catalog;
 use hookhub_shared::webhooks::events::EventFilter;
-use hookhub_shared::webhooks::history::event_view;
+use hookhub_shared::webhooks::history::{EventDetailView, EventView};
 use hookhub_shared::AppContext;
-use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::input::{bad_query, page, parse_time, ListQuery};
@@ -19,7 +19,7 @@ pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<EventView>>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     let event_type = query.params.get("type").cloned();
     if let Some(pattern) = &event_type {
@@ -46,14 +46,14 @@ pub async fn list(
         .events()
         .list(&tenant, &filter, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(events.iter().map(event_view).collect(), next)))
+    Ok(Json(page(events.iter().map(EventView::of).collect(), next)))
 }
 
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventDetailView>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     Ok(Json(ctx.history().event(&tenant, &id).await?.view()))
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::input::{
-    bad_query, idempotency_key, page, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+    bad_query, idempotency_key, page_json, parse_time, JsonObject, ListQuery, OptionalJsonObject,
 };
 use crate::ApiError;
 
@@ -86,7 +86,7 @@ pub async fn list(
         .messages()
         .list(&tenant, &filter, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         messages.iter().map(|m| m.view()).collect(),
         next,
     )))

@@ -12,7 +12,7 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, JsonObject, ListQuery};
+use crate::input::{bad_query, page_json, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -48,7 +48,10 @@ pub async fn list_events(
             query.cursor.as_deref(),
         )
         .await?;
-    Ok(Json(page(events.iter().map(|e| e.view()).collect(), next)))
+    Ok(Json(page_json(
+        events.iter().map(|e| e.view()).collect(),
+        next,
+    )))
 }
 
 pub async fn get_event(
@@ -118,7 +121,10 @@ pub async fn list_test_suites(
         .meta_test_suites()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(suites.iter().map(|s| json!(s)).collect(), next)))
+    Ok(Json(page_json(
+        suites.iter().map(|s| json!(s)).collect(),
+        next,
+    )))
 }
 
 pub async fn get_test_suite(

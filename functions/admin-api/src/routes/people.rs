@@ -10,7 +10,7 @@ use hookhub_shared::AppContext;
 use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::input::{page, JsonObject, ListQuery};
+use crate::input::{page_json, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -20,7 +20,10 @@ async fn list(ctx: &AppContext, scope: Scope<'_>, query: &ListQuery) -> ApiResul
         .people()
         .list(scope, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(people.iter().map(|p| p.view()).collect(), next)))
+    Ok(Json(page_json(
+        people.iter().map(|p| p.view()).collect(),
+        next,
+    )))
 }
 
 async fn invite(
@@ -173,7 +176,7 @@ pub async fn platform_audit(
         .audit()
         .list(Scope::Platform.id(), query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         entries.into_iter().map(|e| serde_json::json!(e)).collect(),
         next,
     )))

@@ -9,7 +9,7 @@ use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{page, JsonObject, ListQuery};
+use crate::input::{page_json, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -48,7 +48,7 @@ pub async fn list_tenants(
         .tenants()
         .list(query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         tenants.iter().map(|t| tenant_view(&ctx, t)).collect(),
         next,
     )))
@@ -138,7 +138,7 @@ pub async fn list_audit(
         .audit()
         .list(&tenant_id, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         entries.into_iter().map(|e| json!(e)).collect(),
         next,
     )))

@@ -4,9 +4,16 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use hookhub_shared::webhooks::catalog::{self, EVENT_TYPES};
+use hookhub_shared::page::Page;
+use hookhub_shared::webhooks::analytics::EndpointAnalytics;
+use hookhub_shared::webhooks::catalog::{self, CatalogView};
 use hookhub_shared::webhooks::delivery::DeliveryJob;
-use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
+use hookhub_shared::webhooks::endpoint::{
+    EndpointDetailView, EndpointStatsView, EndpointView, EndpointWithSecretView,
+};
+use hookhub_shared::webhooks::events::Published;
+use hookhub_shared::webhooks::history::{AttemptDetailView, Recovery, Redelivery};
+use hookhub_shared::webhooks::logs::{AttemptView, LogFilter, LogScope};
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
@@ -19,30 +26,19 @@ use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-pub async fn catalog(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn catalog(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+) -> ApiResult<Json<CatalogView>> {
     caller.tenant(&ctx, "read:webhooks").await?;
-    let data: Vec<Value> = EVENT_TYPES
-        .iter()
-        .map(|e| json!({"type": e.name, "description": e.description, "sample": catalog::sample(e.name), "publishable": catalog::is_publishable(e.name), "emittedBy": catalog::emitted_by(e.name)}))
-        .collect();
-    let sources: serde_json::Map<String, Value> = catalog::ORIGINS
-        .iter()
-        .map(|(name, meaning)| (name.to_string(), json!(meaning)))
-        .collect();
-    let payload: serde_json::Map<String, Value> = catalog::PAYLOAD
-        .iter()
-        .map(|(name, meaning)| (name.to_string(), json!(meaning)))
-        .collect();
-    Ok(Json(
-        json!({"data": data, "wildcards": ["*", "<prefix>.*"], "sources": sources, "payload": payload}),
-    ))
+    Ok(Json(CatalogView::new()))
 }
 
 pub async fn create(
     State(ctx): State<AppContext>,
     caller: Caller,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<EndpointWithSecretView>)> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let fields = input.names();
     let created = ctx.endpoints().create(&tenant, input).await?;
@@ -55,16 +51,14 @@ pub async fn create(
         fields,
     )
     .await?;
-    let mut view = created.endpoint.view();
-    view["secret"] = Value::String(created.secret);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(created.view())))
 }
 
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<EndpointView>>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
     let (endpoints, next) = ctx
         .endpoints()
@@ -84,7 +78,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EndpointDetailView>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
     let include_recent = match query.params.get("include").map(String::as_str) {
         None => false,
@@ -94,9 +88,7 @@ pub async fn get(
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
     let log = ctx.delivery_log();
     let stats = log.stats(&tenant, &id).await?;
-    let mut view = endpoint.view();
-    view["stats"] = stats.view();
-    if include_recent {
+    let recent_deliveries = if include_recent {
         let filter = LogFilter {
             scope: LogScope::Endpoint(id),
             ..Default::default()
@@ -104,9 +96,15 @@ pub async fn get(
         let (recent, _) = log
             .list(&tenant, &filter, Some(RECENT_DELIVERIES), None)
             .await?;
-        view["recentDeliveries"] = recent.iter().map(|l| l.view()).collect();
-    }
-    Ok(Json(view))
+        Some(recent.iter().map(|l| l.view()).collect())
+    } else {
+        None
+    };
+    Ok(Json(EndpointDetailView {
+        endpoint: endpoint.view(),
+        stats: stats.view(),
+        recent_deliveries,
+    }))
 }
 
 pub async fn update(
@@ -114,7 +112,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EndpointView>> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let fields = input.names();
     let (endpoint, reenabled) = ctx.endpoints().update(&tenant, &id, input).await?;
@@ -141,7 +139,7 @@ pub async fn rotate_secret(
     caller: Caller,
     Path(id): Path<String>,
     OptionalJsonObject(body): OptionalJsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EndpointWithSecretView>> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let input = body.unwrap_or_else(|| hookhub_shared::validation::Fields::new(Default::default()));
     let rotated = ctx.endpoints().rotate(&tenant, &id, input).await?;
@@ -154,9 +152,7 @@ pub async fn rotate_secret(
         vec!["secrets".into()],
     )
     .await?;
-    let mut view = rotated.endpoint.view();
-    view["secret"] = Value::String(rotated.secret);
-    Ok(Json(view))
+    Ok(Json(rotated.view()))
 }
 
 /// An event's `data`, published or sent as a test: a JSON object, or absent.
@@ -227,7 +223,7 @@ async fn list_logs(
     tenant: &str,
     endpoint_id: Option<String>,
     query: &ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AttemptView>>> {
     let scope = match endpoint_id {
         Some(id) => {
             ctx.endpoints().get(tenant, &id).await?;
@@ -257,7 +253,7 @@ pub async fn endpoint_logs(
     caller: Caller,
     Path(id): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AttemptView>>> {
     let tenant = caller.tenant(&ctx, "read:logs").await?;
     list_logs(&ctx, &tenant, Some(id), &query).await
 }
@@ -266,7 +262,7 @@ pub async fn logs(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AttemptView>>> {
     let tenant = caller.tenant(&ctx, "read:logs").await?;
     let endpoint_id = query.params.get("webhookId").cloned();
     list_logs(&ctx, &tenant, endpoint_id, &query).await
@@ -276,18 +272,19 @@ pub async fn stats(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EndpointStatsView>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
     let log = ctx.delivery_log();
     let since = chrono::Utc::now() - chrono::Duration::hours(24);
     let (stats, hours) = log.stats_and_hours(&tenant, &id, since).await?;
-    let mut view = stats.view();
-    view["webhookId"] = json!(endpoint.id);
-    view["isActive"] = json!(endpoint.is_active);
-    view["disabledReason"] = json!(endpoint.disabled_reason);
-    view["last24Hours"] = json!(hours);
-    Ok(Json(view))
+    Ok(Json(EndpointStatsView {
+        stats: stats.view(),
+        webhook_id: endpoint.id,
+        is_active: endpoint.is_active,
+        disabled_reason: endpoint.disabled_reason,
+        last_24_hours: hours,
+    }))
 }
 
 /// One attempt: the request as sent (headers with their signatures, the body) and the
@@ -296,7 +293,7 @@ pub async fn log_detail(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(log_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AttemptDetailView>> {
     let tenant = caller.tenant(&ctx, "read:logs").await?;
     let ids = endpoint_ids(&ctx, &tenant).await?;
     let detail = ctx.history().attempt(&tenant, &ids, &log_id).await?;
@@ -308,7 +305,7 @@ pub async fn retry_log(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(log_id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Redelivery>)> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let ids = endpoint_ids(&ctx, &tenant).await?;
     let log = ctx.delivery_log().get(&tenant, &ids, &log_id).await?;
@@ -319,7 +316,11 @@ pub async fn retry_log(
     ctx.events().enqueue_all(&[job.into_job(&tenant)]).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"deliveryId": delivery_id, "eventId": event.id, "webhookId": endpoint.id})),
+        Json(Redelivery {
+            delivery_id,
+            event_id: event.id,
+            webhook_id: endpoint.id,
+        }),
     ))
 }
 
@@ -329,49 +330,26 @@ pub async fn recover(
     caller: Caller,
     Path(id): Path<String>,
     query: ListQuery,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Recovery>)> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
     let since = parse_time("since", query.params.get("since"))?
         .ok_or_else(|| bad_query("since is required (RFC 3339)"))?;
-    let events = ctx.history().recover(&tenant, &endpoint.id, since).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(
-            json!({"webhookId": endpoint.id, "since": hookhub_shared::time::rfc3339(since), "recovered": events.len(), "eventIds": events}),
-        ),
-    ))
+    let recovery = ctx.history().recover(&tenant, &endpoint.id, since).await?;
+    Ok((StatusCode::ACCEPTED, Json(recovery)))
 }
 
 /// Analytics over the tenant's endpoints.
-pub async fn analytics(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn analytics(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+) -> ApiResult<Json<EndpointAnalytics>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
     let endpoints = ctx.endpoints().all(&tenant).await?;
     let log = ctx.delivery_log();
     let stats =
         futures::future::try_join_all(endpoints.iter().map(|e| log.stats(&tenant, &e.id))).await?;
-    let (mut total, mut ok, mut ms, mut healthy, mut failing) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for (e, s) in endpoints.iter().zip(&stats) {
-        total += s.total_deliveries;
-        ok += s.successful_deliveries;
-        ms += s.total_response_ms;
-        if e.is_active && s.consecutive_failures == 0 {
-            healthy += 1;
-        } else {
-            failing += 1;
-        }
-    }
-    Ok(Json(json!({
-        "totalWebhooks": endpoints.len(),
-        "activeWebhooks": endpoints.iter().filter(|e| e.is_active).count(),
-        "totalDeliveries": total,
-        "successfulDeliveries": ok,
-        "failedDeliveries": total - ok,
-        "successRate": (total > 0).then(|| (ok as f64 * 1000.0 / total as f64).round() / 10.0),
-        "averageResponseTimeMs": (total > 0).then(|| ms / total),
-        "healthyWebhooks": healthy,
-        "failedWebhooks": failing,
-    })))
+    Ok(Json(EndpointAnalytics::of(endpoints.iter().zip(&stats))))
 }
 
 pub async fn publish(
@@ -379,7 +357,7 @@ pub async fn publish(
     caller: Caller,
     headers: HeaderMap,
     JsonObject(mut input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Published>)> {
     // The tenant is checked in the same read as its subscriptions.
     let (tenant, check) = caller.tenant_checked(&ctx, "write:events").await?;
     let event_type = input
@@ -407,10 +385,5 @@ pub async fn publish(
             check,
         )
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(
-            json!({"id": published.event_id, "deliveries": published.deliveries, "duplicate": published.duplicate}),
-        ),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(published)))
 }

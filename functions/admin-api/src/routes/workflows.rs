@@ -7,8 +7,12 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hookhub_shared::page::Page;
 use hookhub_shared::webhooks::endpoint::{Endpoint, EndpointKind, EndpointService};
-use hookhub_shared::webhooks::logs::{AttemptLog, HourCounters, LogFilter, LogScope};
+use hookhub_shared::webhooks::history::AttemptDetailView;
+use hookhub_shared::webhooks::logs::{
+    AttemptLog, HourCounters, LogFilter, LogScope, RecentCalls, WorkflowCallView,
+};
 use hookhub_shared::webhooks::workflow_calls::Called;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
@@ -16,7 +20,7 @@ use serde_json::{json, Value};
 use super::audit;
 use crate::auth::Caller;
 use crate::input::{
-    bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+    bad_query, page, page_json, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
 };
 use crate::ApiError;
 
@@ -64,7 +68,7 @@ pub async fn list(
     let (items, next) = service
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page(
+    Ok(Json(page_json(
         items.iter().map(|w| w.workflow_view()).collect(),
         next,
     )))
@@ -338,10 +342,11 @@ async fn calls_filter(
     Ok((filter, names))
 }
 
-fn call_view(log: &AttemptLog, names: &HashMap<String, String>) -> Value {
-    let mut v = log.view();
-    v["workflowName"] = names.get(&log.endpoint_id).cloned().into();
-    v
+fn call_view(log: &AttemptLog, names: &HashMap<String, String>) -> WorkflowCallView {
+    WorkflowCallView {
+        attempt: log.view(),
+        workflow_name: names.get(&log.endpoint_id).cloned(),
+    }
 }
 
 /// One page of calls, newest first, with the listings' filters.
@@ -351,7 +356,7 @@ async fn calls(
     tenant: &str,
     query: &ListQuery,
     limit: Option<u32>,
-) -> ApiResult<(Vec<Value>, Option<String>)> {
+) -> ApiResult<(Vec<WorkflowCallView>, Option<String>)> {
     let service = workflows(ctx, caller, tenant).await?;
     let (filter, names) = calls_filter(&service, tenant, query).await?;
     let (logs, next) = ctx
@@ -367,9 +372,9 @@ pub async fn recent(
     caller: Caller,
     Path(tenant): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecentCalls>> {
     let (data, _) = calls(&ctx, &caller, &tenant, &query, Some(50)).await?;
-    Ok(Json(json!({ "data": data })))
+    Ok(Json(RecentCalls { data }))
 }
 
 /// Every call, filtered and paginated.
@@ -378,7 +383,7 @@ pub async fn logs(
     caller: Caller,
     Path(tenant): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<WorkflowCallView>>> {
     let (data, next) = calls(&ctx, &caller, &tenant, &query, query.limit).await?;
     Ok(Json(page(data, next)))
 }
@@ -388,7 +393,7 @@ pub async fn log_detail(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((tenant, log_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AttemptDetailView>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let ids: Vec<String> = service
         .all(&tenant)

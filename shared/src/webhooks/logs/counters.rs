@@ -69,25 +69,51 @@ impl EndpointStats {
         (self.total_deliveries > 0).then(|| self.total_response_ms / self.total_deliveries)
     }
 
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "totalDeliveries": self.total_deliveries,
-            "successfulDeliveries": self.successful_deliveries,
-            "failedDeliveries": self.failed_deliveries,
-            "successRate": self.success_rate(),
-            "averageResponseTimeMs": self.average_response_ms(),
-            "consecutiveFailures": self.consecutive_failures,
-            "lastCalledAt": self.last_called_at,
-            "lastSuccessAt": self.last_success_at,
-            "lastFailureAt": self.last_failure_at,
-            "lastStatusCode": self.last_status_code,
-        })
+    pub fn view(&self) -> StatsView {
+        StatsView {
+            total_deliveries: self.total_deliveries,
+            successful_deliveries: self.successful_deliveries,
+            failed_deliveries: self.failed_deliveries,
+            success_rate: self.success_rate(),
+            average_response_time_ms: self.average_response_ms(),
+            consecutive_failures: self.consecutive_failures,
+            last_called_at: self.last_called_at.clone(),
+            last_success_at: self.last_success_at.clone(),
+            last_failure_at: self.last_failure_at.clone(),
+            last_status_code: self.last_status_code,
+        }
     }
 }
 
+/// An endpoint's delivery counters, as the API shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Stats))]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    pub total_deliveries: u64,
+    pub successful_deliveries: u64,
+    pub failed_deliveries: u64,
+    /// percent of attempts that succeeded, to one decimal; null before the first
+    pub success_rate: Option<f64>,
+    pub average_response_time_ms: Option<u64>,
+    /// failed attempts since the last success; at ten the endpoint is disabled
+    pub consecutive_failures: u64,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub last_called_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub last_success_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub last_failure_at: Option<String>,
+    pub last_status_code: Option<u16>,
+}
+
+/// One hour's attempts at an endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct HourCounters {
+    /// the hour, UTC: yyyy-mm-ddThh
     pub hour: String,
     pub total: u64,
     pub successful: u64,

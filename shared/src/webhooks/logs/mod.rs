@@ -5,7 +5,7 @@
 mod counters;
 mod listing;
 
-pub use counters::{EndpointStats, HourCounters};
+pub use counters::{EndpointStats, HourCounters, StatsView};
 pub use listing::{LogFilter, LogScope};
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,19 +60,120 @@ pub struct AttemptLog {
     pub response_headers: BTreeMap<String, String>,
 }
 
+/// Whether an attempt reached its receiver and got a 2xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptStatus {
+    Success,
+    Failed,
+}
+
+impl AttemptStatus {
+    fn of(success: bool) -> Self {
+        if success {
+            Self::Success
+        } else {
+            Self::Failed
+        }
+    }
+}
+
+/// What every view of an attempt shows: which delivery of which event, and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptHead {
+    pub id: String,
+    /// the endpoint (wh_…) or workflow (wf_…) attempted; the same as endpointId
+    pub webhook_id: String,
+    pub endpoint_id: String,
+    /// the same for every attempt at delivering one event to one endpoint
+    pub delivery_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// 1 for the first attempt, then each retry
+    pub attempt: u32,
+    pub success: bool,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: AttemptStatus,
+    pub will_retry: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub next_attempt_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+}
+
+/// An attempt as listed: without the headers, which the attempt's own page shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AttemptLog))]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView {
+    #[serde(flatten)]
+    pub head: AttemptHead,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub status_code: Option<u16>,
+    pub response_time_ms: u64,
+    /// the receiver's answer, cut to 4 KiB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4096, nullable = false))]
+    pub response_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub error: Option<String>,
+    pub url: String,
+}
+
+/// A call of an n8n workflow webhook, as listed: the attempt and the workflow's name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WorkflowCall))]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowCallView {
+    #[serde(flatten)]
+    pub attempt: AttemptView,
+    /// null once the workflow webhook is deleted
+    pub workflow_name: Option<String>,
+}
+
+/// The latest calls across a tenant's workflow webhooks (or one), newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecentCalls {
+    pub data: Vec<WorkflowCallView>,
+}
+
 impl AttemptLog {
     /// As listed: without the headers, which the attempt's own page shows.
-    pub fn view(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).expect("serialises");
-        let obj = v.as_object_mut().expect("object");
-        obj.remove("tenantId");
-        obj.remove("requestHeaders");
-        obj.remove("responseHeaders");
-        obj.insert(
-            "webhookId".into(),
-            obj.get("endpointId").cloned().unwrap_or_default(),
-        );
-        v
+    pub fn view(&self) -> AttemptView {
+        AttemptView {
+            head: self.head(),
+            status_code: self.status_code,
+            response_time_ms: self.response_time_ms,
+            response_body: self.response_body.clone(),
+            error: self.error.clone(),
+            url: self.url.clone(),
+        }
+    }
+
+    pub fn head(&self) -> AttemptHead {
+        AttemptHead {
+            id: self.id.clone(),
+            webhook_id: self.endpoint_id.clone(),
+            endpoint_id: self.endpoint_id.clone(),
+            delivery_id: self.delivery_id.clone(),
+            event_id: self.event_id.clone(),
+            event_type: self.event_type.clone(),
+            attempt: self.attempt,
+            success: self.success,
+            status: AttemptStatus::of(self.success),
+            will_retry: self.will_retry,
+            next_attempt_at: self.next_attempt_at.clone(),
+            created_at: self.created_at.clone(),
+        }
     }
 }
 
