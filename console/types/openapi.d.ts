@@ -1330,6 +1330,10 @@ export interface components {
             totalDeliveries: number;
             totalWebhooks: number;
         };
+        /**
+         * @description An API key as the API shows it: never the key itself, which only its creation and
+         *     regeneration answer.
+         */
         ApiKey: {
             allowedIps: string[];
             /** Format: date-time */
@@ -1342,7 +1346,9 @@ export interface components {
             lastUsedAt?: string;
             name: string;
             permissions: string[];
+            /** @description the key's first characters, to recognise it */
             prefix: string;
+            /** Format: int64 */
             rateLimitPerMinute: number;
             /** Format: date-time */
             revokedAt?: string;
@@ -1351,37 +1357,56 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description `POST /api/v1/api-keys`, validated. */
         ApiKeyCreate: {
             /** @description IP addresses or CIDR blocks */
             allowedIps?: string[] | null;
             description?: string | null;
             /**
              * Format: date-time
-             * @description absent: a year from now; null: never; a time: then. An expired key is refused, listed as expired, and removed 30 days after it expired
+             * @description absent: a year from now; null: never; a time: then. An expired key is refused,
+             *     listed as expired, and removed 30 days after it expired
              */
             expiresAt?: string | null;
             name: string;
-            /** @description write:contacts includes delete:contacts, and send:messages includes read:messages */
-            permissions: ("read:webhooks" | "write:webhooks" | "delete:webhooks" | "read:logs" | "write:events" | "send:messages" | "read:messages" | "read:events" | "read:contacts" | "write:contacts" | "delete:contacts" | "export:contacts" | "*")[];
+            permissions: ("read:webhooks" | "write:webhooks" | "delete:webhooks" | "read:logs" | "write:events" | "send:messages" | "read:events" | "read:contacts" | "write:contacts" | "delete:contacts" | "read:messages" | "export:contacts" | "*")[];
+            /** Format: int64 */
             rateLimitPerMinute?: number;
         };
         ApiKeyPage: {
             data: components["schemas"]["ApiKey"][];
             hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
+        /** @description A key's use over its last 30 days, day by day, and where it was last used. */
         ApiKeyUsage: {
             /** @description the last 30 days (UTC), oldest first */
             days: {
-                /** Format: date */
+                /**
+                 * Format: date
+                 * @description the day, UTC
+                 */
                 date: string;
-                /** @description refused as revoked or expired */
+                /**
+                 * Format: int64
+                 * @description refused as revoked or expired
+                 */
                 refused401: number;
-                /** @description refused for the address or a missing permission */
+                /**
+                 * Format: int64
+                 * @description refused for the address or a missing permission
+                 */
                 refused403: number;
-                /** @description refused for the key's rate limit */
+                /**
+                 * Format: int64
+                 * @description refused for the key's rate limit
+                 */
                 refused429: number;
-                /** @description requests the key made, authenticated */
+                /**
+                 * Format: int64
+                 * @description requests the key made, authenticated, refused for its rate limit or not
+                 */
                 requests: number;
             }[];
             keyId: string;
@@ -1462,31 +1487,55 @@ export interface components {
             /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
+        /** @description A configuration change: who did what to which, and the fields it touched. */
         AuditEntry: {
+            /** @description endpoint.created, api_key.revoked, ... */
             action: string;
             actor: string;
             /** Format: date-time */
             at: string;
+            /** @description the fields changed, by name (quotas with their values; never a secret) */
             fields: string[];
             id: string;
+            /** @description the id of what changed */
             target: string;
             tenantId: string;
         };
         AuditEntryPage: {
             data: components["schemas"]["AuditEntry"][];
             hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
+        /** @description Every active workflow called at once: their answers. */
         BroadcastAnswered: {
             eventId: string;
             results: components["schemas"]["WorkflowAnswer"][];
         };
+        /** @description Queued: the event, and one delivery per workflow. */
         CallAccepted: {
             deliveries: {
                 deliveryId: string;
                 webhookId: string;
             }[];
             eventId: string;
+        };
+        /** @description Calls added up over some hours. */
+        CallTotals: {
+            /** Format: int64 */
+            averageResponseTimeMs: number | null;
+            band: null | ("good" | "warning" | "critical");
+            /** Format: int64 */
+            failedCalls: number;
+            /**
+             * Format: double
+             * @description percent, to one decimal; null without calls
+             */
+            successRate: number | null;
+            /** Format: int64 */
+            successfulCalls: number;
+            /** Format: int64 */
+            totalCalls: number;
         };
         /** @description The catalog as `GET /api/v1/webhooks/events` shows it. */
         Catalog: {
@@ -1516,11 +1565,14 @@ export interface components {
             /** @description the patterns besides exact types: * and <prefix>.* */
             wildcards: string[];
         };
+        /** @description Whether one dependency answered, and how fast; never why not, which is logged. */
         Component: {
+            /** Format: int64 */
             latencyMs: number;
             /** @enum {string} */
             status: "ok" | "unavailable";
         };
+        /** @description `POST /api/auth/confirm-forgot-password`. */
         ConfirmForgotPassword: {
             /** @description the code emailed by forgot-password */
             code: string;
@@ -1528,64 +1580,103 @@ export interface components {
             email: string;
             newPassword: string;
         };
+        /**
+         * @description What "test connection" found, by kind: a test send (SMS, WhatsApp with a number), the
+         *     token against the Graph API (Instagram, WhatsApp without one), or the n8n instance.
+         */
+        ConnectionCheck: components["schemas"]["IntegrationTestResult"] | components["schemas"]["N8nHealth"] | components["schemas"]["GraphHealth"];
+        /** @description A contact as the API (and the events about it) show it. */
         Contact: {
             /** @enum {string} */
             channel: "whatsapp" | "instagram" | "messenger";
-            comments?: number;
-            /** Format: date-time */
+            /** Format: int64 */
+            comments: number;
+            /**
+             * Format: date-time
+             * @description when first seen
+             */
             createdAt: string;
-            customFields?: {
+            customFields: {
                 [key: string]: string;
             };
             email?: string;
-            events?: number;
-            exportConsent?: boolean;
+            /** Format: int64 */
+            events: number;
+            exportConsent: boolean;
             /** Format: date-time */
             exportConsentAt?: string;
             /** @description wa_id or Instagram-scoped id */
             externalId: string;
             /** Format: date-time */
-            firstSeenAt?: string;
+            firstSeenAt: string;
             /** @example con_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
             id: string;
             /** Format: date-time */
-            lastSeenAt?: string;
-            messages?: number;
+            lastSeenAt: string;
+            /**
+             * Format: int64
+             * @description interactions counted: messages, comments, reactions, and every inbound event
+             */
+            messages: number;
             name?: string;
-            optedIn?: boolean;
+            /** @description they wrote to the tenant on this channel, so the tenant may message them there */
+            optedIn: boolean;
             phone?: string;
-            reactions?: number;
-            tags?: string[];
-            /** Format: date-time */
+            /** Format: int64 */
+            reactions: number;
+            tags: string[];
+            /**
+             * Format: date-time
+             * @description the last change, by capture or by the tenant
+             */
             updatedAt: string;
             username?: string;
         };
-        ContactExport: {
-            contacts?: components["schemas"]["Contact"][];
-            count?: number;
-            /** Format: date-time */
-            exportedAt?: string;
-            nextCursor?: string | null;
-            /** @description How many contacts match; null when the page was read straight from an index without counting */
-            total?: number | null;
+        /** @description `DELETE /api/v1/contacts/{id}`: the contact is gone, and its erasure under way. */
+        ContactErased: {
+            deleted: boolean;
+            erasure: components["schemas"]["Erasure"];
+            id: string;
         };
+        /** @description `GET /api/v1/export/contacts.json`: the file. */
+        ContactExport: {
+            /** @description with ?fields=, only those; with ?includeEvents=true, each with its recentEvents */
+            contacts: components["schemas"]["Contact"][];
+            count: number;
+            /** Format: date-time */
+            exportedAt: string;
+            /** @description ?cursor= for the rest; null when this is all */
+            nextCursor?: string | null;
+            /**
+             * @description How many contacts match; null when the page was read straight from an index without
+             *     counting
+             */
+            total: number | null;
+        };
+        /** @description A page of contacts, with how many match and where the page starts. */
         ContactPage: {
             data: components["schemas"]["Contact"][];
             hasMore: boolean;
-            limit?: number;
+            limit: number;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor?: string | null;
-            offset?: number;
-            /** @description How many contacts match; null when the page was read straight from an index without counting */
+            offset: number;
+            /**
+             * @description How many contacts match; null when the page was read straight from an index without
+             *     counting
+             */
             total: number | null;
         };
+        /** @description `PATCH /api/v1/contacts/{id}`, validated: the fields given replace the stored ones. */
         ContactUpdate: {
             customFields?: {
                 [key: string]: string;
-            };
-            /** Format: email */
+            } | null;
+            /** @description an email address; blank or null removes it */
             email?: string | null;
-            exportConsent?: boolean;
-            tags?: string[];
+            /** @description given now: its time is recorded */
+            exportConsent?: boolean | null;
+            tags?: string[] | null;
         };
         /** @description Where one delivery of an event (to one endpoint or workflow) stands, from its attempts. */
         DeliveryState: {
@@ -1613,8 +1704,11 @@ export interface components {
             /** @description the endpoint (wh_…) or workflow (wf_…) */
             webhookId: string;
         };
-        /** @description An endpoint as the API shows it: its secrets and header values masked. */
-        Endpoint: {
+        /**
+         * @description What endpoints and workflow webhooks share as the API shows them: how deliveries are
+         *     made, and their secrets and header values masked.
+         */
+        DeliveryTargetView: {
             /** Format: date-time */
             createdAt: string;
             description?: string;
@@ -1625,9 +1719,7 @@ export interface components {
             headers: {
                 [key: string]: string;
             };
-            id: string;
             isActive: boolean;
-            name: string;
             /** Format: int64 */
             retryAttempts: number;
             /**
@@ -1644,6 +1736,11 @@ export interface components {
             timeoutMs: number;
             /** Format: date-time */
             updatedAt: string;
+        };
+        /** @description An endpoint as the API shows it. */
+        Endpoint: components["schemas"]["DeliveryTargetView"] & {
+            id: string;
+            name: string;
             /** Format: uri */
             url: string;
         };
@@ -1663,6 +1760,7 @@ export interface components {
             isActive?: boolean;
             name: string;
             retryAttempts?: number;
+            /** @description seconds before the first retry; doubles each retry */
             retryDelay?: number;
             /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
             secret?: string | null;
@@ -1718,6 +1816,7 @@ export interface components {
             isActive?: boolean;
             name?: string;
             retryAttempts?: number;
+            /** @description seconds before the first retry; doubles each retry */
             retryDelay?: number;
             timeoutMs?: number;
             /** @description https (http only where the deployment allows); no private targets */
@@ -1770,12 +1869,17 @@ export interface components {
         ErasurePage: {
             data: components["schemas"]["Erasure"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            /** @description ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
         };
+        /** @description Every error's body: `{"error": {"code", "message", "details"}}`. */
         Error: {
             error: {
+                /** @description stable, for programs: validation_failed, not_found, quota_exceeded, ... */
                 code: string;
+                /** @description what exactly: the fields refused ({field, message}), the quota and its limit, ... */
                 details?: unknown[];
+                /** @description for people */
                 message: string;
             };
         };
@@ -1813,23 +1917,26 @@ export interface components {
          * @enum {string}
          */
         EventType: "message.received" | "message.sent" | "message.delivered" | "message.read" | "message.failed" | "message.reaction" | "message.postback" | "message.referral" | "message.seen" | "comment.created" | "live_comment.created" | "mention.created" | "meta.unknown" | "conversation.created" | "conversation.updated" | "conversation.assigned" | "conversation.resolved" | "conversation.closed" | "contact.created" | "contact.updated" | "contact.deleted" | "campaign.started" | "campaign.completed" | "campaign.failed" | "flow.started" | "flow.completed" | "flow.failed" | "automation.triggered" | "automation.completed" | "template.approved" | "template.rejected" | "template.status_updated" | "user.created" | "user.updated" | "user.deleted" | "booking.created" | "booking.updated" | "booking.cancelled" | "booking.completed" | "qr.scanned" | "qr.validated" | "tag.added" | "tag.removed" | "customfield.updated" | "transaction.created" | "transaction.updated" | "transaction.deleted" | "property.created" | "property.updated" | "property.deleted" | "webhook.test" | "endpoint.disabled" | "workflow.call";
+        /** @description An export as the export audit keeps it: who took which contacts, and a digest of the file. */
         ExportRecord: {
-            actor?: string;
-            bytes?: number;
-            /** Format: date-time */
-            createdAt?: string;
-            filters?: Record<string, never>;
+            actor: string;
+            bytes: number;
+            createdAt: string;
+            /** @description the selection's query parameters */
+            filters: Record<string, never>;
             /** @enum {string} */
-            format?: "csv" | "json";
-            id?: string;
-            rows?: number;
-            sha256?: string;
+            format: "csv" | "json";
+            id: string;
+            rows: number;
+            sha256: string;
         };
         ExportRecordPage: {
             data: components["schemas"]["ExportRecord"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            /** @description ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
         };
+        /** @description `POST /api/auth/forgot-password`. */
         ForgotPassword: {
             /** Format: email */
             email: string;
@@ -1875,30 +1982,40 @@ export interface components {
              */
             unhealthySince?: string | null;
         };
+        /** @description The checks just run, one per enabled Meta integration. */
         GraphCheckList: {
             data: components["schemas"]["GraphCheck"][];
         };
-        /** @description A Meta integration's access token against the Graph API: one read of the account it names (the WhatsApp phone number, the Instagram account). */
+        /**
+         * @description A Meta integration's access token against the Graph API: one read of the account it
+         *     names (the WhatsApp phone number, the Instagram account).
+         */
         GraphHealth: {
-            /** @description What Graph says of the account when the token works */
+            /** @description What Graph says of the account when the token works (name, number, username). */
             account?: Record<string, never> | null;
             advice?: string | null;
-            error?: {
+            error?: null | {
+                /** Format: int64 */
                 code?: number | null;
-                message?: string;
+                message: string;
+                /** Format: int64 */
                 subcode?: number | null;
-            } | null;
+            };
             healthy: boolean;
             /** @enum {string} */
             integration: "whatsapp" | "instagram";
+            /** Format: int64 */
             latencyMs: number;
             /**
-             * @description token_invalid: Graph error 190 (expired or revoked); permission_denied: 10 or 200-299; rate_limited: 4, 17, 32, 613, 80001-80014; account_not_found: 100
+             * @description What a Graph error code means for the integration: 190 token_invalid, 10 and 200–299
+             *     permission_denied, 4/17/32/613 rate_limited; token_expiring within 7 days (debug_token).
              * @enum {string}
              */
-            status: "ok" | "token_invalid" | "permission_denied" | "rate_limited" | "account_not_found" | "error" | "unreachable";
+            status: "ok" | "token_invalid" | "token_expiring" | "permission_denied" | "rate_limited" | "account_not_found" | "error" | "unreachable";
+            /** Format: int32 */
             statusCode?: number | null;
         };
+        /** @description What `GET /api/health` answers. */
         Health: {
             components: {
                 dynamodb: components["schemas"]["Component"];
@@ -1980,24 +2097,31 @@ export interface components {
                 /** @example order_update */
                 name: string;
             };
-            /** @description at most 1,600 characters by SMS, 4,096 by WhatsApp */
+            /** @description at most 1600 characters by SMS, 4096 by WhatsApp */
             text?: string;
             /** @example +15551234567 */
             to: string;
         };
+        /** @description A test send as the API shows it: what the provider answered, and how fast. */
         IntegrationTestResult: {
             channel: string;
+            /** Format: int64 */
             elapsedMs: number;
-            error?: {
-                code?: string;
+            error?: null | {
+                /** @description the provider's error code, or hookhub's (network_error, ...) */
+                code: string;
+                /** Format: int32 */
                 httpStatus?: number | null;
-                message?: string;
-                retryable?: boolean;
-            } | null;
+                message: string;
+                /** @description whether the same request may succeed later */
+                retryable: boolean;
+            };
             messageId: string;
             provider: string;
             providerMessageId?: string | null;
+            /** @description the provider's own status word, as it answered */
             providerStatus?: string | null;
+            /** @description the provider took the message */
             success: boolean;
         };
         /** @description Plain fields as stored; secret fields masked */
@@ -2010,77 +2134,64 @@ export interface components {
         } & {
             [key: string]: string;
         };
+        /** @description Every integration of a tenant, null where it has none of that kind. */
         Integrations: {
-            instagram: components["schemas"]["IntegrationView"] | null;
-            n8n: components["schemas"]["IntegrationView"] | null;
-            sms: components["schemas"]["IntegrationView"] | null;
-            whatsapp: components["schemas"]["IntegrationView"] | null;
+            instagram: null | components["schemas"]["IntegrationView"];
+            n8n: null | components["schemas"]["IntegrationView"];
+            sms: null | components["schemas"]["IntegrationView"];
+            whatsapp: null | components["schemas"]["IntegrationView"];
         };
+        /** @description `POST .../users`, validated: who to invite. */
         Invite: {
             /** Format: email */
             email: string;
-            /** @description set by the inviter; null or absent: the identity provider emails one. Changed at first sign-in. */
+            /**
+             * @description set by the inviter; null or absent: the identity provider emails one. Changed at
+             *     first sign-in.
+             */
             temporaryPassword?: string | null;
         };
-        IssuedApiKey: {
-            allowedIps: string[];
-            /** Format: date-time */
-            createdAt: string;
-            description?: string;
-            /** Format: date-time */
-            expiresAt?: string;
-            id: string;
+        /** @description A key as created or regenerated, with its value: shown this once. */
+        IssuedApiKey: components["schemas"]["ApiKey"] & {
             /** @description shown once */
             key: string;
-            /** Format: date-time */
-            lastUsedAt?: string;
-            name: string;
-            permissions: string[];
-            prefix: string;
-            rateLimitPerMinute: number;
-            /** Format: date-time */
-            revokedAt?: string;
-            /** @enum {string} */
-            status: "active" | "expired" | "revoked";
-            /** Format: date-time */
-            updatedAt: string;
         };
-        Me: {
-            email?: string | null;
+        /** @description A tenant API key. */
+        KeyHolder: {
             /** Format: date-time */
             expiresAt?: string | null;
-            keyId?: string;
-            /** @enum {string} */
-            kind: "user" | "api_key";
-            permissions?: string[];
-            role?: string;
-            /** @enum {string} */
-            source?: "issuer" | "shared_secret";
-            tenantId?: string | null;
-            userId?: string;
+            keyId: string;
+            permissions: string[];
+            tenantId: string;
         };
+        /** @description `GET /api/auth/me`: who the credentials in use belong to. */
+        Me: (components["schemas"]["SignedInPerson"] & {
+            /** @enum {string} */
+            kind: "user";
+        }) | (components["schemas"]["KeyHolder"] & {
+            /** @enum {string} */
+            kind: "api_key";
+        });
+        /** @description A message as the API shows it. */
         Message: {
+            /**
+             * Format: int32
+             * @description tries made to hand it to the provider
+             */
             attempts: number;
             /** @enum {string} */
             channel: "sms" | "whatsapp";
-            content: {
-                components?: Record<string, never>[];
-                language?: string;
-                name?: string;
-                text?: string;
-                /** @enum {string} */
-                type: "text" | "template";
-            };
+            content: components["schemas"]["MessageContent"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             deliveredAt?: string | null;
             /** @description on POST: a repeat of an earlier request with the same Idempotency-Key */
             duplicate?: boolean;
-            error?: {
+            error?: null | {
                 code?: string | null;
                 message?: string | null;
-            } | null;
+            };
             /** Format: date-time */
             failedAt?: string | null;
             /** @example msg_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
@@ -2094,15 +2205,29 @@ export interface components {
             sentAt?: string | null;
             /** @enum {string} */
             status: "queued" | "sent" | "delivered" | "read" | "failed";
-            test?: boolean;
+            /** @description sent by a platform admin's integration test */
+            test: boolean;
             to: string;
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description What a message says: text, or a WhatsApp template with its parameters. */
+        MessageContent: {
+            text: string;
+            /** @enum {string} */
+            type: "text";
+        } | {
+            components?: Record<string, never>[];
+            language: string;
+            name: string;
+            /** @enum {string} */
+            type: "template";
+        };
         MessagePage: {
             data: components["schemas"]["Message"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            /** @description ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
         };
         /** @description text, or for WhatsApp a template; not both */
         MessageSend: {
@@ -2116,38 +2241,97 @@ export interface components {
                 /** @example order_update */
                 name: string;
             };
-            /** @description at most 1,600 characters by SMS, 4,096 by WhatsApp */
+            /** @description at most 1600 characters by SMS, 4096 by WhatsApp */
             text?: string;
             /** @example +15551234567 */
             to: string;
         };
+        /**
+         * @description database, queue, integrations, and graph: the last Graph check of each enabled Meta
+         *     integration (run every 5 minutes, or by POST /api/v1/meta/health/check)
+         */
+        MetaChecks: {
+            database: components["schemas"]["ReachCheck"];
+            graph?: components["schemas"]["GraphCheck"][] | null;
+            integrations: {
+                instagram: components["schemas"]["Readiness"];
+                whatsapp: components["schemas"]["Readiness"];
+            };
+            queue: components["schemas"]["ReachCheck"];
+        };
+        /**
+         * @description `GET /api/v1/meta/dashboard`: counts over 1h, 24h and 7d, errors with what to do about
+         *     them, and the week hour by hour.
+         */
         MetaDashboard: {
-            errorAnalysis: Record<string, never>;
+            errorAnalysis: {
+                /** @description WhatsApp's error codes in failed statuses, most seen first */
+                metaErrors: {
+                    code: string;
+                    /** Format: int64 */
+                    count: number;
+                    recommendation: string;
+                    title: string;
+                }[];
+                processingErrors: {
+                    code: string;
+                    /** Format: int64 */
+                    count: number;
+                    recommendation: string;
+                }[];
+                /** @description the last ten items that failed */
+                recentFailures: {
+                    error?: Record<string, never> | null;
+                    eventType: string;
+                    id: string;
+                    /** Format: date-time */
+                    receivedAt: string;
+                }[];
+                /** @description 7d */
+                window: string;
+            };
             /** Format: date-time */
-            generatedAt?: string;
+            generatedAt: string;
             /** @description the last Graph check of each enabled Meta integration, with unhealthySince */
             graph?: components["schemas"]["GraphCheck"][] | null;
-            hourly?: Record<string, never>[];
-            pending?: Record<string, never>;
+            hourly: {
+                /** Format: int64 */
+                failed: number;
+                /** @description the hour, UTC */
+                hour: string;
+                /** Format: int64 */
+                processed: number;
+                /** Format: int64 */
+                received: number;
+            }[];
+            /** @description Items stored and not processed yet (counted up to 100). */
+            pending: {
+                /** @description there may be more */
+                atLeast: boolean;
+                count: number;
+            };
             recommendations: string[];
             windows: {
-                "1h"?: Record<string, never>;
-                "24h"?: Record<string, never>;
-                "7d"?: Record<string, never>;
+                "1h": components["schemas"]["MetaWindow"];
+                "24h": components["schemas"]["MetaWindow"];
+                "7d": components["schemas"]["MetaWindow"];
             };
         };
+        /** @description A Meta item as the API shows it: as received, normalised, and what became of it. */
         MetaEvent: {
             accountId?: string;
-            attempts?: number;
+            /** Format: int32 */
+            attempts: number;
             /** @enum {string} */
             channel: "whatsapp" | "instagram" | "messenger" | "unknown";
             contact?: Record<string, never>;
             /** @description The normalised event, as delivered to subscribers */
             data: Record<string, never>;
+            /** Format: int32 */
             deliveries?: number;
             error?: {
-                code?: string;
-                message?: string;
+                code: string;
+                message: string;
             };
             /** @example message.received */
             eventType: string;
@@ -2155,6 +2339,7 @@ export interface components {
             hookhubEventId?: string;
             /** @example mev_01JDQ7Y3ZK5V8X9W2M4N6P8R0T */
             id: string;
+            /** Format: int64 */
             latencyMs?: number;
             /** @description Meta's id: wamid, mid, comment id, or status id + status */
             naturalId: string;
@@ -2165,7 +2350,7 @@ export interface components {
             processedAt?: string;
             /** @description The item exactly as Meta sent it (text when it was cut) */
             raw: unknown;
-            rawTruncated?: boolean;
+            rawTruncated: boolean;
             /** Format: date-time */
             receivedAt: string;
             /** @enum {string} */
@@ -2175,22 +2360,28 @@ export interface components {
         MetaEventPage: {
             data: components["schemas"]["MetaEvent"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            /** @description ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
         };
+        /** @description `GET /api/v1/meta/health`: whether the tenant's Meta webhooks can work, and how they do. */
         MetaHealth: {
             /** Format: date-time */
-            checkedAt?: string;
-            /** @description database, queue, integrations, and graph: the last Graph check of each enabled Meta integration (run every 5 minutes, or by POST /api/v1/meta/health/check) */
-            checks: {
-                graph?: components["schemas"]["GraphCheck"][] | null;
+            checkedAt: string;
+            checks: components["schemas"]["MetaChecks"];
+            lastEvent?: null | {
+                eventType: string;
+                id: string;
+                /** Format: date-time */
+                receivedAt: string;
+                status: string;
             };
-            lastEvent?: Record<string, never> | null;
-            processing24h?: Record<string, never>;
+            processing24h: components["schemas"]["MetaWindow"];
             /** @enum {string} */
             status: "healthy" | "degraded" | "unhealthy";
             /** @description the stored Meta subscriptions */
             subscriptions?: components["schemas"]["MetaSubscription"][] | null;
-            webhookPath?: string;
+            /** @description the callback URL's path to give Meta */
+            webhookPath: string;
         };
         /** @description A subscription as asked for and stored. */
         MetaSubscription: {
@@ -2218,47 +2409,74 @@ export interface components {
             channel: "whatsapp" | "instagram";
             fields?: ("account_alerts" | "account_review_update" | "account_update" | "business_capability_update" | "comments" | "feed" | "flows" | "mentions" | "message_echoes" | "message_reactions" | "message_template_quality_update" | "message_template_status_update" | "messages" | "messaging_handover" | "messaging_optins" | "messaging_postbacks" | "messaging_referral" | "messaging_seen" | "phone_number_name_update" | "phone_number_quality_update" | "security" | "standby" | "template_category_update")[] | null;
         };
+        /** @description Each configured channel's subscription. */
         MetaSubscriptionList: {
             data: components["schemas"]["MetaSubscriptionState"][];
         };
+        /** @description A channel's subscription: as stored, and as the Graph API has it now. */
         MetaSubscriptionState: {
-            /** @enum {string} */
+            /**
+             * @description The Meta channels whose webhooks hookhub subscribes to.
+             * @enum {string}
+             */
             channel: "whatsapp" | "instagram";
             /** @description what the Graph API has now */
-            live?: {
-                apps?: Record<string, never>[];
+            live?: null | {
+                apps: Record<string, never>[];
+                /** @description The fields Meta has for the app (Pages only; WhatsApp's are set in the dashboard). */
                 fields?: string[] | null;
-                subscribed?: boolean;
-            } | null;
-            liveError?: {
+                /**
+                 * @description Some app is subscribed to the account (for a Page, this integration's app when its
+                 *     `appId` is known).
+                 */
+                subscribed: boolean;
+            };
+            liveError?: null | {
                 advice?: string | null;
+                /**
+                 * Format: int64
+                 * @description Graph's error code
+                 */
                 code?: number | null;
-                message?: string;
-                reason?: string;
+                message: string;
+                /** @description not_configured, or what Graph's error means (token_invalid, permission_denied, ...) */
+                reason: string;
+                /** Format: int32 */
                 statusCode?: number | null;
-            } | null;
+            };
+            /**
+             * @description the WhatsApp Business Account or Page subscribed; null when the integration is not
+             *     usable
+             */
             objectId?: string | null;
-            stored?: components["schemas"]["MetaSubscription"] | null;
+            stored?: null | components["schemas"]["MetaSubscription"];
         };
+        /** @description A run of a suite (or of one of its cases): each case's outcome. */
         MetaTestRun: {
             /** @description the one case run, when only one was */
             case?: string | null;
             /** Format: date-time */
-            executedAt?: string;
+            executedAt: string;
             failed: number;
             passed: number;
             results: {
+                /** Format: int64 */
                 durationMs?: number;
                 error?: string;
-                expectedType?: string;
+                expectedType: string;
+                /**
+                 * Format: int32
+                 * @description what the ingress answered
+                 */
                 httpStatus?: number;
-                metaEventId?: string;
-                name?: string;
-                naturalId?: string;
+                metaEventId?: string | null;
+                name: string;
+                naturalId?: string | null;
+                /** @description why it was skipped */
                 reason?: string;
                 /** @enum {string} */
-                status?: "passed" | "failed" | "skipped";
-                storedType?: string;
+                status: "passed" | "failed" | "skipped";
+                storedType?: string | null;
             }[];
             runId: string;
             skipped: number;
@@ -2294,18 +2512,54 @@ export interface components {
         MetaTestSuitePage: {
             data: components["schemas"]["MetaTestSuite"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            /** @description ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
         };
+        /** @description Meta's webhooks over a window: received, processed, failed, by type and channel. */
+        MetaWindow: {
+            /** Format: int64 */
+            averageProcessingLatencyMs?: number | null;
+            /** @enum {string|null} */
+            band?: "good" | "warning" | "critical" | null;
+            byChannel: {
+                [key: string]: number;
+            };
+            byType: {
+                [key: string]: number;
+            };
+            /** Format: int64 */
+            failed: number;
+            /**
+             * Format: int64
+             * @description items for an account the tenant's integrations do not name: stored, not processed
+             */
+            foreignAccount: number;
+            /** Format: int64 */
+            processed: number;
+            /** Format: int64 */
+            received: number;
+            /**
+             * Format: double
+             * @description percent of finished items processed, to one decimal; null before the first
+             */
+            successRate?: number | null;
+        };
+        /** @description What "test connection" reports for an n8n instance. */
         N8nHealth: {
             error: string | null;
+            /** @description it was a 2xx */
             healthy: boolean;
+            /** Format: int64 */
             latencyMs: number;
+            /** @description an HTTP answer came back */
             reachable: boolean;
+            /** Format: int32 */
             statusCode: number | null;
             /** @enum {string} */
             tls: "verified" | "failed" | "not used" | "not reached";
             url: string;
         };
+        /** @description `POST /api/auth/challenge`: a first sign-in's new password. */
         NewPassword: {
             /** Format: email */
             email: string;
@@ -2313,12 +2567,14 @@ export interface components {
             /** @description from the NEW_PASSWORD_REQUIRED answer */
             session: string;
         };
+        /** @description Answer with `POST /api/auth/challenge` and a new password. */
         NewPasswordChallenge: {
-            /** @constant */
+            /** @enum {string} */
             challenge: "NEW_PASSWORD_REQUIRED";
             email: string;
             session: string;
         };
+        /** @description A person as the API shows them. */
         Person: {
             /** Format: date-time */
             createdAt: string;
@@ -2329,7 +2585,7 @@ export interface components {
             /** @enum {string} */
             role: "platform_admin" | "tenant_admin";
             /** @enum {string} */
-            status: "invited" | "active" | "disabled";
+            status: "invited" | "active" | "disabled" | "removed";
             tenantId?: string | null;
             /** @description the identity provider's id (the tokens' sub) */
             userId: string;
@@ -2337,8 +2593,10 @@ export interface components {
         PersonPage: {
             data: components["schemas"]["Person"][];
             hasMore: boolean;
-            nextCursor?: string | null;
+            /** @description ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
         };
+        /** @description `POST /api/v1/events`, validated. */
         Publish: {
             /** @description null or absent: {} */
             data?: Record<string, never> | null;
@@ -2381,6 +2639,25 @@ export interface components {
             /** @description events and workflow calls the tenant's callers may publish in one clock minute, whoever publishes (API keys, tenant and platform admins); events hookhub makes from Meta's webhooks and its own state are not counted */
             publishPerMinute: number;
         };
+        /** @description Whether a dependency answered, and how fast. */
+        ReachCheck: {
+            error?: string | null;
+            /** Format: int64 */
+            latencyMs: number;
+            /** @enum {string} */
+            status: "ok" | "error";
+        };
+        /**
+         * @description Whether an integration can verify Meta's webhooks: enabled, with its app secret and
+         *     verify token.
+         */
+        Readiness: {
+            appSecretSet?: boolean;
+            configured: boolean;
+            enabled?: boolean;
+            ready?: boolean;
+            verifyTokenSet?: boolean;
+        };
         /** @description The latest calls across a tenant's workflow webhooks (or one), newest first. */
         RecentCalls: {
             data: components["schemas"]["WorkflowCall"][];
@@ -2399,29 +2676,56 @@ export interface components {
             eventId: string;
             webhookId: string;
         };
+        /** @description `POST /api/auth/refresh`. */
         Refresh: {
             refreshToken: string;
         };
+        /**
+         * @description `POST /api/auth/forgot-password`'s answer, the same whether or not the email has an
+         *     account.
+         */
         ResetRequested: {
-            message?: string;
+            message: string;
         };
+        /** @description `POST .../rotate-secret`, validated: the new secret, and how long the old ones still sign. */
         Rotate: {
+            /**
+             * Format: int64
+             * @description how long the secrets rotated out keep signing beside the new one
+             */
             gracePeriodHours?: number;
             /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
             secret?: string | null;
         };
+        /** @description `POST /api/auth/login`. */
         SignIn: {
             /** Format: email */
             email: string;
             password: string;
         };
+        /** @description A sign-in's answer: tokens, or the new password a first sign-in needs. */
         SignInResult: components["schemas"]["Tokens"] | components["schemas"]["NewPasswordChallenge"];
+        /** @description A person's token. */
+        SignedInPerson: {
+            email?: string | null;
+            /** Format: date-time */
+            expiresAt?: string | null;
+            /** @enum {string} */
+            role: "platform_admin" | "tenant_admin";
+            /**
+             * @description Where a verified token came from.
+             * @enum {string}
+             */
+            source: "shared_secret" | "issuer";
+            tenantId?: string | null;
+            userId: string;
+        };
         SignedInUser: {
             email?: string | null;
             /** @enum {string} */
-            role?: "platform_admin" | "tenant_admin";
+            role: "platform_admin" | "tenant_admin";
             tenantId?: string | null;
-            userId?: string;
+            userId: string;
         };
         /** @description An endpoint's delivery counters, as the API shows them. */
         Stats: {
@@ -2475,113 +2779,115 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description `POST /api/platform/tenants`, validated. */
         TenantCreate: {
+            /** @description an email address; blank or null: none */
             contactEmail?: string | null;
-            /** @description null or absent: true. Email the contact when an endpoint or workflow is disabled (needs a deployment with an alert sender). */
+            /**
+             * @description null or absent: true. Email the contact when an endpoint or workflow is disabled
+             *     (needs a deployment with an alert sender).
+             */
             failureAlerts?: boolean | null;
             /** @description null or absent: {} */
             metadata?: Record<string, never> | null;
             name: string;
-            /** @description null or absent: the deployment defaults */
-            quotas?: components["schemas"]["QuotaChanges"] | null;
-            /**
-             * @description null or absent: active
-             * @enum {string|null}
-             */
-            status?: "active" | "suspended" | null;
+            quotas?: null | components["schemas"]["QuotaChanges"];
+            /** @description null or absent: active */
+            status?: null | ("active" | "suspended");
         };
         TenantPage: {
             data: components["schemas"]["Tenant"][];
             hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
+        /** @description `PATCH /api/platform/tenants/{id}`, validated: what is given changes, the rest is kept. */
         TenantUpdate: {
+            /** @description an email address; blank or null removes it */
             contactEmail?: string | null;
             /** @description null or absent: no change */
             failureAlerts?: boolean | null;
             /** @description null or absent keeps the stored metadata */
             metadata?: Record<string, never> | null;
             name?: string;
-            /** @description null or absent: no change */
-            quotas?: components["schemas"]["QuotaChanges"] | null;
+            quotas?: null | components["schemas"]["QuotaChanges"];
             /**
-             * @description null or absent keeps the stored status. suspended: the tenant's API keys and admins are refused on every route and platform admins' writes for it too (403 tenant_suspended), its Meta POSTs are refused (503), and its queued deliveries are logged as not sent, for recover once active again
-             * @enum {string|null}
+             * @description null or absent keeps the stored status. suspended: the tenant's API keys and admins
+             *     are refused on every route and platform admins' writes for it too (403
+             *     tenant_suspended), its Meta POSTs are refused (503), and its queued deliveries are
+             *     logged as not sent, for recover once active again
              */
-            status?: "active" | "suspended" | null;
+            status?: null | ("active" | "suspended");
         };
+        /** @description `POST /api/v1/webhooks/{id}/test`, validated. */
         TestDelivery: {
             /** @description null or absent: the event type's sample payload */
             data?: Record<string, never> | null;
             /** @description null or absent: webhook.test */
             eventType?: components["schemas"]["EventType"] | null;
         };
+        /** @description What the receiver said to a test delivery. */
         TestResult: {
             error?: string | null;
             eventId: string;
+            /** @description the attempt's log entry */
             logId: string;
             responseBody?: string | null;
+            /** Format: int64 */
             responseTimeMs: number;
+            /** Format: int32 */
             statusCode?: number | null;
             success: boolean;
         };
+        /** @description Signed in: the tokens and who they are for. */
         Tokens: {
             accessToken: string;
-            /** @description seconds */
+            /**
+             * Format: int64
+             * @description seconds
+             */
             expiresIn: number;
             /** @description send as Authorization: Bearer */
             idToken: string;
             /** @description absent from a refresh */
             refreshToken?: string;
-            /** @constant */
+            /** @enum {string} */
             tokenType: "Bearer";
             user: components["schemas"]["SignedInUser"];
         };
-        Workflow: {
-            /** @description masked */
+        /** @description An n8n workflow webhook as the API shows it. */
+        Workflow: components["schemas"]["DeliveryTargetView"] & {
+            /** @description sent as Authorization: Bearer; masked */
             authToken: string | null;
-            createdAt: string;
-            description?: string;
-            disabledReason?: string;
-            events: string[];
-            /** @description custom headers sent with every delivery; values sealed and shown masked */
-            headers?: Record<string, never>;
             id: string;
-            isActive: boolean;
-            retryAttempts?: number;
-            retryDelay?: number;
-            secrets?: components["schemas"]["EndpointSecret"][];
-            timeoutMs?: number;
-            updatedAt: string;
             /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
             webhookUrl: string;
             workflowName: string;
         };
-        WorkflowAnalytics: {
-            averageResponseTimeMs: number | null;
-            /** @enum {string|null} */
-            band: "good" | "warning" | "critical" | null;
-            failedCalls: number;
-            hourly: Record<string, never>[];
+        /** @description One workflow webhook over a range, hour by hour. */
+        WorkflowAnalytics: components["schemas"]["CallTotals"] & {
+            /** @description the hours with calls, oldest first */
+            hourly: components["schemas"]["HourCounters"][];
             range: string;
-            successRate: number | null;
-            successfulCalls: number;
-            totalCalls: number;
             webhookId: string;
             workflowName: string;
         };
+        /** @description A workflow's answer to a call made at once. */
         WorkflowAnswer: {
             /** @description the workflow's answer as received, up to 64 KiB */
             body: string | null;
+            /** @description the body was longer than what is shown */
             bodyTruncated: boolean;
             deliveryId: string;
+            /** Format: int64 */
             durationMs: number;
             error: string | null;
             headers: {
                 [key: string]: string;
             };
-            /** @description the call's log entry */
+            /** @description the call's log entry, for its request and response */
             logId: string;
+            /** Format: int32 */
             statusCode: number | null;
             success: boolean;
             webhookId: string;
@@ -2592,6 +2898,7 @@ export interface components {
             /** @description null once the workflow webhook is deleted */
             workflowName?: string | null;
         };
+        /** @description One workflow called at once: its answer. */
         WorkflowCallAnswered: components["schemas"]["WorkflowAnswer"] & {
             eventId: string;
         };
@@ -2607,18 +2914,21 @@ export interface components {
              * @description another spelling of isActive; give one of them
              */
             active?: boolean;
-            /** @description blank keeps the stored token */
+            /** @description sent as Authorization: Bearer; blank keeps the stored token */
             authToken?: string | null;
             description?: string | null;
-            events?: components["schemas"]["EventPattern"][];
+            /** @description event types, prefix.* or * */
+            events?: (components["schemas"]["EventPattern"] | "message.new")[];
             /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
             headers?: {
                 [key: string]: string;
             };
             isActive?: boolean;
             retryAttempts?: number;
+            /** @description seconds before the first retry; doubles each retry */
             retryDelay?: number;
-            secret?: string;
+            /** @description whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one */
+            secret?: string | null;
             timeoutMs?: number;
             /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
             webhookUrl: string;
@@ -2627,30 +2937,20 @@ export interface components {
         WorkflowPage: {
             data: components["schemas"]["Workflow"][];
             hasMore: boolean;
+            /** @description ?cursor= for the next page; null on the last */
             nextCursor: string | null;
         };
-        WorkflowSummary: {
-            averageResponseTimeMs: number | null;
-            /** @enum {string|null} */
-            band: "good" | "warning" | "critical" | null;
-            failedCalls: number;
+        /** @description Every workflow webhook of a tenant (or one) over a range: the totals, then each. */
+        WorkflowSummary: components["schemas"]["CallTotals"] & {
+            /** @description 1h, 24h, 7d or 30d */
             range: string;
-            successRate: number | null;
-            successfulCalls: number;
-            totalCalls: number;
-            webhooks: {
-                averageResponseTimeMs?: number | null;
-                /** @enum {string|null} */
-                band?: "good" | "warning" | "critical" | null;
-                failedCalls?: number;
-                isActive?: boolean;
+            webhooks: (components["schemas"]["CallTotals"] & {
+                isActive: boolean;
+                /** Format: date-time */
                 lastCalledAt?: string | null;
-                successRate?: number | null;
-                successfulCalls?: number;
-                totalCalls?: number;
-                webhookId?: string;
-                workflowName?: string;
-            }[];
+                webhookId: string;
+                workflowName: string;
+            })[];
         };
         /** @description workflowName is immutable */
         WorkflowUpdate: {
@@ -2659,39 +2959,27 @@ export interface components {
              * @description another spelling of isActive; give one of them
              */
             active?: boolean;
-            /** @description blank keeps the stored token */
+            /** @description sent as Authorization: Bearer; blank keeps the stored token */
             authToken?: string | null;
             description?: string | null;
-            events?: components["schemas"]["EventPattern"][];
+            /** @description event types, prefix.* or * */
+            events?: (components["schemas"]["EventPattern"] | "message.new")[];
             /** @description custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value */
             headers?: {
                 [key: string]: string;
             };
             isActive?: boolean;
             retryAttempts?: number;
+            /** @description seconds before the first retry; doubles each retry */
             retryDelay?: number;
             timeoutMs?: number;
             /** @description an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl */
             webhookUrl?: string;
         };
-        WorkflowWithSecret: {
-            /** @description masked */
-            authToken: string | null;
-            createdAt: string;
-            description?: string;
-            disabledReason?: string;
-            events: string[];
-            headers?: Record<string, never>;
-            id: string;
-            isActive: boolean;
-            retryAttempts?: number;
-            retryDelay?: number;
+        /** @description A workflow webhook as created, with the signing secret its owner sees this once. */
+        WorkflowWithSecret: components["schemas"]["Workflow"] & {
+            /** @description shown once */
             secret: string;
-            secrets?: components["schemas"]["EndpointSecret"][];
-            timeoutMs?: number;
-            updatedAt: string;
-            webhookUrl: string;
-            workflowName: string;
         };
     };
     responses: never;
@@ -4099,7 +4387,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationTestResult"] | components["schemas"]["N8nHealth"] | components["schemas"]["GraphHealth"];
+                    "application/json": components["schemas"]["ConnectionCheck"];
                 };
             };
             /** @description Malformed request */
@@ -7028,11 +7316,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        deleted: boolean;
-                        erasure: components["schemas"]["Erasure"];
-                        id: string;
-                    };
+                    "application/json": components["schemas"]["ContactErased"];
                 };
             };
             /** @description Malformed request */

@@ -121,14 +121,147 @@ impl ApiKey {
     }
 
     /// The API's view: everything but the hash.
-    pub fn view(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).expect("serialises");
-        let obj = v.as_object_mut().expect("object");
-        obj.remove("keyHash");
-        obj.remove("tenantId");
-        obj.remove("tenantSuspended");
-        obj.insert("status".into(), self.status(chrono::Utc::now()).into());
-        v
+    pub fn view(&self) -> ApiKeyView {
+        ApiKeyView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            prefix: self.prefix.clone(),
+            permissions: self.permissions.clone(),
+            allowed_ips: self.allowed_ips.clone(),
+            expires_at: self.expires_at.clone(),
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            last_used_at: self.last_used_at.clone(),
+            revoked_at: self.revoked_at.clone(),
+            status: self.status(chrono::Utc::now()),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+/// An API key as the API shows it: never the key itself, which only its creation and
+/// regeneration answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiKey))]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub description: Option<String>,
+    /// the key's first characters, to recognise it
+    pub prefix: String,
+    pub permissions: Vec<String>,
+    pub allowed_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub expires_at: Option<String>,
+    pub rate_limit_per_minute: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub revoked_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::status))]
+    pub status: &'static str,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+}
+
+/// A key as created or regenerated, with its value: shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = IssuedApiKey))]
+pub struct IssuedKeyView {
+    #[serde(flatten)]
+    pub view: ApiKeyView,
+    /// shown once
+    #[cfg_attr(feature = "openapi", schema(pattern = "^hk_"))]
+    pub key: String,
+}
+
+/// `POST /api/v1/api-keys`, validated.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiKeyCreate))]
+#[cfg_attr(
+    feature = "openapi",
+    serde(rename_all = "camelCase", deny_unknown_fields)
+)]
+pub struct ApiKeyCreate {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+    pub description: Option<String>,
+    /// write:contacts includes delete:contacts, and send:messages includes read:messages
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::permissions))]
+    pub permissions: Vec<String>,
+    /// IP addresses or CIDR blocks
+    pub allowed_ips: Option<Vec<String>>,
+    /// absent: a year from now; null: never; a time: then. An expired key is refused,
+    /// listed as expired, and removed 30 days after it expired
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_at: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = i64, minimum = 1, maximum = 100_000, required = false)
+    )]
+    pub rate_limit_per_minute: i64,
+}
+
+impl ApiKeyCreate {
+    pub fn read(mut input: Fields) -> Result<Self, crate::validation::InputError> {
+        let name = input.required_string("name", 100);
+        let description = input.string("description", 500).filter(|d| !d.is_empty());
+        if !input.present("permissions") {
+            input.error("permissions", "is required");
+        }
+        let permissions = read_permissions(&mut input);
+        let allowed_ips = read_cidrs(&mut input);
+        // A key expires after a year unless told otherwise; `null` says never, explicitly.
+        let expiry_given = input.present("expiresAt");
+        let expires_at = match read_expiry(&mut input) {
+            Some(given) => given,
+            None if expiry_given => None,
+            None => Some(crate::time::rfc3339(
+                chrono::Utc::now() + chrono::Duration::days(DEFAULT_LIFETIME_DAYS),
+            )),
+        };
+        let rate = input.integer("rateLimitPerMinute", 1, 100_000);
+        input.finish()?;
+        Ok(Self {
+            name: name.expect("validated"),
+            description,
+            permissions: permissions.expect("validated"),
+            allowed_ips,
+            expires_at,
+            rate_limit_per_minute: rate.unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE),
+        })
+    }
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+
+    pub fn status() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["active", "expired", "revoked"]))
+    }
+
+    pub fn permissions() -> ArrayBuilder {
+        ArrayBuilder::new().min_items(Some(1)).items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(super::PERMISSIONS.iter().copied())),
+        )
     }
 }
 
@@ -146,6 +279,16 @@ fn generate_key() -> String {
 pub struct IssuedKey {
     pub key: ApiKey,
     pub plaintext: String,
+}
+
+impl IssuedKey {
+    /// The only view that carries the key itself.
+    pub fn view(&self) -> IssuedKeyView {
+        IssuedKeyView {
+            view: self.key.view(),
+            key: self.plaintext.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -266,39 +409,28 @@ impl ApiKeyService {
         ))
     }
 
-    pub async fn create(&self, tenant_id: &str, mut input: Fields) -> ServiceResult<IssuedKey> {
-        let name = input.required_string("name", 100);
-        let description = input.string("description", 500).filter(|d| !d.is_empty());
-        if !input.present("permissions") {
-            input.error("permissions", "is required");
-        }
-        let permissions = read_permissions(&mut input);
-        let allowed_ips = read_cidrs(&mut input);
-        // A key expires after a year unless told otherwise; `null` says never, explicitly.
-        let expiry_given = input.present("expiresAt");
-        let expires_at = match read_expiry(&mut input) {
-            Some(given) => given,
-            None if expiry_given => None,
-            None => Some(crate::time::rfc3339(
-                chrono::Utc::now() + chrono::Duration::days(DEFAULT_LIFETIME_DAYS),
-            )),
-        };
-        let rate = input.integer("rateLimitPerMinute", 1, 100_000);
-        input.finish()?;
-
+    pub async fn create(&self, tenant_id: &str, request: ApiKeyCreate) -> ServiceResult<IssuedKey> {
+        let ApiKeyCreate {
+            name,
+            description,
+            permissions,
+            allowed_ips,
+            expires_at,
+            rate_limit_per_minute,
+        } = request;
         let plaintext = generate_key();
         let now = crate::time::now_rfc3339();
         let key = ApiKey {
             id: new_id(IdKind::ApiKey),
             tenant_id: tenant_id.into(),
-            name: name.expect("validated"),
+            name,
             description,
             prefix: plaintext[..DISPLAY_PREFIX_LEN].to_string(),
             key_hash: hash_key(&plaintext),
-            permissions: permissions.expect("validated"),
+            permissions,
             allowed_ips: allowed_ips.unwrap_or_default(),
             expires_at,
-            rate_limit_per_minute: rate.unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            rate_limit_per_minute,
             last_used_at: None,
             revoked_at: None,
             created_at: now.clone(),
@@ -710,22 +842,33 @@ impl RateLimiter {
 
 /// One day of a key's use.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DayUsage {
+    /// the day, UTC
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub date: String,
-    /// Requests the key made (authenticated), refused for its rate limit or not.
+    /// requests the key made, authenticated, refused for its rate limit or not
     pub requests: u64,
+    /// refused as revoked or expired
     pub refused401: u64,
+    /// refused for the address or a missing permission
     pub refused403: u64,
+    /// refused for the key's rate limit
     pub refused429: u64,
 }
 
-/// A key's use over its last [`USAGE_DAYS`] days, oldest first.
+/// A key's use over its last 30 days, day by day, and where it was last used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiKeyUsage))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyUsage {
     pub key_id: String,
+    /// the last 30 days (UTC), oldest first
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub days: Vec<DayUsage>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_used_at: Option<String>,
     pub last_ip: Option<String>,
 }
@@ -792,8 +935,9 @@ mod tests {
 
     #[test]
     fn view_hides_the_hash() {
-        let v = key(&["*"], &[]).view();
+        let v = serde_json::to_value(key(&["*"], &[]).view()).unwrap();
         assert!(v.get("keyHash").is_none());
+        assert!(v.get("tenantId").is_none());
         assert_eq!(v["status"], "active");
     }
 }

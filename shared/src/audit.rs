@@ -32,15 +32,21 @@ impl Actor {
     }
 }
 
+/// A configuration change: who did what to which, and the fields it touched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: String,
     pub tenant_id: String,
     pub actor: String,
+    /// endpoint.created, api_key.revoked, ...
     pub action: String,
+    /// the id of what changed
     pub target: String,
+    /// the fields changed, by name (quotas with their values; never a secret)
     pub fields: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
 }
 

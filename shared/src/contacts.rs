@@ -65,11 +65,196 @@ impl Contact {
         self.updated_at.as_deref().unwrap_or(&self.last_seen_at)
     }
 
-    pub fn view(&self) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        v["createdAt"] = json!(self.first_seen_at);
-        v["updatedAt"] = json!(self.updated());
-        v
+    pub fn view(&self) -> ContactView {
+        ContactView {
+            id: self.id.clone(),
+            channel: self.channel.clone(),
+            external_id: self.external_id.clone(),
+            name: self.name.clone(),
+            username: self.username.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            tags: self.tags.clone(),
+            custom_fields: self.custom_fields.clone(),
+            opted_in: self.opted_in,
+            export_consent: self.export_consent,
+            export_consent_at: self.export_consent_at.clone(),
+            first_seen_at: self.first_seen_at.clone(),
+            last_seen_at: self.last_seen_at.clone(),
+            created_at: self.first_seen_at.clone(),
+            updated_at: self.updated().to_string(),
+            messages: self.messages,
+            comments: self.comments,
+            reactions: self.reactions,
+            events: self.events,
+        }
+    }
+}
+
+/// A contact as the API (and the events about it) show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Contact))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactView {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "con_01JDQ7Y3ZK5V8X9W2M4N6P8R0T")
+    )]
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::channel))]
+    pub channel: String,
+    /// wa_id or Instagram-scoped id
+    pub external_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub email: Option<String>,
+    pub tags: Vec<String>,
+    pub custom_fields: BTreeMap<String, String>,
+    /// they wrote to the tenant on this channel, so the tenant may message them there
+    pub opted_in: bool,
+    pub export_consent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub export_consent_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub first_seen_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub last_seen_at: String,
+    /// when first seen
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    /// the last change, by capture or by the tenant
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+    /// interactions counted: messages, comments, reactions, and every inbound event
+    pub messages: u64,
+    pub comments: u64,
+    pub reactions: u64,
+    pub events: u64,
+}
+
+/// `PATCH /api/v1/contacts/{id}`, validated: the fields given replace the stored ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ContactUpdate))]
+#[cfg_attr(
+    feature = "openapi",
+    serde(rename_all = "camelCase", deny_unknown_fields)
+)]
+pub struct ContactUpdate {
+    /// replaces the tags; blank ones are dropped and repeats merged
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::tags))]
+    pub tags: Option<Vec<String>>,
+    /// replaces the custom fields
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::custom_fields))]
+    pub custom_fields: Option<BTreeMap<String, String>>,
+    /// an email address; blank or null removes it
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 254))]
+    pub email: Option<Option<String>>,
+    /// given now: its time is recorded
+    pub export_consent: Option<bool>,
+}
+
+impl ContactUpdate {
+    pub fn read(mut input: Fields) -> Result<Self, crate::validation::InputError> {
+        let tags = input.string_list("tags", MAX_TAGS, 64).map(|tags| {
+            let mut tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
+            tags.sort();
+            tags.dedup();
+            tags
+        });
+        let custom_fields = input
+            .string_map("customFields", MAX_CUSTOM_FIELDS, 500)
+            .map(|fields| fields.into_iter().collect());
+        let email = if input.present("email") {
+            let email = input.string("email", 254).filter(|e| !e.is_empty());
+            if email
+                .as_deref()
+                .is_some_and(|e| !crate::validation::is_email_address(e))
+            {
+                input.error("email", "must be an email address");
+            }
+            Some(email)
+        } else {
+            None
+        };
+        let export_consent = input.bool("exportConsent");
+        input.finish()?;
+        Ok(Self {
+            tags,
+            custom_fields,
+            email,
+            export_consent,
+        })
+    }
+}
+
+/// A page of contacts, with how many match and where the page starts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ContactPage))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactPage {
+    pub data: Vec<ContactView>,
+    pub has_more: bool,
+    /// ?cursor= for the next page; null on the last
+    pub next_cursor: Option<String>,
+    /// How many contacts match; null when the page was read straight from an index without
+    /// counting
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub total: Option<usize>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ArrayBuilder, ObjectBuilder, SchemaType, Type,
+    };
+
+    // null is taken as absent, as everywhere in request bodies.
+    fn or_null(kind: Type) -> SchemaType {
+        SchemaType::from_iter([kind, Type::Null])
+    }
+
+    pub fn channel() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["whatsapp", "instagram", "messenger"]))
+    }
+
+    pub fn tags() -> ArrayBuilder {
+        ArrayBuilder::new()
+            .schema_type(or_null(Type::Array))
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(64)),
+            )
+            .max_items(Some(super::MAX_TAGS))
+    }
+
+    pub fn custom_fields() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(or_null(Type::Object))
+            .max_properties(Some(super::MAX_CUSTOM_FIELDS))
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(500))
+                    .into(),
+            )))
     }
 }
 
@@ -498,16 +683,18 @@ impl ContactBook {
 
     /// An admin's edit (tags, custom fields, email, export consent): applied and stored
     /// when something changed. Returns the contact and what changed.
-    pub async fn edit(&self, tenant_id: &str, id: &str, mut input: Fields) -> ServiceResult<Edit> {
+    pub async fn edit(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        update: ContactUpdate,
+    ) -> ServiceResult<Edit> {
         let mut contact = self.get(tenant_id, id).await?;
         let mut changes = Vec::new();
         let mut tags_added = Vec::new();
         let mut tags_removed = Vec::new();
         let mut fields_changed = Vec::new();
-        if let Some(tags) = input.string_list("tags", MAX_TAGS, 64) {
-            let mut tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
-            tags.sort();
-            tags.dedup();
+        if let Some(tags) = update.tags {
             if tags != contact.tags {
                 changes.push("tags");
             }
@@ -524,8 +711,7 @@ impl ContactBook {
                 .collect();
             contact.tags = tags;
         }
-        if let Some(fields) = input.string_map("customFields", MAX_CUSTOM_FIELDS, 500) {
-            let fields: BTreeMap<String, String> = fields.into_iter().collect();
+        if let Some(fields) = update.custom_fields {
             if fields != contact.custom_fields {
                 changes.push("customFields");
             }
@@ -544,26 +730,19 @@ impl ContactBook {
                 .collect();
             contact.custom_fields = fields;
         }
-        if input.present("email") {
-            let email = input.string("email", 254).filter(|e| !e.is_empty());
-            if let Some(e) = &email {
-                if !crate::validation::is_email_address(e) {
-                    input.error("email", "must be an email address");
-                }
-            }
+        if let Some(email) = update.email {
             if email != contact.email {
                 changes.push("email");
             }
             contact.email = email;
         }
-        if let Some(consent) = input.bool("exportConsent") {
+        if let Some(consent) = update.export_consent {
             if consent != contact.export_consent {
                 changes.push("exportConsent");
                 contact.export_consent_at = consent.then(crate::time::now_rfc3339);
             }
             contact.export_consent = consent;
         }
-        input.finish()?;
         if !changes.is_empty() {
             contact.updated_at = Some(crate::time::now_rfc3339());
             self.apply_edit(tenant_id, &contact).await?;

@@ -176,6 +176,15 @@ pub struct ErasureView {
     pub status_url: String,
 }
 
+/// `DELETE /api/v1/contacts/{id}`: the contact is gone, and its erasure under way.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactErased {
+    pub id: String,
+    pub deleted: bool,
+    pub erasure: ErasureView,
+}
+
 impl Erasure {
     /// What the API shows: never the person's identifiers, nor the walk's cursor.
     pub fn view(&self) -> ErasureView {

@@ -183,7 +183,7 @@ pub fn contacts_csv(contacts: &[Contact], fields: Option<&[ExportField]>) -> Str
 
 /// A contact's JSON with the fields asked for (all by default).
 fn json_fields(contact: &Contact, fields: Option<&[ExportField]>) -> Value {
-    let view = contact.view();
+    let view = serde_json::to_value(contact.view()).expect("a contact serialises");
     let Some(fields) = fields else {
         return view;
     };
@@ -211,12 +211,17 @@ fn json_fields(contact: &Contact, fields: Option<&[ExportField]>) -> Value {
     Value::Object(out)
 }
 
+/// An export as the export audit keeps it: who took which contacts, and a digest of the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportRecord {
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::format))]
     pub format: String,
     pub actor: String,
+    /// the selection's query parameters
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub filters: Value,
     pub rows: usize,
     pub sha256: String,
@@ -284,6 +289,40 @@ impl ExportAudit {
 const RECENT_EVENTS_PER_CONTACT: u32 = 20;
 /// Contacts whose histories are read at once.
 const HISTORY_CONCURRENCY: usize = 16;
+
+/// `GET /api/v1/export/contacts.json`: the file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ContactExport))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactExportFile {
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub exported_at: String,
+    pub count: usize,
+    /// How many contacts match; null when the page was read straight from an index without
+    /// counting
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub total: Option<usize>,
+    /// ?cursor= for the rest; null when this is all
+    pub next_cursor: Option<String>,
+    /// with ?fields=, only those; with ?includeEvents=true, each with its recentEvents
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::contacts::ContactView>))]
+    pub contacts: Vec<Value>,
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    pub fn format() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(
+                [super::ExportFormat::Csv, super::ExportFormat::Json]
+                    .map(super::ExportFormat::as_str),
+            ))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -374,13 +413,13 @@ impl ContactExporter {
                         request.fields.as_deref(),
                     )
                     .await?;
-                let doc = serde_json::json!({
-                    "exportedAt": crate::time::now_rfc3339(),
-                    "count": contacts.len(),
-                    "total": page.total,
-                    "nextCursor": page.next,
-                    "contacts": contacts,
-                });
+                let doc = ContactExportFile {
+                    exported_at: crate::time::now_rfc3339(),
+                    count: contacts.len(),
+                    total: page.total,
+                    next_cursor: page.next.clone(),
+                    contacts,
+                };
                 serde_json::to_vec_pretty(&doc).unwrap_or_default()
             }
         };

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
 use crate::audit::{Actor, AuditLog};
@@ -345,21 +344,148 @@ impl IntegrationRecord {
     }
 
     /// The API's view: plain values as stored, secrets as masks, never ciphertext.
-    pub fn masked_view(&self) -> Value {
-        let mut view = Map::new();
-        view.insert("enabled".into(), json!(self.enabled));
-        if let Some(p) = &self.provider {
-            view.insert("provider".into(), json!(p));
+    pub fn masked_view(&self) -> IntegrationView {
+        IntegrationView {
+            enabled: self.enabled,
+            provider: self.provider.clone(),
+            fields: self
+                .fields
+                .iter()
+                .chain(&self.masks)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            updated_at: self.updated_at.clone(),
+            updated_by: self.updated_by.clone(),
         }
-        for (k, v) in &self.fields {
-            view.insert(k.clone(), json!(v));
+    }
+}
+
+/// An integration as the API shows it: its plain fields as stored, its secrets masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationView {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, String>,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// Every integration of a tenant, null where it has none of that kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Integrations {
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub whatsapp: Option<IntegrationView>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub instagram: Option<IntegrationView>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub sms: Option<IntegrationView>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub n8n: Option<IntegrationView>,
+}
+
+/// What "test connection" found, by kind: a test send (SMS, WhatsApp with a number), the
+/// token against the Graph API (Instagram, WhatsApp without one), or the n8n instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum ConnectionCheck {
+    Send(crate::messages::IntegrationTestView),
+    N8n(crate::webhooks::n8n::N8nHealth),
+    Graph(crate::meta::graph::GraphHealth),
+}
+
+/// The schemas of what the integration routes take and show, from the field tables.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{IntegrationView, SmsProvider, INSTAGRAM, N8N, SNS, TWILIO, VONAGE, WHATSAPP};
+
+    fn providers() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(
+                [SmsProvider::Twilio, SmsProvider::Vonage, SmsProvider::Sns]
+                    .map(SmsProvider::as_str),
+            ))
+    }
+
+    impl utoipa::PartialSchema for IntegrationView {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some("Plain fields as stored; secret fields masked"))
+                .property("enabled", ObjectBuilder::new().schema_type(Type::Boolean))
+                .required("enabled")
+                .property("provider", providers())
+                .property("updatedAt", ObjectBuilder::new().schema_type(Type::String))
+                .required("updatedAt")
+                .property("updatedBy", ObjectBuilder::new().schema_type(Type::String))
+                .required("updatedBy")
+                .additional_properties(Some(AdditionalProperties::RefOr(
+                    ObjectBuilder::new().schema_type(Type::String).into(),
+                )))
+                .into()
         }
-        for (k, v) in &self.masks {
-            view.insert(k.clone(), json!(v));
+    }
+
+    impl utoipa::ToSchema for IntegrationView {}
+
+    /// `PUT .../integrations/{kind}`: every kind's fields (a kind refuses the others').
+    pub struct IntegrationSettings;
+
+    /// What the field tables do not say.
+    fn described(name: &str) -> Option<&'static str> {
+        match name {
+            "phoneNumber" => Some("E.164 sending number (WhatsApp, Twilio, SNS); for SNS an alphanumeric sender ID given here is read as senderId"),
+            "pageId" => Some("Instagram: the Facebook Page linked to the account, on which its messaging webhooks are subscribed"),
+            _ => None,
         }
-        view.insert("updatedAt".into(), json!(self.updated_at));
-        view.insert("updatedBy".into(), json!(self.updated_by));
-        Value::Object(view)
+    }
+
+    impl utoipa::PartialSchema for IntegrationSettings {
+        fn schema() -> RefOr<Schema> {
+            let mut object = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some("The integration's fields (those of the kind named in the path). A secret field left out, null or blank keeps the stored value; a plain field set to blank or null is cleared."))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .property("enabled", ObjectBuilder::new().schema_type(Type::Boolean))
+                .property("provider", providers());
+            let mut longest: Vec<(&str, usize)> = Vec::new();
+            for spec in [WHATSAPP, INSTAGRAM, TWILIO, VONAGE, SNS, N8N]
+                .iter()
+                .copied()
+                .flatten()
+            {
+                match longest.iter_mut().find(|(name, _)| *name == spec.name) {
+                    Some((_, max)) => *max = (*max).max(spec.max),
+                    None => longest.push((spec.name, spec.max)),
+                }
+            }
+            for (name, max) in longest {
+                object = object.property(
+                    name,
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                        .max_length(Some(max))
+                        .description(described(name)),
+                );
+            }
+            object.into()
+        }
+    }
+
+    impl utoipa::ToSchema for IntegrationSettings {
+        fn name() -> Cow<'static, str> {
+            "IntegrationSettings".into()
+        }
     }
 }
 
@@ -420,13 +546,16 @@ impl IntegrationService {
     }
 
     /// Every integration of the tenant, masked; `null` for those never configured.
-    pub async fn masked_all(&self, tenant_id: &str) -> ServiceResult<Value> {
-        let mut out = Map::new();
-        for kind in IntegrationKind::ALL {
-            let view = self.get(tenant_id, kind).await?.map(|r| r.masked_view());
-            out.insert(kind.as_str().into(), view.unwrap_or(Value::Null));
-        }
-        Ok(Value::Object(out))
+    pub async fn masked_all(&self, tenant_id: &str) -> ServiceResult<Integrations> {
+        let view = |kind| async move {
+            ServiceResult::Ok(self.get(tenant_id, kind).await?.map(|r| r.masked_view()))
+        };
+        Ok(Integrations {
+            whatsapp: view(IntegrationKind::Whatsapp).await?,
+            instagram: view(IntegrationKind::Instagram).await?,
+            sms: view(IntegrationKind::Sms).await?,
+            n8n: view(IntegrationKind::N8n).await?,
+        })
     }
 
     /// Opens one secret field for use by a sender or verifier. Never for API responses.
@@ -657,7 +786,7 @@ mod tests {
         r.secrets.insert("accessToken".into(), "hh1.sealed".into());
         r.masks
             .insert("accessToken".into(), "EAATestAcc***456789".into());
-        let view = r.masked_view().to_string();
+        let view = serde_json::to_string(&r.masked_view()).unwrap();
         assert!(view.contains("EAATestAcc***456789"));
         assert!(!view.contains("hh1."));
     }

@@ -185,65 +185,6 @@ impl QuotaOverrides {
         }
     }
 
-    /// Applies a request's `quotas` object to these: a number sets a quota, `null` returns
-    /// it to the default, a quota left out is unchanged. Returns what changed, as
-    /// `name=value` (or `name=default`) for the audit log.
-    pub fn read_changes(&mut self, f: &mut Fields) -> Vec<String> {
-        let Some(raw) = f.raw("quotas") else {
-            return Vec::new();
-        };
-        let Value::Object(given) = raw else {
-            f.error(
-                "quotas",
-                "must be an object such as {\"maxEndpoints\": 20}; null returns one to the default",
-            );
-            return Vec::new();
-        };
-        let mut next = self.clone();
-        let mut changed = Vec::new();
-        let mut ok = true;
-        for (name, value) in &given {
-            let field = format!("quotas.{name}");
-            let Some(quota) = Quota::ALL.iter().copied().find(|q| q.name() == name) else {
-                let known: Vec<&str> = Quota::ALL.iter().map(|q| q.name()).collect();
-                f.error(
-                    &field,
-                    format!("unknown quota; the quotas are {}", known.join(", ")),
-                );
-                ok = false;
-                continue;
-            };
-            let (min, max) = quota.bounds();
-            let value = match value {
-                Value::Null => None,
-                v => match v.as_u64().filter(|n| (min as u64..=max as u64).contains(n)) {
-                    Some(n) => Some(n as u32),
-                    None => {
-                        f.error(
-                            &field,
-                            format!("must be a whole number from {min} to {max}, or null for the default"),
-                        );
-                        ok = false;
-                        continue;
-                    }
-                },
-            };
-            if next.get(quota) != value {
-                *next.slot(quota) = value;
-                changed.push(match value {
-                    Some(v) => format!("{field}={v}"),
-                    None => format!("{field}=default"),
-                });
-            }
-        }
-        if ok {
-            *self = next;
-            changed
-        } else {
-            Vec::new()
-        }
-    }
-
     /// The quotas set, as `quotas.name=value`, for the audit log of a new tenant.
     pub fn changes_from_default(&self) -> Vec<String> {
         Quota::ALL
@@ -359,9 +300,69 @@ mod openapi {
     impl utoipa::ToSchema for QuotaChanges {}
 }
 
-/// A request's `quotas` object: the document's schema for it (the changes themselves are
-/// read by [`QuotaOverrides::read_changes`]).
-pub struct QuotaChanges;
+/// A request's `quotas` object, read: each quota named, with its new value, or `None` to
+/// return it to the default. A quota left out is unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuotaChanges(pub Vec<(Quota, Option<u32>)>);
+
+impl QuotaChanges {
+    /// The request's `quotas`, if given and valid; each problem is reported by name.
+    pub fn read(f: &mut Fields) -> Option<Self> {
+        let raw = f.raw("quotas")?;
+        let Value::Object(given) = raw else {
+            f.error(
+                "quotas",
+                "must be an object such as {\"maxEndpoints\": 20}; null returns one to the default",
+            );
+            return None;
+        };
+        let mut changes = Vec::new();
+        let mut ok = true;
+        for (name, value) in &given {
+            let field = format!("quotas.{name}");
+            let Some(quota) = Quota::ALL.iter().copied().find(|q| q.name() == name) else {
+                let known: Vec<&str> = Quota::ALL.iter().map(|q| q.name()).collect();
+                f.error(
+                    &field,
+                    format!("unknown quota; the quotas are {}", known.join(", ")),
+                );
+                ok = false;
+                continue;
+            };
+            let (min, max) = quota.bounds();
+            match value {
+                Value::Null => changes.push((quota, None)),
+                v => match v.as_u64().filter(|n| (min as u64..=max as u64).contains(n)) {
+                    Some(n) => changes.push((quota, Some(n as u32))),
+                    None => {
+                        f.error(
+                            &field,
+                            format!("must be a whole number from {min} to {max}, or null for the default"),
+                        );
+                        ok = false;
+                    }
+                },
+            }
+        }
+        ok.then_some(Self(changes))
+    }
+
+    /// Applies the changes; returns what changed, as `name=value` (or `name=default`) for
+    /// the audit log.
+    pub fn apply(&self, overrides: &mut QuotaOverrides) -> Vec<String> {
+        let mut changed = Vec::new();
+        for (quota, value) in &self.0 {
+            if overrides.get(*quota) != *value {
+                *overrides.slot(*quota) = *value;
+                changed.push(match value {
+                    Some(v) => format!("quotas.{}={v}", quota.name()),
+                    None => format!("quotas.{}=default", quota.name()),
+                });
+            }
+        }
+        changed
+    }
+}
 
 /// Refuses what a quota does not allow, naming the quota.
 pub fn exceeded(quota: Quota, limit: u32, message: impl Into<String>) -> ServiceError {
@@ -467,8 +468,9 @@ mod tests {
         };
         let mut f =
             fields(serde_json::json!({"quotas": {"maxEndpoints": 5, "maxWorkflows": null}}));
-        let changed = o.read_changes(&mut f);
+        let changes = QuotaChanges::read(&mut f).unwrap();
         f.finish().unwrap();
+        let changed = changes.apply(&mut o);
         assert_eq!(
             changed,
             ["quotas.maxEndpoints=5", "quotas.maxWorkflows=default"]
@@ -502,12 +504,10 @@ mod tests {
             ),
             (serde_json::json!({"quotas": [1]}), "quotas"),
         ] {
-            let mut o = QuotaOverrides::default();
             let mut f = fields(body);
-            o.read_changes(&mut f);
+            assert_eq!(QuotaChanges::read(&mut f), None);
             let err = f.finish().unwrap_err();
             assert!(format!("{err:?}").contains(field), "{err:?}");
-            assert!(o.is_empty());
         }
     }
 }

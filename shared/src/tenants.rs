@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{self, new_id, IdKind};
-use crate::quotas::QuotaOverrides;
+use crate::quotas::{QuotaChanges, QuotaOverrides};
 use crate::store::{from_item, keys, to_item, Index, Query, Table};
 use crate::validation::Fields;
 
@@ -148,6 +148,113 @@ fn read_metadata(f: &mut Fields) -> Option<serde_json::Map<String, serde_json::V
     }
 }
 
+/// `POST /api/platform/tenants`, validated.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    serde(rename_all = "camelCase", deny_unknown_fields)
+)]
+pub struct TenantCreate {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub name: String,
+    /// an email address; blank or null: none
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub contact_email: Option<String>,
+    /// null or absent: active
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: Option<TenantStatus>,
+    /// null or absent: {}
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// null or absent: the deployment defaults
+    pub quotas: Option<QuotaChanges>,
+    /// null or absent: true. Email the contact when an endpoint or workflow is disabled
+    /// (needs a deployment with an alert sender).
+    pub failure_alerts: Option<bool>,
+}
+
+impl TenantCreate {
+    pub fn read(input: Fields) -> Result<Self, crate::validation::InputError> {
+        let fields = TenantUpdate::read_fields(input, true)?;
+        Ok(Self {
+            name: fields.name.expect("validated"),
+            contact_email: fields.contact_email.flatten(),
+            status: fields.status,
+            metadata: fields.metadata,
+            quotas: fields.quotas,
+            failure_alerts: fields.failure_alerts,
+        })
+    }
+}
+
+/// `PATCH /api/platform/tenants/{id}`, validated: what is given changes, the rest is kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    serde(rename_all = "camelCase", deny_unknown_fields)
+)]
+pub struct TenantUpdate {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, nullable = false)
+    )]
+    pub name: Option<String>,
+    /// an email address; blank or null removes it
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 254))]
+    pub contact_email: Option<Option<String>>,
+    /// null or absent keeps the stored status. suspended: the tenant's API keys and admins
+    /// are refused on every route and platform admins' writes for it too (403
+    /// tenant_suspended), its Meta POSTs are refused (503), and its queued deliveries are
+    /// logged as not sent, for recover once active again
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: Option<TenantStatus>,
+    /// null or absent keeps the stored metadata
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// null or absent: no change
+    pub quotas: Option<QuotaChanges>,
+    /// null or absent: no change
+    pub failure_alerts: Option<bool>,
+}
+
+impl TenantUpdate {
+    pub fn read(input: Fields) -> Result<Self, crate::validation::InputError> {
+        Self::read_fields(input, false)
+    }
+
+    /// A new tenant's fields or a change's: a new tenant needs its name.
+    fn read_fields(
+        mut input: Fields,
+        creating: bool,
+    ) -> Result<Self, crate::validation::InputError> {
+        let name = if creating || input.present("name") {
+            input.required_string("name", MAX_NAME)
+        } else {
+            None
+        };
+        let contact_email = read_email(&mut input);
+        let status = read_status(&mut input);
+        let metadata = read_metadata(&mut input);
+        let failure_alerts = input.bool("failureAlerts");
+        // `quotas: null` changes nothing but, like any quotas given, copies them to the
+        // subscription index again: repeating a PATCH repairs a copy that failed part-way.
+        let named_quotas = input.present("quotas");
+        let quotas =
+            QuotaChanges::read(&mut input).or_else(|| named_quotas.then(QuotaChanges::default));
+        input.finish()?;
+        Ok(Self {
+            name,
+            contact_email,
+            status,
+            metadata,
+            quotas,
+            failure_alerts,
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct TenantService {
     table: Table,
@@ -158,24 +265,20 @@ impl TenantService {
         Self { table }
     }
 
-    pub async fn create(&self, mut input: Fields) -> ServiceResult<Tenant> {
-        let name = input.required_string("name", MAX_NAME);
-        let email = read_email(&mut input).flatten();
-        let status = read_status(&mut input);
-        let metadata = read_metadata(&mut input);
-        let failure_alerts = input.bool("failureAlerts");
+    pub async fn create(&self, request: TenantCreate) -> ServiceResult<Tenant> {
         let mut quota_overrides = QuotaOverrides::default();
-        quota_overrides.read_changes(&mut input);
-        input.finish()?;
+        if let Some(quotas) = &request.quotas {
+            quotas.apply(&mut quota_overrides);
+        }
         let now = crate::time::now_rfc3339();
         let tenant = Tenant {
             id: new_id(IdKind::Tenant),
-            name: name.expect("validated"),
-            contact_email: email,
-            status: status.unwrap_or(TenantStatus::Active),
-            metadata: metadata.unwrap_or_default(),
+            name: request.name,
+            contact_email: request.contact_email,
+            status: request.status.unwrap_or(TenantStatus::Active),
+            metadata: request.metadata.unwrap_or_default(),
             quota_overrides,
-            failure_alerts: failure_alerts.unwrap_or(true),
+            failure_alerts: request.failure_alerts.unwrap_or(true),
             created_at: now.clone(),
             updated_at: now,
         };
@@ -256,31 +359,31 @@ impl TenantService {
     pub async fn update(
         &self,
         tenant_id: &str,
-        mut input: Fields,
+        update: TenantUpdate,
     ) -> ServiceResult<(Tenant, Vec<String>)> {
         let current = self.get(tenant_id).await?;
         let mut next = current.clone();
-        let input_named_quotas = input.present("quotas");
-        if input.present("name") {
-            if let Some(name) = input.required_string("name", MAX_NAME) {
-                next.name = name;
-            }
+        let input_named_quotas = update.quotas.is_some();
+        if let Some(name) = update.name {
+            next.name = name;
         }
-        if let Some(email) = read_email(&mut input) {
+        if let Some(email) = update.contact_email {
             next.contact_email = email;
         }
-        let status = read_status(&mut input);
+        let status = update.status;
         if let Some(status) = status {
             next.status = status;
         }
-        if let Some(metadata) = read_metadata(&mut input) {
+        if let Some(metadata) = update.metadata {
             next.metadata = metadata;
         }
-        if let Some(on) = input.bool("failureAlerts") {
+        if let Some(on) = update.failure_alerts {
             next.failure_alerts = on;
         }
-        let quota_changes = next.quota_overrides.read_changes(&mut input);
-        input.finish()?;
+        let quota_changes = match &update.quotas {
+            Some(quotas) => quotas.apply(&mut next.quota_overrides),
+            None => Vec::new(),
+        };
         next.updated_at = crate::time::next_version(&current.updated_at);
         self.table
             .put_if(self.item(&next)?, "updatedAt", &current.updated_at)

@@ -11,6 +11,28 @@ use hookhub_shared::store::StoreError;
 use hookhub_shared::validation::InputError;
 use serde_json::{json, Value};
 
+/// Every error's body: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Error))]
+pub struct ErrorBody {
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// stable, for programs: validation_failed, not_found, quota_exceeded, ...
+    pub code: &'static str,
+    /// for people
+    pub message: String,
+    /// what exactly: the fields refused ({field, message}), the quota and its limit, ...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Value>))]
+    pub details: Vec<Value>,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
@@ -294,11 +316,14 @@ pub fn token_refused(error: TokenError) -> ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if !self.details.is_empty() {
-            error["details"] = Value::Array(self.details);
-        }
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
                 .headers_mut()

@@ -130,11 +130,6 @@ pub fn page<T>(data: Vec<T>, next_cursor: Option<String>) -> hookhub_shared::pag
     hookhub_shared::page::Page::new(data, next_cursor)
 }
 
-/// [`page`] for the listings whose items are not typed yet.
-pub fn page_json(data: Vec<serde_json::Value>, next_cursor: Option<String>) -> serde_json::Value {
-    serde_json::to_value(page(data, next_cursor)).expect("a page serialises")
-}
-
 /// The `Idempotency-Key` header, if sent: 1 to 200 visible characters.
 pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key").map(|v| v.to_str()) {

@@ -102,7 +102,12 @@ impl TestStack {
             .expect("an object");
         self.ctx
             .tenants()
-            .create(hookhub_shared::validation::Fields::new(fields))
+            .create(
+                hookhub_shared::tenants::TenantCreate::read(
+                    hookhub_shared::validation::Fields::new(fields),
+                )
+                .expect("a valid tenant"),
+            )
             .await
             .expect("tenant created")
             .id

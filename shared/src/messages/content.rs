@@ -35,7 +35,10 @@ impl Channel {
     }
 }
 
+/// What a message says: text, or a WhatsApp template with its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MessageContent))]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Content {
     Text {
@@ -46,6 +49,7 @@ pub enum Content {
         name: String,
         language: String,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
         components: Vec<Value>,
     },
 }
@@ -133,6 +137,111 @@ impl SendRequest {
             content: content?,
         })
     }
+}
+
+/// The send request's schema, from the limits `read` applies.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type,
+    };
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{Channel, SendRequest, MAX_SMS_CHARS, MAX_TEMPLATE_COMPONENTS, MAX_WHATSAPP_CHARS};
+
+    fn string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String)
+    }
+
+    pub fn channel() -> ObjectBuilder {
+        string().enum_values(Some([Channel::Sms, Channel::Whatsapp].map(Channel::as_str)))
+    }
+
+    /// `{channel, to, text}` or `{channel: "whatsapp", to, template}`.
+    fn request(channel_required: bool) -> ObjectBuilder {
+        let template = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .property(
+                "name",
+                string()
+                    .pattern(Some("^[a-z0-9_]+$"))
+                    .max_length(Some(512))
+                    .examples(["order_update"]),
+            )
+            .required("name")
+            .property(
+                "language",
+                OneOfBuilder::new().item(string().examples(["en_US"])).item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Object)
+                        .property("code", string())
+                        .required("code"),
+                ),
+            )
+            .required("language")
+            .property(
+                "components",
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(Type::Object))
+                    .max_items(Some(MAX_TEMPLATE_COMPONENTS)),
+            );
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .property(
+                "to",
+                string()
+                    .pattern(Some("^\\+[1-9][0-9]{7,14}$"))
+                    .examples(["+15551234567"]),
+            )
+            .required("to")
+            .property(
+                "text",
+                string()
+                    .min_length(Some(1))
+                    .max_length(Some(MAX_WHATSAPP_CHARS))
+                    .description(Some(format!(
+                        "at most {MAX_SMS_CHARS} characters by SMS, {MAX_WHATSAPP_CHARS} by WhatsApp"
+                    ))),
+            )
+            .property("template", template);
+        if channel_required {
+            object = object.property("channel", channel()).required("channel");
+        } else {
+            object = object.property(
+                "channel",
+                channel().description(Some("defaults to the integration's")),
+            );
+        }
+        object
+    }
+
+    impl utoipa::PartialSchema for SendRequest {
+        fn schema() -> RefOr<Schema> {
+            request(true)
+                .description(Some("text, or for WhatsApp a template; not both"))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for SendRequest {
+        fn name() -> std::borrow::Cow<'static, str> {
+            "MessageSend".into()
+        }
+    }
+
+    /// A platform admin's test send: a send request whose channel defaults to the
+    /// integration's.
+    pub struct IntegrationTestRequest;
+
+    impl utoipa::PartialSchema for IntegrationTestRequest {
+        fn schema() -> RefOr<Schema> {
+            request(false).into()
+        }
+    }
+
+    impl utoipa::ToSchema for IntegrationTestRequest {}
 }
 
 fn read_template(input: &mut Fields) -> Option<Content> {

@@ -14,7 +14,10 @@ mod store;
 pub use content::{Channel, Content, SendRequest};
 pub use providers::ProviderUrls;
 pub use sender::ProviderClients;
-pub use service::{IntegrationTest, MessageService, Submitted, MAX_SEND_ATTEMPTS, SEND_JOB};
+pub use service::{
+    IntegrationTest, IntegrationTestView, MessageService, Submitted, MAX_SEND_ATTEMPTS, SEND_JOB,
+};
 pub use store::{
-    messages_partition, status_rank, MessageFilter, MessageLog, OutboundMessage, StatusApplied,
+    messages_partition, status_rank, MessageFilter, MessageLog, MessageView, OutboundMessage,
+    StatusApplied, STATUSES,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::content::{Channel, SendRequest};
 use super::providers::{Accepted, Rejected};
@@ -61,23 +61,61 @@ pub struct IntegrationTest {
     pub elapsed_ms: u64,
 }
 
+/// A test send as the API shows it: what the provider answered, and how fast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = IntegrationTestResult))]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationTestView {
+    /// the provider took the message
+    pub success: bool,
+    pub channel: String,
+    pub provider: String,
+    pub message_id: String,
+    pub provider_message_id: Option<String>,
+    /// the provider's own status word, as it answered
+    pub provider_status: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub error: Option<ProviderRefusal>,
+    pub elapsed_ms: u64,
+}
+
+/// The provider's refusal of a test send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderRefusal {
+    /// the provider's error code, or hookhub's (network_error, ...)
+    pub code: String,
+    pub message: String,
+    /// whether the same request may succeed later
+    pub retryable: bool,
+    pub http_status: Option<u16>,
+}
+
 impl IntegrationTest {
-    pub fn view(&self) -> Value {
-        json!({
-            "success": self.accepted.is_some(),
-            "channel": self.message.channel,
-            "provider": self.message.provider,
-            "messageId": self.message.id,
-            "providerMessageId": self.accepted.as_ref().map(|a| &a.provider_message_id),
-            "providerStatus": self.accepted.as_ref().and_then(|a| a.provider_status.as_ref()),
-            "error": self.rejected.as_ref().map(|r| json!({
-                "code": r.code,
-                "message": r.message,
-                "retryable": r.retryable,
-                "httpStatus": r.http_status,
-            })),
-            "elapsedMs": self.elapsed_ms,
-        })
+    pub fn view(&self) -> IntegrationTestView {
+        IntegrationTestView {
+            success: self.accepted.is_some(),
+            channel: self.message.channel.clone(),
+            provider: self.message.provider.clone(),
+            message_id: self.message.id.clone(),
+            provider_message_id: self
+                .accepted
+                .as_ref()
+                .map(|a| a.provider_message_id.clone()),
+            provider_status: self
+                .accepted
+                .as_ref()
+                .and_then(|a| a.provider_status.clone()),
+            error: self.rejected.as_ref().map(|r| ProviderRefusal {
+                code: r.code.clone(),
+                message: r.message.clone(),
+                retryable: r.retryable,
+                http_status: r.http_status,
+            }),
+            elapsed_ms: self.elapsed_ms,
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::content::Content;
 use crate::error::{ServiceError, ServiceResult};
@@ -16,6 +15,79 @@ pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 /// What an erased message's recipient and text become.
 pub const ERASED: &str = "[erased]";
+
+/// The statuses a message goes through, as the API shows them.
+pub const STATUSES: &[&str] = &[QUEUED, SENT, "delivered", "read", FAILED];
+
+/// A message as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Message))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "msg_01JDQ7Y3ZK5V8X9W2M4N6P8R0T")
+    )]
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::content::openapi::channel))]
+    pub channel: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::provider))]
+    pub provider: String,
+    pub to: String,
+    pub content: Content,
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::status))]
+    pub status: String,
+    pub provider_message_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub error: Option<MessageError>,
+    /// tries made to hand it to the provider
+    pub attempts: u32,
+    /// sent by a platform admin's integration test
+    pub test: bool,
+    /// on POST: a repeat of an earlier request with the same Idempotency-Key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub duplicate: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub sent_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub delivered_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub read_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub failed_at: Option<String>,
+}
+
+/// Why the provider did not take a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    /// Who can carry a message.
+    pub fn provider() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["twilio", "vonage", "sns", "whatsapp"]))
+    }
+
+    pub fn status() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(super::STATUSES.iter().copied()))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,29 +164,33 @@ impl OutboundMessage {
     }
 
     /// What the API shows.
-    pub fn view(&self) -> Value {
+    pub fn view(&self) -> MessageView {
         let error = match (&self.error_code, &self.error_message) {
-            (None, None) => Value::Null,
-            (code, message) => json!({"code": code, "message": message}),
+            (None, None) => None,
+            (code, message) => Some(MessageError {
+                code: code.clone(),
+                message: message.clone(),
+            }),
         };
-        json!({
-            "id": self.id,
-            "channel": self.channel,
-            "provider": self.provider,
-            "to": self.to,
-            "content": self.content,
-            "status": self.status,
-            "providerMessageId": self.provider_message_id,
-            "error": error,
-            "attempts": self.attempts,
-            "test": self.test,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "sentAt": self.sent_at,
-            "deliveredAt": self.delivered_at,
-            "readAt": self.read_at,
-            "failedAt": self.failed_at,
-        })
+        MessageView {
+            id: self.id.clone(),
+            channel: self.channel.clone(),
+            provider: self.provider.clone(),
+            to: self.to.clone(),
+            content: self.content.clone(),
+            status: self.status.clone(),
+            provider_message_id: self.provider_message_id.clone(),
+            error,
+            attempts: self.attempts,
+            test: self.test,
+            duplicate: None,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            sent_at: self.sent_at.clone(),
+            delivered_at: self.delivered_at.clone(),
+            read_at: self.read_at.clone(),
+            failed_at: self.failed_at.clone(),
+        }
     }
 
     /// The id of the event announcing what became of it (`message.sent` or

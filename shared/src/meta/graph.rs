@@ -72,6 +72,7 @@ impl GraphStatus {
 
 /// The error Graph returned, as it said it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GraphError {
     pub code: Option<i64>,
@@ -79,19 +80,41 @@ pub struct GraphError {
     pub message: String,
 }
 
-/// What "test connection" reports for a Meta integration.
+/// A Meta integration's access token against the Graph API: one read of the account it
+/// names (the WhatsApp phone number, the Instagram account).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GraphHealth {
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::meta_kinds))]
     pub integration: &'static str,
     pub healthy: bool,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub status: GraphStatus,
     pub status_code: Option<u16>,
     /// What Graph says of the account when the token works (name, number, username).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub account: Option<Value>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub error: Option<GraphError>,
     pub advice: Option<&'static str>,
     pub latency_ms: u64,
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    use crate::integrations::IntegrationKind;
+
+    pub fn meta_kinds() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(
+                [IntegrationKind::Whatsapp, IntegrationKind::Instagram]
+                    .map(IntegrationKind::as_str),
+            ))
+    }
 }
 
 /// A Graph call that did not succeed: what it means, and what Graph said.

@@ -72,6 +72,13 @@ pub struct ChannelCheck {
     pub unhealthy_since: Option<String>,
 }
 
+/// The checks just run, one per enabled Meta integration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GraphCheckList {
+    pub data: Vec<ChannelCheck>,
+}
+
 #[derive(Clone)]
 pub struct GraphHealthChecks {
     table: Table,

@@ -18,6 +18,7 @@ use crate::store::{from_item, keys, to_item, Index, Item, Query, StoreError, Tab
 const MAX_STORED_RAW_BYTES: usize = 96 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ProcessingStatus {
     /// Stored and on the queue (or about to be): not processed yet.
@@ -43,6 +44,7 @@ impl ProcessingStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessingError {
     pub code: String,
@@ -191,21 +193,98 @@ impl MetaEvent {
     }
 
     /// The API view: the raw item as JSON when it is whole, as text when it was cut.
-    pub fn view(&self) -> Value {
-        let mut view = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut view {
-            map.remove("tenantId");
-            map.remove("phoneNumberId");
-            map.remove("businessNumber");
-            map.insert("data".into(), self.data());
-            if !self.raw_truncated {
-                if let Ok(raw) = serde_json::from_str::<Value>(&self.raw) {
-                    map.insert("raw".into(), raw);
-                }
-            }
+    pub fn view(&self) -> MetaEventView {
+        let raw = if self.raw_truncated {
+            None
+        } else {
+            serde_json::from_str::<Value>(&self.raw).ok()
+        };
+        MetaEventView {
+            id: self.id.clone(),
+            natural_id: self.natural_id.clone(),
+            event_type: self.event_type.clone(),
+            channel: self.channel,
+            object: self.object.clone(),
+            field: self.field.clone(),
+            account_id: self.account_id.clone(),
+            occurred_at: self.occurred_at.clone(),
+            received_at: self.received_at.clone(),
+            status: self.status,
+            attempts: self.attempts,
+            processed_at: self.processed_at.clone(),
+            latency_ms: self.latency_ms,
+            error: self.error.clone(),
+            hookhub_event_id: self.hookhub_event_id.clone(),
+            deliveries: self.deliveries,
+            data: self.data(),
+            raw: raw.unwrap_or_else(|| Value::String(self.raw.clone())),
+            raw_truncated: self.raw_truncated,
+            contact: self.contact.clone(),
+            status_report: self.status_report.clone(),
         }
-        view
     }
+}
+
+/// A Meta item as the API shows it: as received, normalised, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaEvent))]
+#[serde(rename_all = "camelCase")]
+pub struct MetaEventView {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "mev_01JDQ7Y3ZK5V8X9W2M4N6P8R0T")
+    )]
+    pub id: String,
+    /// Meta's id: wamid, mid, comment id, or status id + status
+    pub natural_id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "message.received"))]
+    pub event_type: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub channel: Channel,
+    pub object: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub occurred_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub received_at: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: ProcessingStatus,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub processed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub latency_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(inline, nullable = false))]
+    pub error: Option<ProcessingError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub hookhub_event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub deliveries: Option<u32>,
+    /// The normalised event, as delivered to subscribers
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: Value,
+    /// The item exactly as Meta sent it (text when it was cut)
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
+    pub raw: Value,
+    pub raw_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object, nullable = false))]
+    pub contact: Option<ContactSeen<'static>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object, nullable = false))]
+    pub status_report: Option<StatusReport>,
 }
 
 #[derive(Clone)]

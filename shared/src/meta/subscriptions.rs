@@ -202,6 +202,7 @@ mod openapi {
 
 /// What the Graph API says is subscribed now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LiveSubscription {
     /// Some app is subscribed to the account (for a Page, this integration's app when its
@@ -209,6 +210,7 @@ pub struct LiveSubscription {
     pub subscribed: bool,
     /// The fields Meta has for the app (Pages only; WhatsApp's are set in the dashboard).
     pub fields: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub apps: Vec<Value>,
 }
 
@@ -346,53 +348,106 @@ impl MetaSubscriptions {
     }
 
     /// Each configured channel: what is stored and what Meta has now.
-    pub async fn list(&self, tenant_id: &str) -> ServiceResult<Vec<Value>> {
+    pub async fn list(&self, tenant_id: &str) -> ServiceResult<SubscriptionList> {
         let stored = self.stored(tenant_id).await?;
-        let mut views = Vec::new();
+        let mut data = Vec::new();
         for channel in MetaChannel::ALL {
             let kind = channel.kind();
-            let mine = stored.iter().find(|s| s.channel == channel);
+            let mine = stored.iter().find(|s| s.channel == channel).cloned();
             let access = match MetaAccess::open(&self.integrations, tenant_id, kind).await {
                 Ok(access) => access,
                 Err(ServiceError::FailedPrecondition(_)) if mine.is_none() => continue,
                 Err(ServiceError::FailedPrecondition(why)) => {
-                    views.push(
-                        json!({"channel": kind.as_str(), "stored": mine, "live": null,
-                                      "liveError": {"reason": "not_configured", "message": why}}),
-                    );
+                    data.push(SubscriptionState {
+                        channel,
+                        object_id: None,
+                        stored: mine,
+                        live: None,
+                        live_error: Some(LiveError::not_configured(why)),
+                    });
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            let (live, error) = match self.live(&access).await {
+            let (live, live_error) = match self.live(&access).await {
                 Ok(Ok(live)) => (Some(live), None),
                 Ok(Err(f)) => (None, Some(failure_view(&f))),
-                Err(e) => (
-                    None,
-                    Some(json!({"reason": "not_configured", "message": e.to_string()})),
-                ),
+                Err(e) => (None, Some(LiveError::not_configured(e.to_string()))),
             };
-            views.push(json!({
-                "channel": kind.as_str(),
-                "objectId": object_id(&access).ok(),
-                "stored": mine,
-                "live": live,
-                "liveError": error,
-            }));
+            data.push(SubscriptionState {
+                channel,
+                object_id: object_id(&access).ok(),
+                stored: mine,
+                live,
+                live_error,
+            });
         }
-        Ok(views)
+        Ok(SubscriptionList { data })
+    }
+}
+
+/// Each configured channel's subscription.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaSubscriptionList))]
+pub struct SubscriptionList {
+    pub data: Vec<SubscriptionState>,
+}
+
+/// A channel's subscription: as stored, and as the Graph API has it now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaSubscriptionState))]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionState {
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub channel: MetaChannel,
+    /// the WhatsApp Business Account or Page subscribed; null when the integration is not
+    /// usable
+    pub object_id: Option<String>,
+    pub stored: Option<MetaSubscription>,
+    /// what the Graph API has now
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub live: Option<LiveSubscription>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub live_error: Option<LiveError>,
+}
+
+/// Why the live state could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LiveError {
+    /// not_configured, or what Graph's error means (token_invalid, permission_denied, ...)
+    pub reason: &'static str,
+    pub status_code: Option<u16>,
+    /// Graph's error code
+    pub code: Option<i64>,
+    pub message: String,
+    pub advice: Option<&'static str>,
+}
+
+impl LiveError {
+    fn not_configured(message: String) -> Self {
+        Self {
+            reason: "not_configured",
+            status_code: None,
+            code: None,
+            message,
+            advice: None,
+        }
     }
 }
 
 /// A failed Graph call as the API shows it.
-pub fn failure_view(failure: &GraphFailure) -> Value {
-    json!({
-        "reason": failure.status.as_str(),
-        "statusCode": failure.status_code,
-        "code": failure.error.code,
-        "message": failure.error.message,
-        "advice": failure.status.advice(),
-    })
+pub fn failure_view(failure: &GraphFailure) -> LiveError {
+    LiveError {
+        reason: failure.status.as_str(),
+        status_code: failure.status_code,
+        code: failure.error.code,
+        message: failure.error.message.clone(),
+        advice: failure.status.advice(),
+    }
 }
 
 /// `GET /{id}/subscribed_apps`, read: WhatsApp lists apps under `whatsapp_business_api_data`,

@@ -51,6 +51,70 @@ pub struct TestSuite {
     pub last_run: Option<Value>,
 }
 
+/// A run of a suite (or of one of its cases): each case's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MetaTestRun))]
+#[serde(rename_all = "camelCase")]
+pub struct TestRun {
+    pub run_id: String,
+    pub suite_id: String,
+    /// the one case run, when only one was
+    pub case: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub executed_at: String,
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub results: Vec<CaseResult>,
+}
+
+/// One sample sent through the ingress, and what was stored from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CaseResult {
+    pub name: String,
+    pub expected_type: &'static str,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: CaseStatus,
+    /// what the ingress answered
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub stored_type: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub meta_event_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub natural_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub error: Option<String>,
+    /// why it was skipped
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CaseStatus {
+    Passed,
+    Failed,
+    #[default]
+    Skipped,
+}
+
 #[derive(Clone)]
 pub struct TestSuites {
     table: Table,
@@ -130,7 +194,7 @@ impl TestSuites {
         tenant_id: &str,
         suite_id: &str,
         only: Option<&str>,
-    ) -> ServiceResult<Value> {
+    ) -> ServiceResult<TestRun> {
         let mut suite = self.get(tenant_id, suite_id).await?;
         if let Some(name) = only {
             if !suite.cases.iter().any(|c| c.name == name) {
@@ -185,10 +249,16 @@ impl TestSuites {
             };
             let Some((_, secret)) = secrets.iter().find(|(k, _)| *k == kind) else {
                 skipped += 1;
-                results.push(json!({
-                    "name": case.name, "expectedType": case.expected_type, "status": "skipped",
-                    "reason": format!("no enabled {} integration with an app secret", kind.as_str()),
-                }));
+                results.push(CaseResult {
+                    name: case.name.to_string(),
+                    expected_type: case.expected_type,
+                    status: CaseStatus::Skipped,
+                    reason: Some(format!(
+                        "no enabled {} integration with an app secret",
+                        kind.as_str()
+                    )),
+                    ..CaseResult::default()
+                });
                 continue;
             };
             let body = serde_json::to_vec(&case.body).expect("samples serialise");
@@ -209,14 +279,21 @@ impl TestSuites {
                     } else {
                         failed += 1;
                     }
-                    json!({
-                        "name": case.name, "expectedType": case.expected_type,
-                        "status": if ok { "passed" } else { "failed" },
-                        "httpStatus": 200, "storedType": got,
-                        "metaEventId": stored.map(|e| e.id.clone()),
-                        "naturalId": stored.map(|e| e.natural_id.clone()),
-                        "durationMs": duration_ms,
-                    })
+                    CaseResult {
+                        name: case.name.to_string(),
+                        expected_type: case.expected_type,
+                        status: if ok {
+                            CaseStatus::Passed
+                        } else {
+                            CaseStatus::Failed
+                        },
+                        http_status: Some(200),
+                        stored_type: Some(got.map(str::to_string)),
+                        meta_event_id: Some(stored.map(|e| e.id.clone())),
+                        natural_id: Some(stored.map(|e| e.natural_id.clone())),
+                        duration_ms: Some(duration_ms),
+                        ..CaseResult::default()
+                    }
                 }
                 Err(e) => {
                     failed += 1;
@@ -226,27 +303,32 @@ impl TestSuites {
                         IngestError::Malformed(_) => 400,
                         IngestError::Unavailable(_) | IngestError::Suspended => 503,
                     };
-                    json!({
-                        "name": case.name, "expectedType": case.expected_type, "status": "failed",
-                        "httpStatus": http_status, "error": e.to_string(), "durationMs": duration_ms,
-                    })
+                    CaseResult {
+                        name: case.name.to_string(),
+                        expected_type: case.expected_type,
+                        status: CaseStatus::Failed,
+                        http_status: Some(http_status),
+                        error: Some(e.to_string()),
+                        duration_ms: Some(duration_ms),
+                        ..CaseResult::default()
+                    }
                 }
             };
             results.push(result);
         }
-        let run = json!({
-            "runId": run_id,
-            "suiteId": suite.id,
-            "case": only,
-            "executedAt": crate::time::rfc3339(now),
-            "total": results.len(),
-            "passed": passed,
-            "failed": failed,
-            "skipped": skipped,
-            "results": results,
-        });
+        let run = TestRun {
+            run_id,
+            suite_id: suite.id.clone(),
+            case: only.map(str::to_string),
+            executed_at: crate::time::rfc3339(now),
+            total: results.len(),
+            passed,
+            failed,
+            skipped,
+            results,
+        };
         suite.last_run = Some(json!({
-            "runId": run["runId"], "executedAt": run["executedAt"], "case": only,
+            "runId": run.run_id, "executedAt": run.executed_at, "case": only,
             "passed": passed, "failed": failed, "skipped": skipped,
         }));
         self.save(tenant_id, &suite).await?;

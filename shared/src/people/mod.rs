@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::audit::{Actor, AuditLog};
 use crate::auth::{Claims, Role, TokenSource};
@@ -63,6 +63,7 @@ impl Scope<'_> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PersonStatus {
     /// Created with a temporary password, not signed in yet.
@@ -107,16 +108,68 @@ pub struct Person {
 }
 
 impl Person {
-    pub fn view(&self) -> Value {
-        json!({
-            "userId": self.user_id,
-            "email": self.email,
-            "role": self.role,
-            "tenantId": self.tenant_id,
-            "status": self.status,
-            "createdAt": self.created_at,
-            "invitedBy": self.invited_by,
-            "lastSignInAt": self.last_sign_in_at,
+    pub fn view(&self) -> PersonView {
+        PersonView {
+            user_id: self.user_id.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            tenant_id: self.tenant_id.clone(),
+            status: self.status,
+            created_at: self.created_at.clone(),
+            invited_by: self.invited_by.clone(),
+            last_sign_in_at: self.last_sign_in_at.clone(),
+        }
+    }
+}
+
+/// A person as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Person))]
+#[serde(rename_all = "camelCase")]
+pub struct PersonView {
+    /// the identity provider's id (the tokens' sub)
+    pub user_id: String,
+    pub email: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub role: Role,
+    pub tenant_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: PersonStatus,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    pub invited_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub last_sign_in_at: Option<String>,
+}
+
+/// `POST .../users`, validated: who to invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    serde(rename_all = "camelCase", deny_unknown_fields)
+)]
+pub struct Invite {
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
+    pub email: String,
+    /// set by the inviter; null or absent: the identity provider emails one. Changed at
+    /// first sign-in.
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub temporary_password: Option<String>,
+}
+
+impl Invite {
+    pub fn read(mut input: Fields) -> Result<Self, crate::validation::InputError> {
+        let email = normalise_email(&mut input, "email");
+        let temporary_password = password(&mut input, "temporaryPassword", false);
+        if email.is_none() && !input.has_errors() {
+            input.error("email", "is required");
+        }
+        input.finish()?;
+        Ok(Self {
+            email: email.expect("validated"),
+            temporary_password,
         })
     }
 }
@@ -225,13 +278,13 @@ impl PeopleService {
     pub async fn invite(
         &self,
         scope: Scope<'_>,
-        mut input: Fields,
+        invite: Invite,
         actor: &Actor,
     ) -> ServiceResult<Person> {
-        let email = normalise_email(&mut input, "email");
-        let temporary_password = password(&mut input, "temporaryPassword", false);
-        input.finish()?;
-        let email = email.ok_or_else(|| ServiceError::invalid("email", "is required"))?;
+        let Invite {
+            email,
+            temporary_password,
+        } = invite;
         let identity = self.identity()?;
         let tenant_id = match scope {
             Scope::Tenant(t) => Some(t),

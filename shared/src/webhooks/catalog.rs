@@ -414,8 +414,8 @@ impl Default for CatalogView {
 /// The catalog's enums, from the catalog itself.
 #[cfg(feature = "openapi")]
 pub mod openapi {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{Deprecated, Ref, RefOr, Schema};
 
     use super::{EventType, EVENT_TYPES, ORIGINS};
 
@@ -450,6 +450,25 @@ pub mod openapi {
     }
 
     impl utoipa::ToSchema for EventPattern {}
+
+    /// A type to publish: one of the catalog, or `message.new`, another spelling.
+    pub fn publishable_type() -> AnyOfBuilder {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("EventType"))
+            .item(
+                strings(["message.new".to_string()])
+                    .deprecated(Some(Deprecated::True))
+                    .description(Some("another spelling of message.received")),
+            )
+    }
+
+    /// A type to send as a test; null or absent: webhook.test.
+    pub fn test_type() -> AnyOfBuilder {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("EventType"))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some("null or absent: webhook.test"))
+    }
 
     /// An event's origin, as its payload's `source` says.
     pub fn origin_schema() -> ObjectBuilder {

@@ -169,17 +169,12 @@ pub struct Endpoint {
     pub updated_at: String,
 }
 
-/// An endpoint as the API shows it: its secrets and header values masked.
+/// What endpoints and workflow webhooks share as the API shows them: how deliveries are
+/// made, and their secrets and header values masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(as = Endpoint))]
 #[serde(rename_all = "camelCase")]
-pub struct EndpointView {
-    #[cfg_attr(feature = "openapi", schema(pattern = "^wh_[0-9A-Z]{26}$"))]
-    pub id: String,
-    pub name: String,
-    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
-    pub url: String,
+pub struct DeliveryTargetView {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<catalog::openapi::EventPattern>))]
     pub events: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +199,50 @@ pub struct EndpointView {
     pub created_at: String,
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
+}
+
+/// An endpoint as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Endpoint))]
+pub struct EndpointView {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^wh_[0-9A-Z]{26}$"))]
+    pub id: String,
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
+    pub url: String,
+    #[serde(flatten)]
+    pub target: DeliveryTargetView,
+}
+
+/// An n8n workflow webhook as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Workflow))]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowView {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^wf_[0-9A-Z]{26}$"))]
+    pub id: String,
+    pub workflow_name: String,
+    /// an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl
+    pub webhook_url: String,
+    /// sent as Authorization: Bearer; masked
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub auth_token: Option<String>,
+    #[serde(flatten)]
+    pub target: DeliveryTargetView,
+}
+
+/// A workflow webhook as created, with the signing secret its owner sees this once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WorkflowWithSecret))]
+pub struct WorkflowWithSecretView {
+    #[serde(flatten)]
+    pub workflow: WorkflowView,
+    /// shown once
+    #[cfg_attr(feature = "openapi", schema(pattern = "^whsec_"))]
+    pub secret: String,
 }
 
 /// A signing secret, masked.
@@ -237,6 +276,13 @@ impl WithSecret {
     pub fn view(&self) -> EndpointWithSecretView {
         EndpointWithSecretView {
             endpoint: self.endpoint.view(),
+            secret: self.secret.clone(),
+        }
+    }
+
+    pub fn workflow_view(&self) -> WorkflowWithSecretView {
+        WorkflowWithSecretView {
+            workflow: self.endpoint.workflow_view(),
             secret: self.secret.clone(),
         }
     }
@@ -280,13 +326,10 @@ impl Endpoint {
         std::time::Duration::from_millis(self.timeout_ms.clamp(1000, MAX_TIMEOUT_MS) as u64)
     }
 
-    /// The API's view: secrets as masks only.
-    pub fn view(&self) -> EndpointView {
+    /// What endpoints and workflows show alike: secrets as masks only.
+    fn target_view(&self) -> DeliveryTargetView {
         let now = chrono::Utc::now();
-        EndpointView {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            url: self.url.clone(),
+        DeliveryTargetView {
             events: self.events.clone(),
             description: self.description.clone(),
             is_active: self.is_active,
@@ -310,20 +353,25 @@ impl Endpoint {
         }
     }
 
+    /// An endpoint as the endpoint routes show it.
+    pub fn view(&self) -> EndpointView {
+        EndpointView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            url: self.url.clone(),
+            target: self.target_view(),
+        }
+    }
+
     /// A workflow webhook as the workflow routes show it.
-    pub fn workflow_view(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self.view()).expect("serialises");
-        let obj = v.as_object_mut().expect("object");
-        obj.insert("workflowName".into(), self.name.clone().into());
-        obj.insert("webhookUrl".into(), self.url.clone().into());
-        obj.remove("name");
-        obj.remove("url");
-        obj.remove("authToken");
-        obj.insert(
-            "authToken".into(),
-            self.auth_token.as_ref().map(|t| t.mask.clone()).into(),
-        );
-        v
+    pub fn workflow_view(&self) -> WorkflowView {
+        WorkflowView {
+            id: self.id.clone(),
+            workflow_name: self.name.clone(),
+            webhook_url: self.url.clone(),
+            auth_token: self.auth_token.as_ref().map(|t| t.mask.clone()),
+            target: self.target_view(),
+        }
     }
 
     /// Every custom header with its value masked.
@@ -357,6 +405,18 @@ fn target_message(e: TargetError) -> String {
     }
 }
 
+/// The limits `read_input` applies, which the request schemas state.
+const MAX_NEW_NAME: usize = 100;
+const MAX_NAME: usize = 200;
+const MAX_URL: usize = 2048;
+const MAX_EVENTS: usize = 100;
+const MAX_DESCRIPTION: usize = 500;
+const RETRY_DELAY_SECS: (i64, i64) = (1, 3600);
+const MIN_TIMEOUT_MS: i64 = 1000;
+const MAX_HEADERS: usize = 20;
+const MAX_HEADER_VALUE: usize = 1024;
+const MAX_AUTH_TOKEN: usize = 4096;
+
 /// The fields shared by create and update; `None` where the input left a field out.
 #[derive(Default)]
 struct EndpointInput {
@@ -382,9 +442,9 @@ async fn read_input(
     f.alias("active", "isActive");
     let mut input = EndpointInput::default();
     if creating {
-        input.name = f.required_string(name_field, 100);
+        input.name = f.required_string(name_field, MAX_NEW_NAME);
     } else if kind == EndpointKind::Endpoint && f.present(name_field) {
-        input.name = f.required_string(name_field, 200);
+        input.name = f.required_string(name_field, MAX_NAME);
     } else if f.present(name_field) {
         f.error(
             name_field,
@@ -400,7 +460,7 @@ async fn read_input(
         }
     }
     if creating || f.present(url_field) {
-        if let Some(url) = f.required_string(url_field, 2048) {
+        if let Some(url) = f.required_string(url_field, MAX_URL) {
             if kind == EndpointKind::Workflow && super::n8n::is_path(&url) {
                 match super::n8n::check_path(&url) {
                     Ok(()) => input.url = Some(url),
@@ -420,7 +480,7 @@ async fn read_input(
             "is required: event types, prefix.* patterns, or *",
         );
     }
-    if let Some(events) = f.string_list("events", 100, 100) {
+    if let Some(events) = f.string_list("events", MAX_EVENTS, 100) {
         let events: Vec<String> = events
             .iter()
             .map(|e| catalog::canonical(e).to_string())
@@ -447,13 +507,16 @@ async fn read_input(
         }
     }
     if f.present("description") {
-        input.description = Some(f.string("description", 500).filter(|d| !d.is_empty()));
+        input.description = Some(
+            f.string("description", MAX_DESCRIPTION)
+                .filter(|d| !d.is_empty()),
+        );
     }
     input.is_active = f.bool("isActive");
     input.retry_attempts = f.integer("retryAttempts", 0, MAX_RETRY_ATTEMPTS);
-    input.retry_delay = f.integer("retryDelay", 1, 3600);
-    input.timeout_ms = f.integer("timeoutMs", 1000, MAX_TIMEOUT_MS);
-    if let Some(headers) = f.string_map("headers", 20, 1024) {
+    input.retry_delay = f.integer("retryDelay", RETRY_DELAY_SECS.0, RETRY_DELAY_SECS.1);
+    input.timeout_ms = f.integer("timeoutMs", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+    if let Some(headers) = f.string_map("headers", MAX_HEADERS, MAX_HEADER_VALUE) {
         let mut out = std::collections::BTreeMap::new();
         for (name, value) in headers {
             let lower = name.to_ascii_lowercase();
@@ -483,6 +546,57 @@ pub struct EndpointService {
     kind: EndpointKind,
     subscriptions: SubscriptionIndex,
     quota_defaults: Quotas,
+}
+
+/// A signing secret given in a request: `whsec_` and a key; blank or absent generates one.
+fn read_secret(f: &mut Fields) -> Option<SigningSecret> {
+    let raw = f.string("secret", 200).filter(|s| !s.is_empty())?;
+    match SigningSecret::parse(&raw) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            f.error("secret", e.to_string());
+            None
+        }
+    }
+}
+
+/// `POST .../rotate-secret`, validated: the new secret, and how long the old ones still sign.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Rotate))]
+#[cfg_attr(
+    feature = "openapi",
+    serde(rename_all = "camelCase", deny_unknown_fields)
+)]
+pub struct Rotation {
+    /// whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, pattern = "^(whsec_.*|\\s*)$")
+    )]
+    pub secret: Option<SigningSecret>,
+    /// how long the secrets rotated out keep signing beside the new one
+    #[cfg_attr(feature = "openapi", serde(rename = "gracePeriodHours"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 168, required = false)
+    )]
+    pub grace_hours: i64,
+}
+
+impl Rotation {
+    /// The body, if any: every field may be left out.
+    pub fn read(body: Option<Fields>) -> Result<Self, crate::validation::InputError> {
+        let mut f = body.unwrap_or_else(|| Fields::new(Default::default()));
+        let secret = read_secret(&mut f);
+        let grace_hours = f
+            .integer("gracePeriodHours", 0, 168)
+            .unwrap_or(DEFAULT_GRACE_HOURS);
+        f.finish()?;
+        Ok(Self {
+            secret,
+            grace_hours,
+        })
+    }
 }
 
 /// An endpoint as created or rotated, with the secret its owner sees once.
@@ -590,7 +704,8 @@ impl EndpointService {
     }
 
     fn read_token(f: &mut Fields) -> Option<String> {
-        f.string("authToken", 4096).filter(|t| !t.is_empty())
+        f.string("authToken", MAX_AUTH_TOKEN)
+            .filter(|t| !t.is_empty())
     }
 
     async fn seal_token(&self, tenant_id: &str, token: &str) -> ServiceResult<StoredSecret> {
@@ -656,17 +771,6 @@ impl EndpointService {
         })
     }
 
-    fn read_secret(f: &mut Fields) -> Option<SigningSecret> {
-        let raw = f.string("secret", 200).filter(|s| !s.is_empty())?;
-        match SigningSecret::parse(&raw) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                f.error("secret", e.to_string());
-                None
-            }
-        }
-    }
-
     /// A workflow URL given as a path needs the tenant's n8n base URL to go anywhere.
     async fn check_path_has_base(
         &self,
@@ -693,7 +797,7 @@ impl EndpointService {
     pub async fn create(&self, tenant_id: &str, mut f: Fields) -> ServiceResult<WithSecret> {
         let input = read_input(&mut f, self.policy, true, self.kind).await;
         self.check_path_has_base(tenant_id, &input, &mut f).await?;
-        let given = Self::read_secret(&mut f);
+        let given = read_secret(&mut f);
         let token = match self.kind {
             EndpointKind::Workflow => Self::read_token(&mut f),
             EndpointKind::Endpoint => None,
@@ -1004,15 +1108,15 @@ impl EndpointService {
         &self,
         tenant_id: &str,
         endpoint_id: &str,
-        mut f: Fields,
+        request: Rotation,
     ) -> ServiceResult<WithSecret> {
         let current = self.get(tenant_id, endpoint_id).await?;
-        let given = Self::read_secret(&mut f);
-        let grace = f
-            .integer("gracePeriodHours", 0, 168)
-            .unwrap_or(DEFAULT_GRACE_HOURS);
-        f.finish()?;
-        let secret = given.unwrap_or_else(SigningSecret::generate);
+        let Rotation {
+            secret,
+            grace_hours,
+        } = request;
+        let grace = grace_hours;
+        let secret = secret.unwrap_or_else(SigningSecret::generate);
         let now = chrono::Utc::now();
         let until = crate::time::rfc3339(now + chrono::Duration::hours(grace));
         let mut next = current.clone();
@@ -1067,4 +1171,161 @@ impl EndpointService {
         }
         Ok(out)
     }
+}
+
+/// The request bodies' schemas, from the limits `read_input` applies. One reader serves
+/// endpoints and workflow webhooks, whose fields are named apart; these say which each takes.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, AnyOfBuilder, ArrayBuilder, ObjectBuilder, SchemaType, Type,
+    };
+    use utoipa::openapi::{Deprecated, Ref, RefOr, Schema};
+
+    use super::*;
+
+    fn string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String)
+    }
+
+    fn nullable_string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+    }
+
+    fn integer(min: i64, max: i64) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min as f64))
+            .maximum(Some(max as f64))
+    }
+
+    fn body(kind: EndpointKind, creating: bool) -> ObjectBuilder {
+        let url = string()
+            .max_length(Some(MAX_URL))
+            .description(Some(match kind {
+                EndpointKind::Endpoint => {
+                    "https (http only where the deployment allows); no private targets"
+                }
+                EndpointKind::Workflow => {
+                    "an absolute https URL, or a path (/webhook/…) on the tenant's n8n baseUrl"
+                }
+            }));
+        let pattern = AnyOfBuilder::new()
+            .item(Ref::from_schema_name("EventPattern"))
+            .item(
+                string()
+                    .enum_values(Some(["message.new"]))
+                    .deprecated(Some(Deprecated::True))
+                    .description(Some("another spelling of message.received")),
+            );
+        let mut events = ArrayBuilder::new()
+            .items(pattern)
+            .max_items(Some(MAX_EVENTS))
+            .description(Some("event types, prefix.* or *"));
+        if kind == EndpointKind::Endpoint {
+            events = events.min_items(Some(1));
+        }
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        match (kind, creating) {
+            (EndpointKind::Endpoint, _) => {
+                let max = if creating { MAX_NEW_NAME } else { MAX_NAME };
+                object =
+                    object.property("name", string().min_length(Some(1)).max_length(Some(max)));
+            }
+            (EndpointKind::Workflow, true) => {
+                object = object.property(
+                    "workflowName",
+                    string().pattern(Some(format!("^[A-Za-z0-9_.-]{{1,{MAX_NEW_NAME}}}$"))),
+                );
+            }
+            (EndpointKind::Workflow, false) => {}
+        }
+        object = object
+            .property(kind.url_field(), url)
+            .property("events", events)
+            .property(
+                "description",
+                nullable_string().max_length(Some(MAX_DESCRIPTION)),
+            )
+            .property("isActive", ObjectBuilder::new().schema_type(Type::Boolean))
+            .property("retryAttempts", integer(0, MAX_RETRY_ATTEMPTS))
+            .property(
+                "retryDelay",
+                integer(RETRY_DELAY_SECS.0, RETRY_DELAY_SECS.1)
+                    .description(Some("seconds before the first retry; doubles each retry")),
+            )
+            .property("timeoutMs", integer(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS))
+            .property(
+                "headers",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .max_properties(Some(MAX_HEADERS))
+                    .additional_properties(Some(AdditionalProperties::RefOr(
+                        string().max_length(Some(MAX_HEADER_VALUE)).into(),
+                    )))
+                    .description(Some(
+                        "custom headers sent with every delivery (receivers' credentials go here): values are sealed and shown masked; sending back a value's mask keeps the stored value",
+                    )),
+            )
+            .property(
+                "active",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .deprecated(Some(Deprecated::True))
+                    .description(Some("another spelling of isActive; give one of them")),
+            );
+        if creating {
+            object = object.property(
+                "secret",
+                nullable_string()
+                    .pattern(Some("^(whsec_.*|\\s*)$"))
+                    .description(Some(
+                        "whsec_ and the base64 of a 24 to 64 byte key; null, blank or absent generates one",
+                    )),
+            );
+        }
+        if kind == EndpointKind::Workflow {
+            object = object.property(
+                "authToken",
+                nullable_string()
+                    .max_length(Some(MAX_AUTH_TOKEN))
+                    .description(Some(
+                        "sent as Authorization: Bearer; blank keeps the stored token",
+                    )),
+            );
+        }
+        if creating {
+            object = object
+                .required(kind.name_field())
+                .required(kind.url_field());
+            if kind == EndpointKind::Endpoint {
+                object = object.required("events");
+            }
+        }
+        if kind == EndpointKind::Workflow && !creating {
+            object = object.description(Some("workflowName is immutable"));
+        }
+        object
+    }
+
+    macro_rules! request_schema {
+        ($name:ident, $kind:expr, $creating:expr) => {
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    body($kind, $creating).into()
+                }
+            }
+
+            impl utoipa::ToSchema for $name {}
+        };
+    }
+
+    request_schema!(EndpointCreate, EndpointKind::Endpoint, true);
+    request_schema!(EndpointUpdate, EndpointKind::Endpoint, false);
+    request_schema!(WorkflowCreate, EndpointKind::Workflow, true);
+    request_schema!(WorkflowUpdate, EndpointKind::Workflow, false);
 }

@@ -9,6 +9,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::validation::Fields;
+
 use super::catalog;
 use super::delivery::DeliveryJob;
 use super::endpoint::{EndpointKind, EndpointService};
@@ -125,6 +127,52 @@ enum Repeat {
 
 fn lock_deadline() -> i64 {
     chrono::Utc::now().timestamp_millis() + IDEMPOTENCY_LOCK.as_millis() as i64
+}
+
+/// An event's `data` as a request gives it: a JSON object, or absent (null).
+pub fn read_data(input: &mut Fields) -> Option<Value> {
+    let data = input.raw("data");
+    if !matches!(data, None | Some(Value::Object(_))) {
+        input.error("data", "must be an object");
+    }
+    data
+}
+
+/// `POST /api/v1/events`, validated.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Publish))]
+#[cfg_attr(feature = "openapi", serde(deny_unknown_fields))]
+pub struct PublishRequest {
+    /// a type of the catalog that tenants may publish
+    #[cfg_attr(feature = "openapi", serde(rename = "type"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::catalog::openapi::publishable_type))]
+    pub event_type: String,
+    /// null or absent: {}
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub data: Value,
+}
+
+impl PublishRequest {
+    pub fn read(mut input: Fields) -> Result<Self, crate::validation::InputError> {
+        let event_type = input
+            .required_string("type", 100)
+            .map(|t| super::catalog::canonical(&t).to_string());
+        if let Some(t) = event_type.as_deref() {
+            if super::catalog::is_known(t) && !super::catalog::is_publishable(t) {
+                input.error(
+                    "type",
+                    "is emitted by hookhub itself and cannot be published",
+                );
+            }
+        }
+        let data = read_data(&mut input);
+        input.finish()?;
+        Ok(Self {
+            event_type: event_type.expect("validated"),
+            data: data.unwrap_or_else(|| serde_json::json!({})),
+        })
+    }
 }
 
 /// A publish, accepted: the event and how many deliveries it was queued for.

@@ -12,6 +12,7 @@ pub mod n8n;
 pub mod sender;
 pub mod subscriptions;
 pub mod target;
+pub mod workflow_analytics;
 pub mod workflow_calls;
 
 /// The job kind of one delivery of one event to one endpoint.

@@ -170,18 +170,29 @@ fn mentions_tls(error: &str) -> bool {
 
 /// What "test connection" reports for an n8n instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct N8nHealth {
     pub url: String,
-    /// An HTTP answer came back.
+    /// an HTTP answer came back
     pub reachable: bool,
-    /// It was a 2xx.
+    /// it was a 2xx
     pub healthy: bool,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub status_code: Option<u16>,
-    /// `verified`, `failed`, `not used` (plain http) or `not reached`.
+    /// not used: plain http
+    #[cfg_attr(feature = "openapi", schema(schema_with = tls_outcomes))]
     pub tls: &'static str,
     pub latency_ms: u64,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
+}
+
+#[cfg(feature = "openapi")]
+fn tls_outcomes() -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["verified", "failed", "not used", "not reached"]))
 }
 
 #[cfg(test)]

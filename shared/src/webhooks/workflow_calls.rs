@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::delivery::{DeliveryJob, DeliveryService};
 use super::endpoint::Endpoint;
@@ -20,22 +20,74 @@ const CALL_EVENT: &str = "workflow.call";
 
 /// A workflow's answer to a call made at once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WorkflowAnswer))]
 #[serde(rename_all = "camelCase")]
 pub struct Answer {
     pub webhook_id: String,
     pub workflow_name: String,
     pub delivery_id: String,
-    /// The call's log entry, for its request and response.
+    /// the call's log entry, for its request and response
     pub log_id: String,
     pub success: bool,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub status_code: Option<u16>,
     pub headers: BTreeMap<String, String>,
-    /// As received, up to [`MAX_ANSWER_BODY`] bytes.
+    /// the workflow's answer as received, up to 64 KiB
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 65536))]
     pub body: Option<String>,
-    /// The body was longer than what is shown.
+    /// the body was longer than what is shown
     pub body_truncated: bool,
     pub duration_ms: u64,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
+}
+
+/// What a call of workflow webhooks answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum CallView {
+    Queued(CallAccepted),
+    Answered(WorkflowCallAnswered),
+    Broadcast(BroadcastAnswered),
+}
+
+/// Queued: the event, and one delivery per workflow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CallAccepted {
+    pub event_id: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub deliveries: Vec<QueuedCall>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedCall {
+    pub webhook_id: String,
+    pub delivery_id: String,
+}
+
+/// One workflow called at once: its answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowCallAnswered {
+    #[serde(flatten)]
+    pub answer: Answer,
+    pub event_id: String,
+}
+
+/// Every active workflow called at once: their answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastAnswered {
+    pub event_id: String,
+    pub results: Vec<Answer>,
 }
 
 /// What a call did.
@@ -55,26 +107,35 @@ pub enum Called {
 
 impl Called {
     /// The queued deliveries, or the answers (`single`: the one answer, flattened).
-    pub fn view(&self, single: bool) -> Value {
+    pub fn view(self, single: bool) -> CallView {
         match self {
             Called::Queued {
                 event_id,
                 deliveries,
+            } => CallView::Queued(CallAccepted {
+                event_id,
+                deliveries: deliveries
+                    .into_iter()
+                    .map(|(webhook_id, delivery_id)| QueuedCall {
+                        webhook_id,
+                        delivery_id,
+                    })
+                    .collect(),
+            }),
+            Called::Answered {
+                event_id,
+                mut answers,
             } => {
-                let deliveries: Vec<Value> = deliveries
-                    .iter()
-                    .map(|(id, delivery)| json!({"webhookId": id, "deliveryId": delivery}))
-                    .collect();
-                json!({"eventId": event_id, "deliveries": deliveries})
-            }
-            Called::Answered { event_id, answers } => match (single, answers.first()) {
-                (true, Some(answer)) => {
-                    let mut v = json!(answer);
-                    v["eventId"] = json!(event_id);
-                    v
+                if single && answers.len() == 1 {
+                    if let Some(answer) = answers.pop() {
+                        return CallView::Answered(WorkflowCallAnswered { answer, event_id });
+                    }
                 }
-                _ => json!({"eventId": event_id, "results": answers}),
-            },
+                CallView::Broadcast(BroadcastAnswered {
+                    event_id,
+                    results: answers,
+                })
+            }
         }
     }
 }

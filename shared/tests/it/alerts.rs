@@ -20,12 +20,13 @@ async fn an_ses_outage_releases_the_claim_and_a_sent_email_holds_it_for_the_day(
         .tenants()
         .update(
             &tenant,
-            Fields::new(
+            hookhub_shared::tenants::TenantUpdate::read(Fields::new(
                 json!({"contactEmail": "ops@claim.test"})
                     .as_object()
                     .unwrap()
                     .clone(),
-            ),
+            ))
+            .unwrap(),
         )
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 //! moment on AWS: these tests pin the calls themselves.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookhub_shared::api_keys::{hash_key, KeyRejection};
+use hookhub_shared::api_keys::{hash_key, ApiKeyCreate, KeyRejection};
 use hookhub_shared::store::keys;
 use hookhub_shared::validation::Fields;
 use hookhub_test_support::{AwsCallCounter, TestStack};
@@ -24,7 +24,10 @@ async fn authentication_is_one_consistent_read_and_revocation_and_regeneration_a
     let issued = keys
         .create(
             &tenant,
-            fields(json!({"name": "sync", "permissions": ["read:webhooks"]})),
+            ApiKeyCreate::read(fields(
+                json!({"name": "sync", "permissions": ["read:webhooks"]}),
+            ))
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -77,7 +80,10 @@ async fn a_key_made_before_the_lookup_item_still_works_and_its_changes_apply_at_
     let issued = keys
         .create(
             &tenant,
-            fields(json!({"name": "old", "permissions": ["read:webhooks"]})),
+            ApiKeyCreate::read(fields(
+                json!({"name": "old", "permissions": ["read:webhooks"]}),
+            ))
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -121,7 +127,7 @@ async fn deleting_a_tenant_stops_its_keys() {
     let issued = keys
         .create(
             &tenant,
-            fields(json!({"name": "sync", "permissions": ["*"]})),
+            ApiKeyCreate::read(fields(json!({"name": "sync", "permissions": ["*"]}))).unwrap(),
         )
         .await
         .unwrap();

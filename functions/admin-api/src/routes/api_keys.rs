@@ -3,22 +3,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hookhub_shared::api_keys::IssuedKey;
+use hookhub_shared::api_keys::{ApiKeyCreate, ApiKeyView, IssuedKeyView, KeyUsage};
+use hookhub_shared::page::Page;
 use hookhub_shared::AppContext;
-use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::input::{page_json, JsonObject, ListQuery};
+use crate::input::{page, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-/// The only response that carries the key itself.
-fn issued(issued: IssuedKey) -> Value {
-    let mut view = issued.key.view();
-    view["key"] = Value::String(issued.plaintext);
-    view
-}
 
 async fn admin_tenant(ctx: &AppContext, caller: &Caller) -> ApiResult<String> {
     caller.require_admin()?;
@@ -29,9 +22,10 @@ pub async fn create(
     State(ctx): State<AppContext>,
     caller: Caller,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<IssuedKeyView>)> {
     let tenant_id = admin_tenant(&ctx, &caller).await?;
-    let key = ctx.api_keys().create(&tenant_id, input).await?;
+    let request = ApiKeyCreate::read(input)?;
+    let key = ctx.api_keys().create(&tenant_id, request).await?;
     ctx.audit()
         .record(
             &tenant_id,
@@ -41,23 +35,20 @@ pub async fn create(
             vec![],
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(issued(key))))
+    Ok((StatusCode::CREATED, Json(key.view())))
 }
 
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<ApiKeyView>>> {
     let tenant_id = admin_tenant(&ctx, &caller).await?;
     let (keys, next) = ctx
         .api_keys()
         .list(&tenant_id, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        keys.iter().map(|k| k.view()).collect(),
-        next,
-    )))
+    Ok(Json(page(keys.iter().map(|k| k.view()).collect(), next)))
 }
 
 /// `GET /api/v1/api-keys/{id}/usage`: the key's last 30 days, day by day, with its last
@@ -66,19 +57,17 @@ pub async fn usage(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(key_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<KeyUsage>> {
     let tenant_id = admin_tenant(&ctx, &caller).await?;
     let key = ctx.api_keys().get(&tenant_id, &key_id).await?;
-    Ok(Json(serde_json::json!(
-        ctx.rate_limiter().usage(&key).await?
-    )))
+    Ok(Json(ctx.rate_limiter().usage(&key).await?))
 }
 
 pub async fn regenerate(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(key_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IssuedKeyView>> {
     let tenant_id = admin_tenant(&ctx, &caller).await?;
     let key = ctx.api_keys().regenerate(&tenant_id, &key_id).await?;
     ctx.audit()
@@ -90,7 +79,7 @@ pub async fn regenerate(
             vec![],
         )
         .await?;
-    Ok(Json(issued(key)))
+    Ok(Json(key.view()))
 }
 
 pub async fn revoke(

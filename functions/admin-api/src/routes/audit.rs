@@ -2,12 +2,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use hookhub_shared::audit::AuditFilter;
+use hookhub_shared::audit::{AuditEntry, AuditFilter};
+use hookhub_shared::page::Page;
 use hookhub_shared::AppContext;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{page_json, parse_time, ListQuery};
+use crate::input::{page, parse_time, ListQuery};
 use crate::ApiError;
 
 /// Records a configuration change in the tenant's audit log: who, what, and which fields
@@ -32,7 +32,7 @@ pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<AuditEntry>>, ApiError> {
     caller.require_admin()?;
     let tenant = caller.tenant(&ctx, "*").await?;
     let filter = AuditFilter {
@@ -45,8 +45,5 @@ pub async fn list(
         .audit()
         .list_filtered(&tenant, &filter, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        entries.into_iter().map(|e| json!(e)).collect(),
-        next,
-    )))
+    Ok(Json(page(entries, next)))
 }

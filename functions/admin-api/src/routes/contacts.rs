@@ -5,13 +5,17 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hookhub_shared::contacts::{Contact, ContactFilter, Selection, SortBy};
-use hookhub_shared::exports::{ExportFormat, ExportRequest};
+use hookhub_shared::contacts::{
+    Contact, ContactFilter, ContactPage, ContactUpdate, ContactView, Selection, SortBy,
+};
+use hookhub_shared::erasure::{ContactErased, ErasureView};
+use hookhub_shared::exports::{ExportFormat, ExportRecord, ExportRequest};
+use hookhub_shared::page::Page;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, page_json, parse_time, JsonObject, ListQuery};
+use crate::input::{bad_query, page, parse_time, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -109,7 +113,7 @@ pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContactPage>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
     let sel = selection(&query)?.selection;
     let limit = query.limit.unwrap_or(50) as usize;
@@ -117,19 +121,21 @@ pub async fn list(
         .contacts()
         .select(&tenant, &sel, query.cursor.as_deref(), limit, false)
         .await?;
-    let (rows, total, next) = (selected.rows, selected.total, selected.next);
-    let mut body = json!(page(rows.iter().map(Contact::view).collect(), next));
-    body["total"] = json!(total);
-    body["limit"] = json!(limit);
-    body["offset"] = json!(sel.offset);
-    Ok(Json(body))
+    Ok(Json(ContactPage {
+        data: selected.rows.iter().map(Contact::view).collect(),
+        has_more: selected.next.is_some(),
+        next_cursor: selected.next,
+        total: selected.total,
+        limit,
+        offset: sel.offset,
+    }))
 }
 
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContactView>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
     Ok(Json(ctx.contacts().get(&tenant, &id).await?.view()))
 }
@@ -140,9 +146,10 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContactView>> {
     let tenant = caller.tenant(&ctx, "write:contacts").await?;
-    let edit = ctx.contacts().edit(&tenant, &id, input).await?;
+    let update = ContactUpdate::read(input)?;
+    let edit = ctx.contacts().edit(&tenant, &id, update).await?;
     if !edit.changes.is_empty() {
         let fields = edit.changes.iter().map(|c| c.to_string()).collect();
         super::audit::record(
@@ -171,7 +178,7 @@ pub async fn delete(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ContactErased>)> {
     let tenant = caller.tenant(&ctx, "delete:contacts").await?;
     let (contact, erasure) = ctx
         .erasures()
@@ -197,7 +204,11 @@ pub async fn delete(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": contact.id, "deleted": true, "erasure": erasure.view()})),
+        Json(ContactErased {
+            id: contact.id,
+            deleted: true,
+            erasure: erasure.view(),
+        }),
     ))
 }
 
@@ -206,9 +217,9 @@ pub async fn erasure_status(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ErasureView>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
-    Ok(Json(json!(ctx.erasures().get(&tenant, &id).await?.view())))
+    Ok(Json(ctx.erasures().get(&tenant, &id).await?.view()))
 }
 
 /// `GET /api/v1/contacts/erasures`: the tenant's erasures, newest first.
@@ -216,16 +227,13 @@ pub async fn erasures(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<ErasureView>>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
     let (found, next) = ctx
         .erasures()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        found.iter().map(|e| json!(e.view())).collect(),
-        next,
-    )))
+    Ok(Json(page(found.iter().map(|e| e.view()).collect(), next)))
 }
 
 async fn export(
@@ -303,14 +311,11 @@ pub async fn export_audit(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<ExportRecord>>> {
     let tenant = caller.tenant(&ctx, "export:contacts").await?;
     let (records, next) = ctx
         .export_audit()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        records.iter().map(|r| json!(r)).collect(),
-        next,
-    )))
+    Ok(Json(page(records, next)))
 }

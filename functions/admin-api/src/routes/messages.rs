@@ -4,15 +4,15 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use hookhub_shared::integrations::IntegrationKind;
-use hookhub_shared::messages::{Channel, MessageFilter, SendRequest};
+use hookhub_shared::integrations::{ConnectionCheck, IntegrationKind};
+use hookhub_shared::messages::{Channel, MessageFilter, MessageView, SendRequest, STATUSES};
+use hookhub_shared::page::Page;
 use hookhub_shared::validation::is_e164;
 use hookhub_shared::AppContext;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::input::{
-    bad_query, idempotency_key, page_json, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+    bad_query, idempotency_key, page, parse_time, JsonObject, ListQuery, OptionalJsonObject,
 };
 use crate::ApiError;
 
@@ -25,7 +25,7 @@ pub async fn send(
     caller: Caller,
     headers: HeaderMap,
     JsonObject(mut input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
     let tenant = caller.tenant(&ctx, PERMISSION).await?;
     let key = idempotency_key(&headers)?;
     let request = SendRequest::read(&mut input, None);
@@ -36,7 +36,7 @@ pub async fn send(
         .submit(&tenant, request, key.as_deref())
         .await?;
     let mut body = submitted.message.view();
-    body["duplicate"] = json!(submitted.duplicate);
+    body.duplicate = Some(submitted.duplicate);
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
@@ -44,7 +44,7 @@ pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(message_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessageView>> {
     let tenant = caller.tenant(&ctx, "read:messages").await?;
     Ok(Json(ctx.messages().get(&tenant, &message_id).await?.view()))
 }
@@ -53,12 +53,12 @@ pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<MessageView>>> {
     let tenant = caller.tenant(&ctx, "read:messages").await?;
     let params = &query.params;
     let status = params.get("status").cloned();
     if let Some(s) = &status {
-        if !["queued", "sent", "delivered", "read", "failed"].contains(&s.as_str()) {
+        if !STATUSES.contains(&s.as_str()) {
             return Err(bad_query(
                 "status must be queued, sent, delivered, read or failed",
             ));
@@ -86,7 +86,7 @@ pub async fn list(
         .messages()
         .list(&tenant, &filter, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
+    Ok(Json(page(
         messages.iter().map(|m| m.view()).collect(),
         next,
     )))
@@ -99,13 +99,15 @@ pub async fn test_integration(
     caller: Caller,
     Path((tenant_id, kind)): Path<(String, String)>,
     OptionalJsonObject(body): OptionalJsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConnectionCheck>> {
     caller.platform_tenant(&ctx, &tenant_id).await?;
     if kind == "n8n" {
         if let Some(input) = body {
             input.finish()?;
         }
-        return Ok(Json(json!(ctx.n8n_connection(&tenant_id).await?)));
+        return Ok(Json(ConnectionCheck::N8n(
+            ctx.n8n_connection(&tenant_id).await?,
+        )));
     }
     // Instagram, and WhatsApp without a number to send to: the token against the Graph API.
     let graph = match kind.as_str() {
@@ -117,7 +119,9 @@ pub async fn test_integration(
         if let Some(input) = body {
             input.finish()?;
         }
-        return Ok(Json(json!(ctx.graph_connection(&tenant_id, graph).await?)));
+        return Ok(Json(ConnectionCheck::Graph(
+            ctx.graph_connection(&tenant_id, graph).await?,
+        )));
     }
     let channel = Channel::parse(&kind).ok_or_else(|| {
         ApiError::new(
@@ -142,5 +146,5 @@ pub async fn test_integration(
         .message_service()
         .test_integration(&tenant_id, request, &caller.actor())
         .await?;
-    Ok(Json(result.view()))
+    Ok(Json(ConnectionCheck::Send(result.view())))
 }

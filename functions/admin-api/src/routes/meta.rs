@@ -4,15 +4,21 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hookhub_shared::meta::graph_health::GraphCheckList;
+use hookhub_shared::meta::monitoring::{MetaDashboard, MetaHealth};
 use hookhub_shared::meta::samples::SampleParams;
-use hookhub_shared::meta::subscriptions::{MetaChannel, SubscriptionRequest};
+use hookhub_shared::meta::store::MetaEventView;
+use hookhub_shared::meta::subscriptions::{
+    MetaChannel, MetaSubscription, SubscriptionList, SubscriptionRequest,
+};
+use hookhub_shared::meta::test_suites::{TestRun, TestSuite};
 use hookhub_shared::meta::ProcessingStatus;
+use hookhub_shared::page::Page;
 use hookhub_shared::webhooks::catalog;
 use hookhub_shared::AppContext;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page_json, JsonObject, ListQuery};
+use crate::input::{bad_query, page, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -21,7 +27,7 @@ pub async fn list_events(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<MetaEventView>>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     let event_type = query.params.get("eventType").map(String::as_str);
     if let Some(t) = event_type {
@@ -48,27 +54,27 @@ pub async fn list_events(
             query.cursor.as_deref(),
         )
         .await?;
-    Ok(Json(page_json(
-        events.iter().map(|e| e.view()).collect(),
-        next,
-    )))
+    Ok(Json(page(events.iter().map(|e| e.view()).collect(), next)))
 }
 
 pub async fn get_event(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MetaEventView>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     Ok(Json(ctx.meta_events().get(&tenant, &id).await?.view()))
 }
 
-pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<MetaHealth>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     Ok(Json(ctx.meta_monitoring().health(&tenant).await?))
 }
 
-pub async fn dashboard(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn dashboard(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+) -> ApiResult<Json<MetaDashboard>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     Ok(Json(ctx.meta_monitoring().dashboard(&tenant).await?))
 }
@@ -77,18 +83,18 @@ pub async fn create_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TestSuite>)> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
     let params = SampleParams::read(input)?;
     let suite = ctx.meta_test_suites().create(&tenant, params).await?;
-    Ok((StatusCode::CREATED, Json(json!(suite))))
+    Ok((StatusCode::CREATED, Json(suite)))
 }
 
 pub async fn execute_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(suite_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TestRun>> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
     Ok(Json(
         ctx.meta_test_suites()
@@ -102,7 +108,7 @@ pub async fn execute_test_case(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((suite_id, name)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TestRun>> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
     Ok(Json(
         ctx.meta_test_suites()
@@ -115,27 +121,22 @@ pub async fn list_test_suites(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<TestSuite>>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     let (suites, next) = ctx
         .meta_test_suites()
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        suites.iter().map(|s| json!(s)).collect(),
-        next,
-    )))
+    Ok(Json(page(suites, next)))
 }
 
 pub async fn get_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(suite_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TestSuite>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
-    Ok(Json(json!(
-        ctx.meta_test_suites().get(&tenant, &suite_id).await?
-    )))
+    Ok(Json(ctx.meta_test_suites().get(&tenant, &suite_id).await?))
 }
 
 /// `POST /api/v1/meta/events/{id}/reprocess`: a failed event processed again (202).
@@ -143,7 +144,7 @@ pub async fn reprocess_event(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MetaEventView>)> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
     let event = hookhub_shared::meta::ingest::reprocess(
         &ctx.meta_events(),
@@ -156,21 +157,22 @@ pub async fn reprocess_event(
 }
 
 /// `POST /api/v1/meta/health/check`: the Graph checks the schedule runs, for this tenant now.
-pub async fn check_graph(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn check_graph(
+    State(ctx): State<AppContext>,
+    caller: Caller,
+) -> ApiResult<Json<GraphCheckList>> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
-    let checks = ctx.graph_health().check_tenant(&tenant).await?;
-    Ok(Json(json!({"data": checks})))
+    let data = ctx.graph_health().check_tenant(&tenant).await?;
+    Ok(Json(GraphCheckList { data }))
 }
 
 /// `GET /api/v1/meta/subscriptions`: each configured channel, as stored and as Meta has it.
 pub async fn list_subscriptions(
     State(ctx): State<AppContext>,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SubscriptionList>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
-    Ok(Json(
-        json!({"data": ctx.meta_subscriptions().list(&tenant).await?}),
-    ))
+    Ok(Json(ctx.meta_subscriptions().list(&tenant).await?))
 }
 
 /// `POST /api/v1/meta/subscriptions`: subscribes the tenant's app to a channel's account.
@@ -178,7 +180,7 @@ pub async fn subscribe(
     State(ctx): State<AppContext>,
     caller: Caller,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MetaSubscription>)> {
     let tenant = caller.tenant(&ctx, "write:events").await?;
     let request = SubscriptionRequest::read(input)?;
     let subscription = ctx
@@ -196,7 +198,7 @@ pub async fn subscribe(
         fields,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(subscription))))
+    Ok((StatusCode::CREATED, Json(subscription)))
 }
 
 /// `DELETE /api/v1/meta/subscriptions/{channel}`: unsubscribes the app from that account.

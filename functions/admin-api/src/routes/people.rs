@@ -5,25 +5,27 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hookhub_shared::people::Scope;
+use hookhub_shared::audit::AuditEntry;
+use hookhub_shared::page::Page;
+use hookhub_shared::people::{Invite, PersonView, Scope};
 use hookhub_shared::AppContext;
-use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::input::{page_json, JsonObject, ListQuery};
+use crate::input::{page, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-async fn list(ctx: &AppContext, scope: Scope<'_>, query: &ListQuery) -> ApiResult<Json<Value>> {
+async fn list(
+    ctx: &AppContext,
+    scope: Scope<'_>,
+    query: &ListQuery,
+) -> ApiResult<Json<Page<PersonView>>> {
     let (people, next) = ctx
         .people()
         .list(scope, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        people.iter().map(|p| p.view()).collect(),
-        next,
-    )))
+    Ok(Json(page(people.iter().map(|p| p.view()).collect(), next)))
 }
 
 async fn invite(
@@ -31,8 +33,9 @@ async fn invite(
     caller: &Caller,
     scope: Scope<'_>,
     input: hookhub_shared::validation::Fields,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let person = ctx.people().invite(scope, input, &caller.actor()).await?;
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
+    let invite = Invite::read(input)?;
+    let person = ctx.people().invite(scope, invite, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(person.view())))
 }
 
@@ -42,7 +45,7 @@ async fn set_enabled(
     scope: Scope<'_>,
     user_id: &str,
     enabled: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PersonView>> {
     let person = ctx
         .people()
         .set_enabled(scope, user_id, enabled, &caller.actor())
@@ -54,7 +57,7 @@ pub async fn list_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<PersonView>>> {
     caller.require_platform_admin()?;
     list(&ctx, Scope::Platform, &query).await
 }
@@ -63,7 +66,7 @@ pub async fn invite_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
     caller.require_platform_admin()?;
     invite(&ctx, &caller, Scope::Platform, input).await
 }
@@ -72,7 +75,7 @@ pub async fn disable_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(user_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PersonView>> {
     caller.require_platform_admin()?;
     set_enabled(&ctx, &caller, Scope::Platform, &user_id, false).await
 }
@@ -81,7 +84,7 @@ pub async fn enable_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(user_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PersonView>> {
     caller.require_platform_admin()?;
     set_enabled(&ctx, &caller, Scope::Platform, &user_id, true).await
 }
@@ -109,7 +112,7 @@ pub async fn list_tenant(
     caller: Caller,
     Path(tenant_id): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<PersonView>>> {
     tenant_scope(&ctx, &caller, &tenant_id).await?;
     list(&ctx, Scope::Tenant(&tenant_id), &query).await
 }
@@ -119,7 +122,7 @@ pub async fn invite_tenant(
     caller: Caller,
     Path(tenant_id): Path<String>,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
     tenant_scope(&ctx, &caller, &tenant_id).await?;
     invite(&ctx, &caller, Scope::Tenant(&tenant_id), input).await
 }
@@ -128,7 +131,7 @@ pub async fn disable_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((tenant_id, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PersonView>> {
     tenant_scope(&ctx, &caller, &tenant_id).await?;
     set_enabled(&ctx, &caller, Scope::Tenant(&tenant_id), &user_id, false).await
 }
@@ -137,7 +140,7 @@ pub async fn enable_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path((tenant_id, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PersonView>> {
     tenant_scope(&ctx, &caller, &tenant_id).await?;
     set_enabled(&ctx, &caller, Scope::Tenant(&tenant_id), &user_id, true).await
 }
@@ -159,7 +162,7 @@ pub async fn list_own(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<PersonView>>> {
     caller.require_admin()?;
     let tenant_id = caller.tenant(&ctx, "*").await?;
     list(&ctx, Scope::Tenant(&tenant_id), &query).await
@@ -170,14 +173,11 @@ pub async fn platform_audit(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require_platform_admin()?;
     let (entries, next) = ctx
         .audit()
         .list(Scope::Platform.id(), query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        entries.into_iter().map(|e| serde_json::json!(e)).collect(),
-        next,
-    )))
+    Ok(Json(page(entries, next)))
 }

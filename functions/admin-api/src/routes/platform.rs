@@ -3,28 +3,30 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hookhub_shared::integrations::IntegrationKind;
-use hookhub_shared::tenants::{Tenant, TenantView};
+use hookhub_shared::audit::AuditEntry;
+use hookhub_shared::integrations::{IntegrationKind, IntegrationView, Integrations};
+use hookhub_shared::page::Page;
+use hookhub_shared::tenants::{Tenant, TenantCreate, TenantUpdate, TenantView};
 use hookhub_shared::AppContext;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{page_json, JsonObject, ListQuery};
+use crate::input::{page, JsonObject, ListQuery};
 use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> Value {
-    json!(TenantView::new(tenant, ctx.config.quotas))
+fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> TenantView {
+    TenantView::new(tenant, ctx.config.quotas)
 }
 
 pub async fn create_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TenantView>)> {
     caller.require_platform_admin()?;
-    let tenant = ctx.tenants().create(input).await?;
+    let request = TenantCreate::read(input)?;
+    let tenant = ctx.tenants().create(request).await?;
     let quotas = tenant.quota_overrides.changes_from_default();
     ctx.audit()
         .record(
@@ -42,13 +44,13 @@ pub async fn list_tenants(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<TenantView>>> {
     caller.require_platform_admin()?;
     let (tenants, next) = ctx
         .tenants()
         .list(query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
+    Ok(Json(page(
         tenants.iter().map(|t| tenant_view(&ctx, t)).collect(),
         next,
     )))
@@ -58,7 +60,7 @@ pub async fn get_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(tenant_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TenantView>> {
     caller.require_platform_admin()?;
     Ok(Json(tenant_view(
         &ctx,
@@ -71,10 +73,11 @@ pub async fn update_tenant(
     caller: Caller,
     Path(tenant_id): Path<String>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TenantView>> {
     caller.require_platform_admin()?;
     let mut fields = input.names();
-    let (tenant, quota_changes) = ctx.tenants().update(&tenant_id, input).await?;
+    let update = TenantUpdate::read(input)?;
+    let (tenant, quota_changes) = ctx.tenants().update(&tenant_id, update).await?;
     // Quotas are recorded with their new values, which are not secret.
     fields.retain(|f| f != "quotas");
     fields.extend(quota_changes);
@@ -107,7 +110,7 @@ pub async fn get_integrations(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(tenant_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Integrations>> {
     caller.platform_tenant(&ctx, &tenant_id).await?;
     Ok(Json(ctx.integrations().masked_all(&tenant_id).await?))
 }
@@ -117,7 +120,7 @@ pub async fn put_integration(
     caller: Caller,
     Path((tenant_id, kind)): Path<(String, String)>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IntegrationView>> {
     let kind = IntegrationKind::parse(&kind).ok_or_else(|| ApiError::not_found("integration"))?;
     caller.platform_tenant(&ctx, &tenant_id).await?;
     let record = ctx
@@ -132,14 +135,11 @@ pub async fn list_audit(
     caller: Caller,
     Path(tenant_id): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.platform_tenant(&ctx, &tenant_id).await?;
     let (entries, next) = ctx
         .audit()
         .list(&tenant_id, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
-        entries.into_iter().map(|e| json!(e)).collect(),
-        next,
-    )))
+    Ok(Json(page(entries, next)))
 }

@@ -6,9 +6,11 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use hookhub_shared::people::sign_in::{LoginOutcome, SignedIn};
+use hookhub_shared::people::sign_in::{
+    Me, NewPasswordAnswer, RefreshRequest, ResetConfirmation, ResetRequest, ResetRequested,
+    SignInAnswer, SignInRequest, TokensView,
+};
 use hookhub_shared::AppContext;
-use serde_json::{json, Value};
 
 use crate::auth::{client_ip, Caller, Identity};
 use crate::input::JsonObject;
@@ -27,55 +29,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceIp {
     }
 }
 
-fn signed_in(signed_in: SignedIn) -> Value {
-    let SignedIn { tokens, claims } = signed_in;
-    let mut out = json!({
-        "idToken": tokens.id_token,
-        "accessToken": tokens.access_token,
-        "expiresIn": tokens.expires_in,
-        "tokenType": "Bearer",
-        "user": {
-            "userId": claims.sub,
-            "email": claims.email,
-            "role": claims.role,
-            "tenantId": claims.tenant_id,
-        },
-    });
-    if let Some(refresh) = tokens.refresh_token {
-        out["refreshToken"] = Value::String(refresh);
-    }
-    out
-}
-
 pub async fn login(
     State(ctx): State<AppContext>,
     SourceIp(ip): SourceIp,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(match ctx.sign_in().login(input, ip).await? {
-        LoginOutcome::SignedIn(done) => signed_in(done),
-        LoginOutcome::NewPasswordRequired { email, session } => json!({
-            "challenge": "NEW_PASSWORD_REQUIRED",
-            "email": email,
-            "session": session,
-        }),
-    }))
+) -> ApiResult<Json<SignInAnswer>> {
+    let request = SignInRequest::read(input)?;
+    Ok(Json(ctx.sign_in().login(request, ip).await?.view()))
 }
 
 pub async fn challenge(
     State(ctx): State<AppContext>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(signed_in(
-        ctx.sign_in().answer_new_password(input).await?,
-    )))
+) -> ApiResult<Json<TokensView>> {
+    let answer = NewPasswordAnswer::read(input)?;
+    Ok(Json(
+        ctx.sign_in().answer_new_password(answer).await?.view(),
+    ))
 }
 
 pub async fn refresh(
     State(ctx): State<AppContext>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(signed_in(ctx.sign_in().refresh(input).await?)))
+) -> ApiResult<Json<TokensView>> {
+    let request = RefreshRequest::read(input)?;
+    Ok(Json(ctx.sign_in().refresh(request).await?.view()))
 }
 
 /// Signs the caller out everywhere: refresh tokens revoked, ID tokens refused from now on.
@@ -91,25 +69,10 @@ pub async fn logout(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(caller: Caller) -> Json<Value> {
+pub async fn me(caller: Caller) -> Json<Me> {
     Json(match &caller.identity {
-        Identity::Admin(claims) => json!({
-            "kind": "user",
-            "userId": claims.sub,
-            "email": claims.email,
-            "role": claims.role,
-            "tenantId": claims.tenant_id,
-            "source": claims.source,
-            "expiresAt": chrono::DateTime::from_timestamp(claims.exp, 0)
-                .map(hookhub_shared::time::rfc3339),
-        }),
-        Identity::Key(key) => json!({
-            "kind": "api_key",
-            "keyId": key.id,
-            "tenantId": key.tenant_id,
-            "permissions": key.permissions,
-            "expiresAt": key.expires_at,
-        }),
+        Identity::Admin(claims) => Me::person(claims),
+        Identity::Key(key) => Me::key(key),
     })
 }
 
@@ -118,14 +81,10 @@ pub async fn forgot_password(
     State(ctx): State<AppContext>,
     SourceIp(ip): SourceIp,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    ctx.sign_in().forgot_password(input, ip).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "message": "if this email has an account, a reset code is on its way",
-        })),
-    ))
+) -> ApiResult<(StatusCode, Json<ResetRequested>)> {
+    let request = ResetRequest::read(input)?;
+    ctx.sign_in().forgot_password(request, ip).await?;
+    Ok((StatusCode::ACCEPTED, Json(ResetRequested::ANSWER)))
 }
 
 pub async fn confirm_forgot_password(
@@ -133,6 +92,9 @@ pub async fn confirm_forgot_password(
     SourceIp(ip): SourceIp,
     JsonObject(input): JsonObject,
 ) -> ApiResult<StatusCode> {
-    ctx.sign_in().confirm_forgot_password(input, ip).await?;
+    let confirmation = ResetConfirmation::read(input)?;
+    ctx.sign_in()
+        .confirm_forgot_password(confirmation, ip)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,16 +6,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use hookhub_shared::page::Page;
 use hookhub_shared::webhooks::analytics::EndpointAnalytics;
-use hookhub_shared::webhooks::catalog::{self, CatalogView};
-use hookhub_shared::webhooks::delivery::DeliveryJob;
+use hookhub_shared::webhooks::catalog::CatalogView;
+use hookhub_shared::webhooks::delivery::{DeliveryJob, TestDelivery, TestResult};
 use hookhub_shared::webhooks::endpoint::{
-    EndpointDetailView, EndpointStatsView, EndpointView, EndpointWithSecretView,
+    EndpointDetailView, EndpointStatsView, EndpointView, EndpointWithSecretView, Rotation,
 };
-use hookhub_shared::webhooks::events::Published;
+use hookhub_shared::webhooks::events::{PublishRequest, Published};
 use hookhub_shared::webhooks::history::{AttemptDetailView, Recovery, Redelivery};
 use hookhub_shared::webhooks::logs::{AttemptView, LogFilter, LogScope};
 use hookhub_shared::AppContext;
-use serde_json::{json, Value};
 
 use super::audit;
 use crate::auth::Caller;
@@ -141,8 +140,8 @@ pub async fn rotate_secret(
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<Json<EndpointWithSecretView>> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
-    let input = body.unwrap_or_else(|| hookhub_shared::validation::Fields::new(Default::default()));
-    let rotated = ctx.endpoints().rotate(&tenant, &id, input).await?;
+    let rotation = Rotation::read(body)?;
+    let rotated = ctx.endpoints().rotate(&tenant, &id, rotation).await?;
     audit::record(
         &ctx,
         &caller,
@@ -155,55 +154,20 @@ pub async fn rotate_secret(
     Ok(Json(rotated.view()))
 }
 
-/// An event's `data`, published or sent as a test: a JSON object, or absent.
-fn event_data(input: &mut hookhub_shared::validation::Fields) -> Option<Value> {
-    let data = input.raw("data");
-    if !matches!(data, None | Some(Value::Object(_))) {
-        input.error("data", "must be an object");
-    }
-    data
-}
-
 pub async fn test(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
     OptionalJsonObject(body): OptionalJsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TestResult>> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
-    let (event_type, data) = match body {
-        Some(mut f) => {
-            let event_type = f
-                .string("eventType", 100)
-                .unwrap_or_else(|| "webhook.test".into());
-            let data = event_data(&mut f);
-            f.finish()?;
-            (event_type, data)
-        }
-        None => ("webhook.test".into(), None),
-    };
-    if !catalog::is_known(&event_type) {
-        return Err(ApiError::from(
-            hookhub_shared::validation::InputError::field("eventType", "unknown event type"),
-        ));
-    }
-    let data = data.unwrap_or_else(|| catalog::sample(&event_type));
-    let event = ctx
-        .events()
-        .store_only(&tenant, &event_type, data, "test")
-        .await?;
-    let job = DeliveryJob::for_event(&event, &endpoint.id);
-    let log = ctx.delivery().send_now(&endpoint, &job).await?;
-    Ok(Json(json!({
-        "success": log.success,
-        "statusCode": log.status_code,
-        "responseTimeMs": log.response_time_ms,
-        "responseBody": log.response_body,
-        "error": log.error,
-        "eventId": event.id,
-        "logId": log.id,
-    })))
+    let request = TestDelivery::read(body)?;
+    Ok(Json(
+        ctx.delivery()
+            .test(&ctx.events(), &endpoint, request)
+            .await?,
+    ))
 }
 
 async fn endpoint_ids(ctx: &AppContext, tenant: &str) -> ApiResult<Vec<String>> {
@@ -356,30 +320,18 @@ pub async fn publish(
     State(ctx): State<AppContext>,
     caller: Caller,
     headers: HeaderMap,
-    JsonObject(mut input): JsonObject,
+    JsonObject(input): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Published>)> {
     // The tenant is checked in the same read as its subscriptions.
     let (tenant, check) = caller.tenant_checked(&ctx, "write:events").await?;
-    let event_type = input
-        .required_string("type", 100)
-        .map(|t| catalog::canonical(&t).to_string());
-    if let Some(t) = event_type.as_deref() {
-        if catalog::is_known(t) && !catalog::is_publishable(t) {
-            input.error(
-                "type",
-                "is emitted by hookhub itself and cannot be published",
-            );
-        }
-    }
-    let data = event_data(&mut input);
-    input.finish()?;
+    let request = PublishRequest::read(input)?;
     let key = crate::input::idempotency_key(&headers)?;
     let published = ctx
         .events()
         .publish_checked(
             &tenant,
-            &event_type.expect("validated"),
-            data.unwrap_or_else(|| json!({})),
+            &request.event_type,
+            request.data,
             key.as_deref(),
             "api",
             check,

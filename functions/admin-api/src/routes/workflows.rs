@@ -8,19 +8,24 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hookhub_shared::page::Page;
-use hookhub_shared::webhooks::endpoint::{Endpoint, EndpointKind, EndpointService};
+use hookhub_shared::webhooks::endpoint::{
+    Endpoint, EndpointKind, EndpointService, WorkflowView, WorkflowWithSecretView,
+};
 use hookhub_shared::webhooks::history::AttemptDetailView;
 use hookhub_shared::webhooks::logs::{
     AttemptLog, HourCounters, LogFilter, LogScope, RecentCalls, WorkflowCallView,
 };
-use hookhub_shared::webhooks::workflow_calls::Called;
+use hookhub_shared::webhooks::workflow_analytics::{
+    CallTotals, WorkflowAnalytics, WorkflowRow, WorkflowSummary,
+};
+use hookhub_shared::webhooks::workflow_calls::{CallView, Called};
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use super::audit;
 use crate::auth::Caller;
 use crate::input::{
-    bad_query, page, page_json, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
+    bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
 };
 use crate::ApiError;
 
@@ -40,7 +45,7 @@ pub async fn create(
     caller: Caller,
     Path(tenant): Path<String>,
     JsonObject(input): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<WorkflowWithSecretView>)> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let fields = input.names();
     let created = service.create(&tenant, input).await?;
@@ -53,9 +58,7 @@ pub async fn create(
         fields,
     )
     .await?;
-    let mut view = created.endpoint.workflow_view();
-    view["secret"] = Value::String(created.secret);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(created.workflow_view())))
 }
 
 pub async fn list(
@@ -63,12 +66,12 @@ pub async fn list(
     caller: Caller,
     Path(tenant): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<WorkflowView>>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let (items, next) = service
         .list(&tenant, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page_json(
+    Ok(Json(page(
         items.iter().map(|w| w.workflow_view()).collect(),
         next,
     )))
@@ -79,7 +82,7 @@ pub async fn update(
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
     JsonObject(input): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorkflowView>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let fields = input.names();
     let (workflow, reenabled) = service.update(&tenant, &id, input).await?;
@@ -118,7 +121,7 @@ fn call_data(body: Option<hookhub_shared::validation::Fields>) -> Value {
 }
 
 /// Queued: 202 with the deliveries; waited for: 200 with the answers.
-fn called(called: Called, single: bool) -> (StatusCode, Json<Value>) {
+fn called(called: Called, single: bool) -> (StatusCode, Json<CallView>) {
     let status = match called {
         Called::Queued { .. } => StatusCode::ACCEPTED,
         Called::Answered { .. } => StatusCode::OK,
@@ -132,7 +135,7 @@ pub async fn call(
     Path((tenant, id)): Path<(String, String)>,
     query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CallView>)> {
     let wait = wait_of(&query)?;
     let service = workflows(&ctx, &caller, &tenant).await?;
     call_one(&ctx, &tenant, service.get(&tenant, &id).await?, body, wait).await
@@ -144,7 +147,7 @@ pub async fn call_by_name(
     Path((tenant, name)): Path<(String, String)>,
     query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CallView>)> {
     let wait = wait_of(&query)?;
     let service = workflows(&ctx, &caller, &tenant).await?;
     let workflow = service.by_name(&tenant, &name).await?;
@@ -158,7 +161,7 @@ async fn call_one(
     workflow: Endpoint,
     body: Option<hookhub_shared::validation::Fields>,
     wait: bool,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CallView>)> {
     if !workflow.is_active {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -179,7 +182,7 @@ pub async fn broadcast(
     Path(tenant): Path<String>,
     query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CallView>)> {
     let wait = wait_of(&query)?;
     let service = workflows(&ctx, &caller, &tenant).await?;
     let active: Vec<Endpoint> = service
@@ -220,37 +223,12 @@ fn range_start(query: &ListQuery) -> ApiResult<(String, chrono::DateTime<chrono:
     ))
 }
 
-/// The dashboard's colour bands (good from 95 %, warning from 80 %).
-fn band(rate: Option<f64>) -> Value {
-    match rate {
-        None => Value::Null,
-        Some(r) if r >= 95.0 => "good".into(),
-        Some(r) if r >= 80.0 => "warning".into(),
-        Some(_) => "critical".into(),
-    }
-}
-
-fn totals(hours: &[HourCounters]) -> Value {
-    let total: u64 = hours.iter().map(|h| h.total).sum();
-    let ok: u64 = hours.iter().map(|h| h.successful).sum();
-    let ms: u64 = hours.iter().map(|h| h.response_ms).sum();
-    let rate = (total > 0).then(|| (ok as f64 * 1000.0 / total as f64).round() / 10.0);
-    json!({
-        "totalCalls": total,
-        "successfulCalls": ok,
-        "failedCalls": total - ok,
-        "averageResponseTimeMs": (total > 0).then(|| ms / total),
-        "successRate": rate,
-        "band": band(rate),
-    })
-}
-
 pub async fn summary(
     State(ctx): State<AppContext>,
     caller: Caller,
     Path(tenant): Path<String>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorkflowSummary>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let (range, since) = range_start(&query)?;
     let mut targets = service.all(&tenant).await?;
@@ -270,22 +248,21 @@ pub async fn summary(
     .into_iter()
     .unzip();
     let all: Vec<HourCounters> = per.iter().flatten().cloned().collect();
-    let mut out = totals(&all);
-    out["range"] = range.into();
-    out["webhooks"] = targets
-        .iter()
-        .zip(per.iter().zip(&stats))
-        .map(|(w, (hours, s))| {
-            let mut row = totals(hours);
-            row["webhookId"] = w.id.clone().into();
-            row["workflowName"] = w.name.clone().into();
-            row["isActive"] = w.is_active.into();
-            row["lastCalledAt"] = s.last_called_at.clone().into();
-            row
-        })
-        .collect::<Vec<_>>()
-        .into();
-    Ok(Json(out))
+    Ok(Json(WorkflowSummary {
+        totals: CallTotals::of(&all),
+        range,
+        webhooks: targets
+            .iter()
+            .zip(per.iter().zip(&stats))
+            .map(|(w, (hours, s))| WorkflowRow {
+                totals: CallTotals::of(hours),
+                webhook_id: w.id.clone(),
+                workflow_name: w.name.clone(),
+                is_active: w.is_active,
+                last_called_at: s.last_called_at.clone(),
+            })
+            .collect(),
+    }))
 }
 
 pub async fn webhook_analytics(
@@ -293,17 +270,18 @@ pub async fn webhook_analytics(
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
     query: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorkflowAnalytics>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let workflow = service.get(&tenant, &id).await?;
     let (range, since) = range_start(&query)?;
     let hours = ctx.delivery_log().hours(&tenant, &id, since).await?;
-    let mut out = totals(&hours);
-    out["range"] = range.into();
-    out["webhookId"] = workflow.id.into();
-    out["workflowName"] = workflow.name.into();
-    out["hourly"] = json!(hours);
-    Ok(Json(out))
+    Ok(Json(WorkflowAnalytics {
+        totals: CallTotals::of(&hours),
+        range,
+        webhook_id: workflow.id,
+        workflow_name: workflow.name,
+        hourly: hours,
+    }))
 }
 
 /// The calls listings' filters: `webhookId` (one workflow), `status`, and a time window

@@ -43,9 +43,12 @@ async fn tenant_with_whatsapp(stack: &TestStack) -> String {
     let tenant = stack
         .ctx
         .tenants()
-        .create(Fields::new(
-            json!({"name": "Acme"}).as_object().unwrap().clone(),
-        ))
+        .create(
+            hookhub_shared::tenants::TenantCreate::read(Fields::new(
+                json!({"name": "Acme"}).as_object().unwrap().clone(),
+            ))
+            .unwrap(),
+        )
         .await
         .unwrap()
         .id;

@@ -26,9 +26,12 @@ async fn tenant_with_integrations(stack: &TestStack) -> String {
     let tenant = stack
         .ctx
         .tenants()
-        .create(Fields::new(
-            json!({"name": "Acme"}).as_object().unwrap().clone(),
-        ))
+        .create(
+            hookhub_shared::tenants::TenantCreate::read(Fields::new(
+                json!({"name": "Acme"}).as_object().unwrap().clone(),
+            ))
+            .unwrap(),
+        )
         .await
         .unwrap()
         .id;
@@ -453,8 +456,5 @@ async fn items_for_another_account_are_counted_not_stored() {
         .dashboard(&tenant)
         .await
         .unwrap();
-    assert_eq!(
-        dashboard["windows"]["24h"]["foreignAccount"], 2,
-        "{dashboard}"
-    );
+    assert_eq!(dashboard.windows.day.foreign_account, 2, "{dashboard:?}");
 }

@@ -115,9 +115,12 @@ async fn main() {
     let ctx = AppContext::new(config, &clients);
     let tenant = ctx
         .tenants()
-        .create(Fields::new(
-            json!({"name": "bench"}).as_object().unwrap().clone(),
-        ))
+        .create(
+            hookhub_shared::tenants::TenantCreate::read(Fields::new(
+                json!({"name": "bench"}).as_object().unwrap().clone(),
+            ))
+            .unwrap(),
+        )
         .await
         .unwrap()
         .id;

@@ -317,12 +317,15 @@ async fn the_worker_dead_letters_bad_payloads_and_unknown_tenants_without_blocki
     let tenant = stack
         .ctx
         .tenants()
-        .create(Fields::new(
-            serde_json::json!({"name": "Acme"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ))
+        .create(
+            hookhub_shared::tenants::TenantCreate::read(Fields::new(
+                serde_json::json!({"name": "Acme"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ))
+            .unwrap(),
+        )
         .await
         .unwrap();
     let delivery = |endpoint: &str| {
