@@ -3048,7 +3048,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3124,7 +3124,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3211,7 +3211,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3307,7 +3307,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3522,7 +3522,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4631,7 +4631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6209,7 +6209,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not Content-Type: application/json */
+            /** @description Body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7071,6 +7071,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
             };
             header?: {
@@ -7568,7 +7569,7 @@ export interface operations {
             header?: {
                 /** @description platform admins: the tenant to act on */
                 "X-Tenant-Id"?: string;
-                /** @description Within 24 hours a repeat answers the first event (duplicate: true) without new deliveries; a repeat after a failed first attempt finishes its work under the first event id */
+                /** @description Within 24 hours a repeat answers what the first request did (duplicate: true) and does it no second time; a repeat after a failed first attempt finishes its work */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -7764,6 +7765,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
             };
             header?: {
@@ -8133,6 +8135,7 @@ export interface operations {
             header?: {
                 /** @description platform admins: the tenant to act on */
                 "X-Tenant-Id"?: string;
+                /** @description Within 24 hours a repeat answers what the first request did (duplicate: true) and does it no second time; a repeat after a failed first attempt finishes its work */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -9106,6 +9109,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
             };
             header?: {

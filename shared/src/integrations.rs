@@ -16,6 +16,8 @@ use crate::store::{keys, to_item, Table};
 use crate::validation::{is_e164, Fields};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", serde(rename_all = "lowercase"))]
 pub enum IntegrationKind {
     Whatsapp,
     Instagram,

@@ -68,6 +68,16 @@ mod openapi {
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/health", operation_id = "getHealth",
+    tag = "meta",
+    summary = "Reachability of DynamoDB and SQS; no authentication, no secrets",
+    security(()),
+    responses(
+        (status = 200, description = "Every component answered", body = crate::health::HealthView),
+        (status = 503, description = "A component did not answer", body = crate::health::HealthView),
+    ),
+))]
 pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthView>) {
     let (dynamodb, sqs) = tokio::join!(
         async {

@@ -4,9 +4,10 @@
 //! takes gzip.
 //!
 //! With the `openapi` feature, [`generate`] makes the document: every schema from the type
-//! the handlers parse into or render (utoipa), the head and the paths from
-//! `openapi/paths.json`. `hookhub-local openapi` prints it; a test holds the committed file
-//! to it.
+//! the handlers parse into or render (utoipa), the operations of annotated handlers from
+//! their `utoipa::path` attributes, and the head and the other paths from
+//! `openapi/paths.json`, which shrinks as handlers are annotated. `hookhub-local openapi`
+//! prints it; a test holds the committed file to it.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -85,140 +86,220 @@ pub mod generate {
     use hookhub_shared::webhooks::workflow_calls::{
         Answer, BroadcastAnswered, CallAccepted, WorkflowCallAnswered,
     };
+    use std::collections::BTreeMap;
+
     use serde_json::{Map, Value};
-    use utoipa::OpenApi;
+    use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::response::{Response, ResponseBuilder};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Content, Ref, RefOr, Required};
+    use utoipa::{IntoParams, IntoResponses, OpenApi};
 
     /// The document's head and its paths; the schemas they name are the types'.
     pub const PATHS: &str = include_str!("../openapi/paths.json");
 
     // The listings, each named for what it lists (the component macro takes paths, not
     // generic types).
-    type EndpointPage = Page<EndpointView>;
-    type AttemptPage = Page<AttemptView>;
-    type EventPage = Page<EventView>;
-    type WorkflowCallPage = Page<WorkflowCallView>;
-    type ErasurePage = Page<ErasureView>;
-    type WorkflowPage = Page<WorkflowView>;
-    type MetaEventPage = Page<MetaEventView>;
-    type MetaTestSuitePage = Page<TestSuite>;
-    type TenantPage = Page<TenantView>;
-    type PersonPage = Page<PersonView>;
-    type AuditEntryPage = Page<AuditEntry>;
-    type ApiKeyPage = Page<ApiKeyView>;
-    type MessagePage = Page<MessageView>;
-    type ExportRecordPage = Page<ExportRecord>;
+    pub type EndpointPage = Page<EndpointView>;
+    pub type AttemptPage = Page<AttemptView>;
+    pub type EventPage = Page<EventView>;
+    pub type WorkflowCallPage = Page<WorkflowCallView>;
+    pub type ErasurePage = Page<ErasureView>;
+    pub type WorkflowPage = Page<WorkflowView>;
+    pub type MetaEventPage = Page<MetaEventView>;
+    pub type MetaTestSuitePage = Page<TestSuite>;
+    pub type TenantPage = Page<TenantView>;
+    pub type PersonPage = Page<PersonView>;
+    pub type AuditEntryPage = Page<AuditEntry>;
+    pub type ApiKeyPage = Page<ApiKeyView>;
+    pub type MessagePage = Page<MessageView>;
+    pub type ExportRecordPage = Page<ExportRecord>;
 
     use crate::error::ErrorBody;
     use crate::health::HealthView;
 
-    /// The bodies whose schemas come from their types.
+    /// The operations annotated on their handlers, and every schema.
     #[derive(OpenApi)]
-    #[openapi(components(schemas(
-        MetaSubscription,
-        SubscriptionRequest,
-        ChannelCheck,
-        SampleParams,
-        TestSuite,
-        TenantView,
-        TenantPage,
-        TenantCreate,
-        TenantUpdate,
-        Quotas,
-        QuotaOverrides,
-        QuotaChanges,
-        ErasureView,
-        ErrorBody,
-        HealthView,
-        PublishRequest,
-        TestDelivery,
-        TestResult,
-        Rotation,
-        EndpointCreate,
-        EndpointUpdate,
-        WorkflowCreate,
-        WorkflowUpdate,
-        MetaEventView,
-        MetaEventPage,
-        MetaTestSuitePage,
-        MetaHealth,
-        MetaDashboard,
-        GraphCheckList,
-        TestRun,
-        SubscriptionList,
-        WorkflowSummary,
-        WorkflowAnalytics,
-        Answer,
-        CallAccepted,
-        WorkflowCallAnswered,
-        BroadcastAnswered,
-        IntegrationView,
-        Integrations,
-        IntegrationSettings,
-        ConnectionCheck,
-        GraphHealth,
-        N8nHealth,
-        SignInRequest,
-        NewPasswordAnswer,
-        RefreshRequest,
-        ResetRequest,
-        ResetConfirmation,
-        SignInAnswer,
-        TokensView,
-        SignedInUser,
-        NewPasswordChallenge,
-        Me,
-        ResetRequested,
-        PersonView,
-        PersonPage,
-        Invite,
-        AuditEntry,
-        AuditEntryPage,
-        ApiKeyView,
-        ApiKeyPage,
-        IssuedKeyView,
-        ApiKeyCreate,
-        KeyUsage,
-        SendRequest,
-        IntegrationTestRequest,
-        MessageView,
-        MessagePage,
-        IntegrationTestView,
-        ErasurePage,
-        ContactErased,
-        ContactView,
-        ContactPage,
-        ContactUpdate,
-        ContactExportFile,
-        ExportRecord,
-        ExportRecordPage,
-        EventType,
-        EventPattern,
-        CatalogView,
-        DeliveryTargetView,
-        EndpointView,
-        WorkflowView,
-        WorkflowPage,
-        WorkflowWithSecretView,
-        EndpointPage,
-        EndpointWithSecretView,
-        EndpointDetailView,
-        StatsView,
-        EndpointStatsView,
-        EndpointAnalytics,
-        AttemptHead,
-        AttemptView,
-        AttemptPage,
-        AttemptDetailView,
-        Redelivery,
-        Recovery,
-        EventView,
-        EventPage,
-        EventDetailView,
-        Published,
-        WorkflowCallView,
-        WorkflowCallPage,
-        RecentCalls
-    )))]
+    #[openapi(
+        paths(
+            crate::routes::api_keys::create,
+            crate::routes::api_keys::list,
+            crate::routes::api_keys::usage,
+            crate::routes::api_keys::regenerate,
+            crate::routes::api_keys::revoke,
+            crate::routes::people::list_platform,
+            crate::routes::people::invite_platform,
+            crate::routes::people::disable_platform,
+            crate::routes::people::enable_platform,
+            crate::routes::people::remove_platform,
+            crate::routes::people::platform_audit,
+            crate::routes::people::list_tenant,
+            crate::routes::people::invite_tenant,
+            crate::routes::people::disable_tenant,
+            crate::routes::people::enable_tenant,
+            crate::routes::people::remove_tenant,
+            crate::routes::people::list_own,
+            crate::health::health,
+            crate::routes::platform::create_tenant,
+            crate::routes::platform::list_tenants,
+            crate::routes::platform::get_tenant,
+            crate::routes::platform::update_tenant,
+            crate::routes::platform::delete_tenant,
+            crate::routes::platform::get_integrations,
+            crate::routes::platform::put_integration,
+            crate::routes::platform::list_audit,
+            crate::routes::webhooks::catalog,
+            crate::routes::webhooks::create,
+            crate::routes::webhooks::list,
+            crate::routes::webhooks::analytics,
+            crate::routes::webhooks::retry_log,
+            crate::routes::webhooks::update,
+            crate::routes::webhooks::delete,
+            crate::routes::webhooks::stats,
+            crate::routes::workflows::list,
+            crate::routes::workflows::create,
+            crate::routes::workflows::update,
+            crate::routes::workflows::delete,
+            crate::routes::meta::get_event,
+            crate::routes::meta::health,
+            crate::routes::meta::dashboard,
+            crate::routes::meta::create_test_suite,
+            crate::routes::meta::execute_test_suite,
+            crate::routes::contacts::get,
+            crate::routes::contacts::update,
+            crate::routes::contacts::delete,
+            crate::routes::messages::get,
+            crate::routes::sign_in::login,
+            crate::routes::sign_in::challenge,
+            crate::routes::sign_in::refresh,
+            crate::routes::sign_in::logout,
+            crate::routes::sign_in::me,
+            crate::routes::sign_in::forgot_password,
+            crate::routes::sign_in::confirm_forgot_password,
+            crate::routes::events::get,
+            crate::routes::webhooks::log_detail,
+            crate::routes::workflows::log_detail,
+            crate::routes::contacts::erasure_status,
+            crate::routes::meta::get_test_suite,
+            crate::routes::meta::execute_test_case,
+            crate::routes::meta::reprocess_event,
+            crate::routes::meta::list_subscriptions,
+            crate::routes::meta::subscribe,
+            crate::routes::meta::unsubscribe,
+            crate::routes::meta::check_graph,
+            crate::routes::webhooks::publish,
+            crate::routes::meta::list_test_suites,
+            crate::routes::contacts::export_audit,
+            crate::routes::messages::send,
+            crate::routes::contacts::erasures,
+        ),
+        components(schemas(
+            MetaSubscription,
+            SubscriptionRequest,
+            ChannelCheck,
+            SampleParams,
+            TestSuite,
+            TenantView,
+            TenantPage,
+            TenantCreate,
+            TenantUpdate,
+            Quotas,
+            QuotaOverrides,
+            QuotaChanges,
+            ErasureView,
+            ErrorBody,
+            HealthView,
+            PublishRequest,
+            TestDelivery,
+            TestResult,
+            Rotation,
+            EndpointCreate,
+            EndpointUpdate,
+            WorkflowCreate,
+            WorkflowUpdate,
+            MetaEventView,
+            MetaEventPage,
+            MetaTestSuitePage,
+            MetaHealth,
+            MetaDashboard,
+            GraphCheckList,
+            TestRun,
+            SubscriptionList,
+            WorkflowSummary,
+            WorkflowAnalytics,
+            Answer,
+            CallAccepted,
+            WorkflowCallAnswered,
+            BroadcastAnswered,
+            IntegrationView,
+            Integrations,
+            IntegrationSettings,
+            ConnectionCheck,
+            GraphHealth,
+            N8nHealth,
+            SignInRequest,
+            NewPasswordAnswer,
+            RefreshRequest,
+            ResetRequest,
+            ResetConfirmation,
+            SignInAnswer,
+            TokensView,
+            SignedInUser,
+            NewPasswordChallenge,
+            Me,
+            ResetRequested,
+            PersonView,
+            PersonPage,
+            Invite,
+            AuditEntry,
+            AuditEntryPage,
+            ApiKeyView,
+            ApiKeyPage,
+            IssuedKeyView,
+            ApiKeyCreate,
+            KeyUsage,
+            SendRequest,
+            IntegrationTestRequest,
+            MessageView,
+            MessagePage,
+            IntegrationTestView,
+            ErasurePage,
+            ContactErased,
+            ContactView,
+            ContactPage,
+            ContactUpdate,
+            ContactExportFile,
+            ExportRecord,
+            ExportRecordPage,
+            EventType,
+            EventPattern,
+            CatalogView,
+            DeliveryTargetView,
+            EndpointView,
+            WorkflowView,
+            WorkflowPage,
+            WorkflowWithSecretView,
+            EndpointPage,
+            EndpointWithSecretView,
+            EndpointDetailView,
+            StatsView,
+            EndpointStatsView,
+            EndpointAnalytics,
+            AttemptHead,
+            AttemptView,
+            AttemptPage,
+            AttemptDetailView,
+            Redelivery,
+            Recovery,
+            EventView,
+            EventPage,
+            EventDetailView,
+            Published,
+            WorkflowCallView,
+            WorkflowCallPage,
+            RecentCalls
+        ))
+    )]
     struct Typed;
 
     /// The schemas generated from types, by component name.
@@ -230,11 +311,153 @@ pub mod generate {
             .unwrap_or_default()
     }
 
-    /// The whole document: the paths with the schemas generated from the types.
+    /// The whole document: paths.json's paths with the annotated handlers' operations, and
+    /// the schemas generated from the types. An operation both annotated and in paths.json
+    /// is refused: the annotation replaces the written one, which must go.
     pub fn document() -> Value {
         let mut document: Value = serde_json::from_str(PATHS).expect("paths.json is JSON");
+        let generated = serde_json::to_value(Typed::openapi()).expect("a document serialises");
+        let paths = document["paths"]
+            .as_object_mut()
+            .expect("paths.json has paths");
+        if let Some(annotated) = generated["paths"].as_object() {
+            for (path, operations) in annotated {
+                let entry = paths
+                    .entry(path.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                for (method, operation) in operations.as_object().into_iter().flatten() {
+                    let written = entry
+                        .as_object_mut()
+                        .expect("a path item is an object")
+                        .insert(method.clone(), operation.clone());
+                    assert!(
+                        written.is_none(),
+                        "{method} {path} is annotated on its handler: remove it from openapi/paths.json"
+                    );
+                }
+            }
+        }
         document["components"]["schemas"] = Value::Object(typed_schemas());
         document
+    }
+
+    /// What every call only people make may answer (no API key: no key's rate limit).
+    pub struct AdminCallErrors;
+
+    /// What every call an API key can make may answer.
+    pub struct CallErrors;
+
+    /// What a call with a JSON body may answer besides.
+    pub struct BodyErrors;
+
+    fn error(description: &str) -> RefOr<Response> {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("Error"))),
+            )
+            .into()
+    }
+
+    impl IntoResponses for AdminCallErrors {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            [
+                ("400", "Malformed request"),
+                ("401", "Missing or invalid credentials"),
+                ("403", "Not allowed"),
+                ("503", "A dependency is unavailable; retry"),
+            ]
+            .into_iter()
+            .map(|(status, description)| (status.to_string(), error(description)))
+            .collect()
+        }
+    }
+
+    impl IntoResponses for CallErrors {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            let mut responses = AdminCallErrors::responses();
+            responses.insert("429".into(), error("Rate limited; see Retry-After"));
+            responses
+        }
+    }
+
+    impl IntoResponses for BodyErrors {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            [
+                ("413", "Body too large"),
+                ("415", "Body is not application/json"),
+            ]
+            .into_iter()
+            .map(|(status, description)| (status.to_string(), error(description)))
+            .collect()
+        }
+    }
+
+    /// `X-Tenant-Id`, by which a platform admin names the tenant to act on.
+    pub struct TenantHeader;
+
+    impl IntoParams for TenantHeader {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![ParameterBuilder::new()
+                .name("X-Tenant-Id")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("platform admins: the tenant to act on"))
+                .build()]
+        }
+    }
+
+    /// `Idempotency-Key`, as `crate::input::idempotency_key` reads it.
+    pub struct IdempotencyKey;
+
+    impl IntoParams for IdempotencyKey {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(200)),
+                ))
+                .description(Some(
+                    "Within 24 hours a repeat answers what the first request did (duplicate: true) and does it no second time; a repeat after a failed first attempt finishes its work",
+                ))
+                .build()]
+        }
+    }
+
+    /// A listing's `limit` and `cursor`, as `ListQuery` reads them.
+    pub struct PageParams;
+
+    impl IntoParams for PageParams {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            vec![
+                ParameterBuilder::new()
+                    .name("limit")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1))
+                            .maximum(Some(hookhub_shared::store::MAX_PAGE_SIZE))
+                            .default(Some(hookhub_shared::store::DEFAULT_PAGE_SIZE.into())),
+                    ))
+                    .build(),
+                ParameterBuilder::new()
+                    .name("cursor")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .description(Some("opaque cursor from nextCursor"))
+                    .build(),
+            ]
+        }
     }
 
     /// The document as committed: two-space indented, with a final newline.

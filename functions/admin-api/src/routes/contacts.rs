@@ -131,6 +131,17 @@ pub async fn list(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/contacts/{contactId}", operation_id = "getContact",
+    tag = "contacts",
+    summary = "One contact",
+    params(crate::openapi::generate::TenantHeader, ("contactId" = String, Path)),
+    responses(
+        (status = 200, description = "The contact", body = hookhub_shared::contacts::ContactView),
+        (status = 404, description = "Unknown contact", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -141,6 +152,20 @@ pub async fn get(
 }
 
 /// Tags, custom fields, email and export consent (its time set when it is given).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch, path = "/api/v1/contacts/{contactId}", operation_id = "updateContact",
+    tag = "contacts",
+    summary = "Tags, custom fields, email, export consent",
+    params(crate::openapi::generate::TenantHeader, ("contactId" = String, Path)),
+    request_body = hookhub_shared::contacts::ContactUpdate,
+    responses(
+        (status = 200, description = "The contact", body = hookhub_shared::contacts::ContactView),
+        (status = 404, description = "Unknown contact", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn update(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -174,6 +199,17 @@ pub async fn update(
 /// Erasure: the contact record is deleted at once, and a job redacts everything else held
 /// about the person (Meta events, hookhub events and their deliveries, messages); the
 /// answer is 202 with the erasure, whose status `erasure_status` reads.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/v1/contacts/{contactId}", operation_id = "eraseContact",
+    tag = "contacts",
+    summary = "Erase the contact: delete it and start the erasure of everything held about the person",
+    params(crate::openapi::generate::TenantHeader, ("contactId" = String, Path)),
+    responses(
+        (status = 202, description = "The contact is deleted; the erasure runs as a job (its status at erasure.statusUrl)", body = hookhub_shared::erasure::ContactErased),
+        (status = 404, description = "Unknown contact", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn delete(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -213,6 +249,17 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/contacts/erasures/{id}`: how far an erasure has got.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/contacts/erasures/{erasureId}", operation_id = "getErasure",
+    tag = "contacts",
+    summary = "How far one erasure has got",
+    params(crate::openapi::generate::TenantHeader, ("erasureId" = String, Path)),
+    responses(
+        (status = 200, description = "The erasure", body = hookhub_shared::erasure::ErasureView),
+        (status = 404, description = "Unknown erasure", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn erasure_status(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -223,6 +270,16 @@ pub async fn erasure_status(
 }
 
 /// `GET /api/v1/contacts/erasures`: the tenant's erasures, newest first.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/contacts/erasures", operation_id = "listErasures",
+    tag = "contacts",
+    summary = "The tenant's erasures, newest first",
+    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page of erasures", body = crate::openapi::generate::ErasurePage),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn erasures(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -307,6 +364,17 @@ pub async fn export_json(
     export(&ctx, &caller, &query, ExportFormat::Json).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/export/audit", operation_id = "listExports",
+    tag = "contacts",
+    summary = "Every export: who, when, filters, rows, SHA-256",
+    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page", body = crate::openapi::generate::ExportRecordPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn export_audit(
     State(ctx): State<AppContext>,
     caller: Caller,

@@ -49,6 +49,17 @@ pub async fn list(
     Ok(Json(page(events.iter().map(EventView::of).collect(), next)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/events/{eventId}", operation_id = "getEvent",
+    tag = "webhooks",
+    summary = "An event as delivered, with where each of its deliveries stands",
+    params(crate::openapi::generate::TenantHeader, ("eventId" = String, Path)),
+    responses(
+        (status = 200, description = "The event", body = hookhub_shared::webhooks::history::EventDetailView),
+        (status = 404, description = "Unknown event", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,

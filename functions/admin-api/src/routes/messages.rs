@@ -20,6 +20,21 @@ type ApiResult<T> = Result<T, ApiError>;
 
 const PERMISSION: &str = "send:messages";
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/messages", operation_id = "sendMessage",
+    tag = "messages",
+    summary = "Send an SMS or WhatsApp message through the tenant's provider",
+    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::IdempotencyKey),
+    request_body = hookhub_shared::messages::SendRequest,
+    responses(
+        (status = 202, description = "Queued for sending", body = hookhub_shared::messages::MessageView),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        (status = 409, description = "The tenant's integration for this channel is missing, disabled or incomplete; or the Idempotency-Key was used for another message; nothing queued", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn send(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -40,6 +55,17 @@ pub async fn send(
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/messages/{messageId}", operation_id = "getMessage",
+    tag = "messages",
+    summary = "A message's status, provider id, error and attempts",
+    params(crate::openapi::generate::TenantHeader, ("messageId" = String, Path)),
+    responses(
+        (status = 200, description = "The message", body = hookhub_shared::messages::MessageView),
+        (status = 404, description = "Unknown message", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,

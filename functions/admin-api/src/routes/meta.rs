@@ -57,6 +57,17 @@ pub async fn list_events(
     Ok(Json(page(events.iter().map(|e| e.view()).collect(), next)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/events/{eventId}", operation_id = "getMetaEvent",
+    tag = "meta",
+    summary = "One Meta event with its raw item and processing outcome",
+    params(crate::openapi::generate::TenantHeader, ("eventId" = String, Path)),
+    responses(
+        (status = 200, description = "The event", body = hookhub_shared::meta::store::MetaEventView),
+        (status = 404, description = "Unknown event", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get_event(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -66,11 +77,33 @@ pub async fn get_event(
     Ok(Json(ctx.meta_events().get(&tenant, &id).await?.view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/health", operation_id = "metaHealth",
+    tag = "meta",
+    summary = "Table and queue reachability, integrations, last event, processing success rate",
+    params(crate::openapi::generate::TenantHeader),
+    responses(
+        (status = 200, description = "Health", body = hookhub_shared::meta::monitoring::MetaHealth),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<MetaHealth>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
     Ok(Json(ctx.meta_monitoring().health(&tenant).await?))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/monitoring/dashboard", operation_id = "metaDashboard",
+    tag = "meta",
+    summary = "Counts by type and status over 1h/24h/7d, error analysis with recommendations, processing latency",
+    params(crate::openapi::generate::TenantHeader),
+    responses(
+        (status = 200, description = "Dashboard", body = hookhub_shared::meta::monitoring::MetaDashboard),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn dashboard(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -79,6 +112,20 @@ pub async fn dashboard(
     Ok(Json(ctx.meta_monitoring().dashboard(&tenant).await?))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/meta/test-suites", operation_id = "createMetaTestSuite",
+    tag = "meta",
+    summary = "A suite of realistic sample bodies, one per Meta event kind",
+    params(crate::openapi::generate::TenantHeader),
+    request_body = hookhub_shared::meta::samples::SampleParams,
+    responses(
+        (status = 201, description = "Created", body = hookhub_shared::meta::test_suites::TestSuite),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn create_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -90,6 +137,17 @@ pub async fn create_test_suite(
     Ok((StatusCode::CREATED, Json(suite)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/meta/test-suites/{suiteId}/execute", operation_id = "executeMetaTestSuite",
+    tag = "meta",
+    summary = "Sign each sample with the tenant's app secret and send it through the ingress; per-case results",
+    params(crate::openapi::generate::TenantHeader, ("suiteId" = String, Path)),
+    responses(
+        (status = 200, description = "Results", body = hookhub_shared::meta::test_suites::TestRun),
+        (status = 404, description = "Unknown suite", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn execute_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -104,6 +162,17 @@ pub async fn execute_test_suite(
 }
 
 /// One case of a suite, by name (`POST /api/v1/meta/test-suites/{id}/cases/{name}/execute`).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/meta/test-suites/{suiteId}/cases/{caseName}/execute", operation_id = "executeMetaTestCase",
+    tag = "meta",
+    summary = "Run one case of a suite, by its name (see the suite's cases)",
+    params(crate::openapi::generate::TenantHeader, ("suiteId" = String, Path), ("caseName" = String, Path)),
+    responses(
+        (status = 200, description = "Results", body = hookhub_shared::meta::test_suites::TestRun),
+        (status = 404, description = "Unknown test suite or case", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn execute_test_case(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -117,6 +186,16 @@ pub async fn execute_test_case(
     ))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/test-suites", operation_id = "listMetaTestSuites",
+    tag = "meta",
+    summary = "The tenant's Meta test suites, newest first (kept 30 days)",
+    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page of test suites", body = crate::openapi::generate::MetaTestSuitePage),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn list_test_suites(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -130,6 +209,17 @@ pub async fn list_test_suites(
     Ok(Json(page(suites, next)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/test-suites/{suiteId}", operation_id = "getMetaTestSuite",
+    tag = "meta",
+    summary = "One test suite: its cases and its last run",
+    params(crate::openapi::generate::TenantHeader, ("suiteId" = String, Path)),
+    responses(
+        (status = 200, description = "The suite", body = hookhub_shared::meta::test_suites::TestSuite),
+        (status = 404, description = "Unknown test suite", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get_test_suite(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -140,6 +230,18 @@ pub async fn get_test_suite(
 }
 
 /// `POST /api/v1/meta/events/{id}/reprocess`: a failed event processed again (202).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/meta/events/{eventId}/reprocess", operation_id = "reprocessMetaEvent",
+    tag = "meta",
+    summary = "Process a failed Meta event again (a waiting one is queued again); idempotent like every processing run",
+    params(crate::openapi::generate::TenantHeader, ("eventId" = String, Path)),
+    responses(
+        (status = 202, description = "Queued for processing; the event as it now stands", body = hookhub_shared::meta::store::MetaEventView),
+        (status = 404, description = "Unknown event", body = crate::error::ErrorBody),
+        (status = 409, description = "The event was processed; nothing to reprocess", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn reprocess_event(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -157,6 +259,17 @@ pub async fn reprocess_event(
 }
 
 /// `POST /api/v1/meta/health/check`: the Graph checks the schedule runs, for this tenant now.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/meta/health/check", operation_id = "checkMetaGraph",
+    tag = "meta",
+    summary = "Run the Graph checks of the tenant's enabled Meta integrations now (the schedule runs them every 5 minutes) and store them",
+    params(crate::openapi::generate::TenantHeader),
+    responses(
+        (status = 200, description = "The checks", body = hookhub_shared::meta::graph_health::GraphCheckList),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn check_graph(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -167,6 +280,17 @@ pub async fn check_graph(
 }
 
 /// `GET /api/v1/meta/subscriptions`: each configured channel, as stored and as Meta has it.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/subscriptions", operation_id = "listMetaSubscriptions",
+    tag = "meta",
+    summary = "Each configured Meta channel: the stored subscription and what the Graph API has now",
+    params(crate::openapi::generate::TenantHeader),
+    responses(
+        (status = 200, description = "Subscriptions", body = hookhub_shared::meta::subscriptions::SubscriptionList),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn list_subscriptions(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -176,6 +300,23 @@ pub async fn list_subscriptions(
 }
 
 /// `POST /api/v1/meta/subscriptions`: subscribes the tenant's app to a channel's account.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/meta/subscriptions", operation_id = "createMetaSubscription",
+    tag = "meta",
+    summary = "Subscribe the tenant's app to its WhatsApp Business Account or Instagram Page webhooks",
+    params(crate::openapi::generate::TenantHeader),
+    request_body = hookhub_shared::meta::subscriptions::SubscriptionRequest,
+    responses(
+        (status = 201, description = "Subscribed and stored", body = hookhub_shared::meta::subscriptions::MetaSubscription),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        (status = 409, description = "The Meta integration is not configured (or lacks the account id or token)", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid channel or fields", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited by us, or by Meta (details reason rate_limited); see Retry-After", body = crate::error::ErrorBody),
+        (status = 502, description = "The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice)", body = crate::error::ErrorBody),
+        crate::openapi::generate::AdminCallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn subscribe(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -202,6 +343,20 @@ pub async fn subscribe(
 }
 
 /// `DELETE /api/v1/meta/subscriptions/{channel}`: unsubscribes the app from that account.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/v1/meta/subscriptions/{channel}", operation_id = "deleteMetaSubscription",
+    tag = "meta",
+    summary = "Unsubscribe the app from the channel's account and forget the stored subscription",
+    params(crate::openapi::generate::TenantHeader, ("channel" = String, Path)),
+    responses(
+        (status = 204, description = "Unsubscribed"),
+        (status = 404, description = "Not a Meta channel (whatsapp or instagram)", body = crate::error::ErrorBody),
+        (status = 409, description = "The Meta integration is not configured (or lacks the account id or token)", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited by us, or by Meta (details reason rate_limited); see Retry-After", body = crate::error::ErrorBody),
+        (status = 502, description = "The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice)", body = crate::error::ErrorBody),
+        crate::openapi::generate::AdminCallErrors,
+    ),
+))]
 pub async fn unsubscribe(
     State(ctx): State<AppContext>,
     caller: Caller,

@@ -14,6 +14,13 @@ use crate::auth::Caller;
 use crate::input::{page, JsonObject, ListQuery};
 use crate::ApiError;
 
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{
+    AdminCallErrors, AuditEntryPage, BodyErrors, PageParams, PersonPage,
+};
+
 type ApiResult<T> = Result<T, ApiError>;
 
 async fn list(
@@ -53,6 +60,16 @@ async fn set_enabled(
     Ok(Json(person.view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/users", operation_id = "listPlatformAdmins",
+    tag = "people",
+    summary = "Platform administrators",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of people", body = PersonPage),
+        AdminCallErrors,
+    ),
+))]
 pub async fn list_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -62,6 +79,19 @@ pub async fn list_platform(
     list(&ctx, Scope::Platform, &query).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/users", operation_id = "invitePlatformAdmin",
+    tag = "people",
+    summary = "Invite a platform administrator (temporary password by email, or as given)",
+    request_body = Invite,
+    responses(
+        (status = 201, description = "Invited", body = PersonView),
+        (status = 409, description = "A user with this email exists, or sign-in is not configured", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        AdminCallErrors,
+        BodyErrors,
+    ),
+))]
 pub async fn invite_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -71,6 +101,18 @@ pub async fn invite_platform(
     invite(&ctx, &caller, Scope::Platform, input).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/users/{userId}/disable", operation_id = "disablePlatformAdmin",
+    tag = "people",
+    summary = "Disable a platform administrator and end their sessions",
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, description = "Disabled", body = PersonView),
+        (status = 404, description = "Unknown user", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured, or a change to yourself", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn disable_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -80,6 +122,18 @@ pub async fn disable_platform(
     set_enabled(&ctx, &caller, Scope::Platform, &user_id, false).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/users/{userId}/enable", operation_id = "enablePlatformAdmin",
+    tag = "people",
+    summary = "Enable a platform administrator again",
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, description = "Enabled", body = PersonView),
+        (status = 404, description = "Unknown user", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured, or a change to yourself", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn enable_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -89,6 +143,18 @@ pub async fn enable_platform(
     set_enabled(&ctx, &caller, Scope::Platform, &user_id, true).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/platform/users/{userId}", operation_id = "removePlatformAdmin",
+    tag = "people",
+    summary = "Remove a platform administrator",
+    params(("userId" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "Unknown user", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured, or a change to yourself", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn remove_platform(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -107,6 +173,17 @@ async fn tenant_scope(ctx: &AppContext, caller: &Caller, tenant_id: &str) -> Api
     Ok(())
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/users", operation_id = "listTenantUsers",
+    tag = "people",
+    summary = "A tenant's administrators",
+    params(("tenantId" = String, Path), PageParams),
+    responses(
+        (status = 200, description = "A page of people", body = PersonPage),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn list_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -117,6 +194,21 @@ pub async fn list_tenant(
     list(&ctx, Scope::Tenant(&tenant_id), &query).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/users", operation_id = "inviteTenantAdmin",
+    tag = "people",
+    summary = "Invite a tenant administrator (temporary password by email, or as given)",
+    params(("tenantId" = String, Path)),
+    request_body = Invite,
+    responses(
+        (status = 201, description = "Invited", body = PersonView),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 409, description = "A user with this email exists, or sign-in is not configured", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        AdminCallErrors,
+        BodyErrors,
+    ),
+))]
 pub async fn invite_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -127,6 +219,18 @@ pub async fn invite_tenant(
     invite(&ctx, &caller, Scope::Tenant(&tenant_id), input).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/users/{userId}/disable", operation_id = "disableTenantAdmin",
+    tag = "people",
+    summary = "Disable a tenant administrator and end their sessions",
+    params(("tenantId" = String, Path), ("userId" = String, Path)),
+    responses(
+        (status = 200, description = "Disabled", body = PersonView),
+        (status = 404, description = "Unknown tenant or user", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured, or a change to yourself", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn disable_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -136,6 +240,18 @@ pub async fn disable_tenant(
     set_enabled(&ctx, &caller, Scope::Tenant(&tenant_id), &user_id, false).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/users/{userId}/enable", operation_id = "enableTenantAdmin",
+    tag = "people",
+    summary = "Enable a tenant administrator again",
+    params(("tenantId" = String, Path), ("userId" = String, Path)),
+    responses(
+        (status = 200, description = "Enabled", body = PersonView),
+        (status = 404, description = "Unknown tenant or user", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured, or a change to yourself", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn enable_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -145,6 +261,18 @@ pub async fn enable_tenant(
     set_enabled(&ctx, &caller, Scope::Tenant(&tenant_id), &user_id, true).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/platform/tenants/{tenantId}/users/{userId}", operation_id = "removeTenantAdmin",
+    tag = "people",
+    summary = "Remove a tenant administrator",
+    params(("tenantId" = String, Path), ("userId" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "Unknown tenant or user", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured, or a change to yourself", body = ErrorBody),
+        AdminCallErrors,
+    ),
+))]
 pub async fn remove_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -158,6 +286,16 @@ pub async fn remove_tenant(
 }
 
 /// The caller's own tenant's people (tenant admins; platform admins name the tenant).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/users", operation_id = "listOwnTenantUsers",
+    tag = "people",
+    summary = "The administrators of the caller's tenant",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of people", body = PersonPage),
+        AdminCallErrors,
+    ),
+))]
 pub async fn list_own(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -169,6 +307,16 @@ pub async fn list_own(
 }
 
 /// Changes to platform admins.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/audit", operation_id = "listPlatformAudit",
+    tag = "people",
+    summary = "Audit log of changes to platform administrators",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of entries", body = AuditEntryPage),
+        AdminCallErrors,
+    ),
+))]
 pub async fn platform_audit(
     State(ctx): State<AppContext>,
     caller: Caller,

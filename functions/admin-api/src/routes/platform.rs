@@ -19,6 +19,18 @@ fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> TenantView {
     TenantView::new(tenant, ctx.config.quotas)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants", operation_id = "createTenant",
+    tag = "platform",
+    summary = "Create a tenant",
+    request_body = hookhub_shared::tenants::TenantCreate,
+    responses(
+        (status = 201, description = "Created", body = hookhub_shared::tenants::TenantView),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn create_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -40,6 +52,16 @@ pub async fn create_tenant(
     Ok((StatusCode::CREATED, Json(tenant_view(&ctx, &tenant))))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants", operation_id = "listTenants",
+    tag = "platform",
+    summary = "List tenants, newest first",
+    params(crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page of tenants", body = crate::openapi::generate::TenantPage),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn list_tenants(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -56,6 +78,17 @@ pub async fn list_tenants(
     )))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}", operation_id = "getTenant",
+    tag = "platform",
+    summary = "Get a tenant",
+    params(("tenantId" = String, Path)),
+    responses(
+        (status = 200, description = "The tenant", body = hookhub_shared::tenants::TenantView),
+        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -68,6 +101,21 @@ pub async fn get_tenant(
     )))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch, path = "/api/platform/tenants/{tenantId}", operation_id = "updateTenant",
+    tag = "platform",
+    summary = "Update a tenant",
+    params(("tenantId" = String, Path)),
+    request_body = hookhub_shared::tenants::TenantUpdate,
+    responses(
+        (status = 200, description = "Updated", body = hookhub_shared::tenants::TenantView),
+        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn update_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -93,6 +141,17 @@ pub async fn update_tenant(
     Ok(Json(tenant_view(&ctx, &tenant)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/platform/tenants/{tenantId}", operation_id = "deleteTenant",
+    tag = "platform",
+    summary = "Delete a tenant and every item it owns",
+    params(("tenantId" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn delete_tenant(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -106,6 +165,17 @@ pub async fn delete_tenant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/integrations", operation_id = "getIntegrations",
+    tag = "platform",
+    summary = "Every integration of the tenant, secrets masked",
+    params(("tenantId" = String, Path)),
+    responses(
+        (status = 200, description = "Integrations", body = hookhub_shared::integrations::Integrations),
+        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn get_integrations(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -115,6 +185,21 @@ pub async fn get_integrations(
     Ok(Json(ctx.integrations().masked_all(&tenant_id).await?))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put, path = "/api/platform/tenants/{tenantId}/integrations/{kind}", operation_id = "putIntegration",
+    tag = "platform",
+    summary = "Configure WhatsApp, Instagram, SMS or n8n; secrets sealed with KMS",
+    params(("tenantId" = String, Path), ("kind" = inline(hookhub_shared::integrations::IntegrationKind), Path)),
+    request_body = hookhub_shared::integrations::openapi::IntegrationSettings,
+    responses(
+        (status = 200, description = "Stored, secrets masked", body = hookhub_shared::integrations::IntegrationView),
+        (status = 404, description = "Unknown tenant or integration", body = crate::error::ErrorBody),
+        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn put_integration(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -130,6 +215,17 @@ pub async fn put_integration(
     Ok(Json(record.masked_view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/audit", operation_id = "listAudit",
+    tag = "platform",
+    summary = "Audit log of the tenant's configuration changes (field names, never values)",
+    params(("tenantId" = String, Path), crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page of entries", body = crate::openapi::generate::AuditEntryPage),
+        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn list_audit(
     State(ctx): State<AppContext>,
     caller: Caller,

@@ -29,6 +29,23 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceIp {
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/auth/login", operation_id = "signIn",
+    tag = "auth",
+    summary = "Sign in with email and password: tokens, or the new-password challenge of a first sign-in",
+    security(()),
+    request_body = hookhub_shared::people::sign_in::SignInRequest,
+    responses(
+        (status = 200, description = "Tokens, or a challenge", body = hookhub_shared::people::sign_in::SignInAnswer),
+        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
+        (status = 401, description = "Incorrect email or password (the same answer for unknown emails)", body = crate::error::ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed attempts for this email or address; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn login(
     State(ctx): State<AppContext>,
     SourceIp(ip): SourceIp,
@@ -38,6 +55,22 @@ pub async fn login(
     Ok(Json(ctx.sign_in().login(request, ip).await?.view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/auth/challenge", operation_id = "answerNewPasswordChallenge",
+    tag = "auth",
+    summary = "Choose a new password at first sign-in",
+    security(()),
+    request_body = hookhub_shared::people::sign_in::NewPasswordAnswer,
+    responses(
+        (status = 200, description = "Tokens", body = hookhub_shared::people::sign_in::TokensView),
+        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
+        (status = 401, description = "The challenge session has expired", body = crate::error::ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn challenge(
     State(ctx): State<AppContext>,
     JsonObject(input): JsonObject,
@@ -48,6 +81,22 @@ pub async fn challenge(
     ))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/auth/refresh", operation_id = "refreshTokens",
+    tag = "auth",
+    summary = "New ID and access tokens for a refresh token",
+    security(()),
+    request_body = hookhub_shared::people::sign_in::RefreshRequest,
+    responses(
+        (status = 200, description = "Tokens (without a new refresh token)", body = hookhub_shared::people::sign_in::TokensView),
+        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
+        (status = 401, description = "Refresh token invalid, revoked, or its user disabled or removed", body = crate::error::ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn refresh(
     State(ctx): State<AppContext>,
     JsonObject(input): JsonObject,
@@ -57,6 +106,16 @@ pub async fn refresh(
 }
 
 /// Signs the caller out everywhere: refresh tokens revoked, ID tokens refused from now on.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/auth/logout", operation_id = "signOut",
+    tag = "auth",
+    summary = "Sign out everywhere: refresh tokens revoked, tokens issued so far refused",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 409, description = "Sign-in is not configured, or the token was minted by an embedding platform", body = crate::error::ErrorBody),
+        crate::openapi::generate::AdminCallErrors,
+    ),
+))]
 pub async fn logout(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<StatusCode> {
     let Identity::Admin(claims) = &caller.identity else {
         return Err(ApiError::new(
@@ -69,6 +128,15 @@ pub async fn logout(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/auth/me", operation_id = "whoAmI",
+    tag = "auth",
+    summary = "Who the bearer token is: user (email, role, tenant, expiry) or API key",
+    responses(
+        (status = 200, description = "The caller", body = hookhub_shared::people::sign_in::Me),
+        crate::openapi::generate::AdminCallErrors,
+    ),
+))]
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(match &caller.identity {
         Identity::Admin(claims) => Me::person(claims),
@@ -77,6 +145,22 @@ pub async fn me(caller: Caller) -> Json<Me> {
 }
 
 /// Always 202: whether the email has an account is not said.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/auth/forgot-password", operation_id = "forgotPassword",
+    tag = "auth",
+    summary = "Email a password reset code (the same answer whether or not the email has an account)",
+    security(()),
+    request_body = hookhub_shared::people::sign_in::ResetRequest,
+    responses(
+        (status = 202, description = "Requested", body = hookhub_shared::people::sign_in::ResetRequested),
+        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many requests for this email or address; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn forgot_password(
     State(ctx): State<AppContext>,
     SourceIp(ip): SourceIp,
@@ -87,6 +171,22 @@ pub async fn forgot_password(
     Ok((StatusCode::ACCEPTED, Json(ResetRequested::ANSWER)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/auth/confirm-forgot-password", operation_id = "confirmForgotPassword",
+    tag = "auth",
+    summary = "Set a new password with the emailed code",
+    security(()),
+    request_body = hookhub_shared::people::sign_in::ResetConfirmation,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Wrong or expired code", body = crate::error::ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields or a password the policy refuses", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn confirm_forgot_password(
     State(ctx): State<AppContext>,
     SourceIp(ip): SourceIp,

@@ -25,6 +25,17 @@ use crate::ApiError;
 
 type ApiResult<T> = Result<T, ApiError>;
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/events", operation_id = "listEventTypes",
+    tag = "webhooks",
+    summary = "The event-type catalog with a sample payload each",
+    params(crate::openapi::generate::TenantHeader),
+    responses(
+        (status = 200, description = "Catalog", body = hookhub_shared::webhooks::catalog::CatalogView),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn catalog(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -33,6 +44,21 @@ pub async fn catalog(
     Ok(Json(CatalogView::new()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/webhooks", operation_id = "createWebhook",
+    tag = "webhooks",
+    summary = "Register an endpoint; its signing secret is returned once",
+    params(crate::openapi::generate::TenantHeader),
+    request_body = hookhub_shared::webhooks::endpoint::openapi::EndpointCreate,
+    responses(
+        (status = 201, description = "Created", body = hookhub_shared::webhooks::endpoint::EndpointWithSecretView),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields; or the tenant has maxEndpoints endpoints, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn create(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -53,6 +79,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created.view())))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks", operation_id = "listWebhooks",
+    tag = "webhooks",
+    summary = "List endpoints, newest first",
+    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page", body = crate::openapi::generate::EndpointPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -106,6 +143,21 @@ pub async fn get(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch, path = "/api/v1/webhooks/{webhookId}", operation_id = "updateWebhook",
+    tag = "webhooks",
+    summary = "Change an endpoint; re-enabling resets its failure count",
+    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    request_body = hookhub_shared::webhooks::endpoint::openapi::EndpointUpdate,
+    responses(
+        (status = 200, description = "Updated", body = hookhub_shared::webhooks::endpoint::EndpointView),
+        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
+        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded)", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn update(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -122,6 +174,18 @@ pub async fn update(
     Ok(Json(endpoint.view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/v1/webhooks/{webhookId}", operation_id = "deleteWebhook",
+    tag = "webhooks",
+    summary = "Delete an endpoint with its logs and counters",
+    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
+        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn delete(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -232,6 +296,17 @@ pub async fn logs(
     list_logs(&ctx, &tenant, endpoint_id, &query).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/{webhookId}/stats", operation_id = "getWebhookStats",
+    tag = "webhooks",
+    summary = "Counters and the last 24 hours by hour",
+    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    responses(
+        (status = 200, description = "Stats", body = hookhub_shared::webhooks::endpoint::EndpointStatsView),
+        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn stats(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -253,6 +328,17 @@ pub async fn stats(
 
 /// One attempt: the request as sent (headers with their signatures, the body) and the
 /// response.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/logs/{logId}", operation_id = "getDeliveryLog",
+    tag = "webhooks",
+    summary = "One delivery attempt: the request as sent (headers, signatures, body) and the response",
+    params(crate::openapi::generate::TenantHeader, ("logId" = String, Path)),
+    responses(
+        (status = 200, description = "The attempt", body = hookhub_shared::webhooks::history::AttemptDetailView),
+        (status = 404, description = "Unknown log entry", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn log_detail(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -265,6 +351,17 @@ pub async fn log_detail(
 }
 
 /// Re-delivers the event of one logged attempt, as a new delivery.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/webhooks/logs/{logId}/retry", operation_id = "retryDelivery",
+    tag = "webhooks",
+    summary = "Deliver the logged attempt's event again",
+    params(crate::openapi::generate::TenantHeader, ("logId" = String, Path)),
+    responses(
+        (status = 202, description = "Queued", body = hookhub_shared::webhooks::history::Redelivery),
+        (status = 404, description = "Unknown log entry, endpoint or expired event", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn retry_log(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -304,6 +401,17 @@ pub async fn recover(
 }
 
 /// Analytics over the tenant's endpoints.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/analytics", operation_id = "getWebhookAnalytics",
+    tag = "webhooks",
+    summary = "Delivery analytics over every endpoint",
+    params(crate::openapi::generate::TenantHeader),
+    responses(
+        (status = 200, description = "Analytics", body = hookhub_shared::webhooks::analytics::EndpointAnalytics),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn analytics(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -316,6 +424,22 @@ pub async fn analytics(
     Ok(Json(EndpointAnalytics::of(endpoints.iter().zip(&stats))))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/events", operation_id = "publishEvent",
+    tag = "events",
+    summary = "Publish an event to every subscribed active endpoint",
+    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::IdempotencyKey),
+    request_body = hookhub_shared::webhooks::events::PublishRequest,
+    responses(
+        (status = 202, description = "Accepted", body = hookhub_shared::webhooks::events::Published),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used for a different event, or a request with it is still in progress", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields: an unknown type, one hookhub emits itself, or data too large; or the data is above the tenant's maxEventBytes (quota_exceeded, details [{quota, limit}])", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After", body = crate::error::ErrorBody),
+        crate::openapi::generate::AdminCallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn publish(
     State(ctx): State<AppContext>,
     caller: Caller,

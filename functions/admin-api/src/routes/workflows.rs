@@ -40,6 +40,21 @@ async fn workflows(
     Ok(ctx.endpoints().with_kind(EndpointKind::Workflow))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/webhooks", operation_id = "createWorkflow",
+    tag = "workflows",
+    summary = "Add an n8n workflow webhook (workflowName unique per tenant)",
+    params(("tenantId" = String, Path)),
+    request_body = hookhub_shared::webhooks::endpoint::openapi::WorkflowCreate,
+    responses(
+        (status = 201, description = "Created", body = hookhub_shared::webhooks::endpoint::WorkflowWithSecretView),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
+        (status = 409, description = "Name taken", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields; or the tenant has maxWorkflows workflow webhooks, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn create(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -61,6 +76,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created.workflow_view())))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/webhooks", operation_id = "listWorkflows",
+    tag = "workflows",
+    summary = "List the tenant's n8n workflow webhooks",
+    params(("tenantId" = String, Path), crate::openapi::generate::PageParams),
+    responses(
+        (status = 200, description = "A page", body = crate::openapi::generate::WorkflowPage),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -77,6 +103,21 @@ pub async fn list(
     )))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put, path = "/api/platform/tenants/{tenantId}/webhooks/{webhookId}", operation_id = "updateWorkflow",
+    tag = "workflows",
+    summary = "Change a workflow webhook (not its name)",
+    params(("tenantId" = String, Path), ("webhookId" = String, Path)),
+    request_body = hookhub_shared::webhooks::endpoint::openapi::WorkflowUpdate,
+    responses(
+        (status = 200, description = "Updated", body = hookhub_shared::webhooks::endpoint::WorkflowView),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
+        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded)", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn update(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -93,6 +134,18 @@ pub async fn update(
     Ok(Json(workflow.workflow_view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/platform/tenants/{tenantId}/webhooks/{webhookId}", operation_id = "deleteWorkflow",
+    tag = "workflows",
+    summary = "Delete a workflow webhook with its analytics",
+    params(("tenantId" = String, Path), ("webhookId" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
+        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn delete(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -367,6 +420,17 @@ pub async fn logs(
 }
 
 /// One call: the request as sent and the workflow's answer.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/webhooks/logs/{logId}", operation_id = "getWorkflowCall",
+    tag = "workflows",
+    summary = "One workflow call: the request as sent and the workflow's answer",
+    params(("tenantId" = String, Path), ("logId" = String, Path)),
+    responses(
+        (status = 200, description = "The call", body = hookhub_shared::webhooks::history::AttemptDetailView),
+        (status = 404, description = "Unknown tenant or log entry", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+    ),
+))]
 pub async fn log_detail(
     State(ctx): State<AppContext>,
     caller: Caller,
