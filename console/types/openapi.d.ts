@@ -4370,7 +4370,7 @@ export interface operations {
             header?: never;
             path: {
                 tenantId: string;
-                kind: string;
+                kind: "whatsapp" | "instagram" | "sms" | "n8n";
             };
             cookie?: never;
         };

@@ -192,6 +192,9 @@ pub mod generate {
             crate::routes::contacts::export_audit,
             crate::routes::messages::send,
             crate::routes::contacts::erasures,
+            crate::routes::webhooks::test,
+            crate::routes::webhooks::rotate_secret,
+            crate::routes::messages::test_integration,
         ),
         components(schemas(
             MetaSubscription,
@@ -337,8 +340,40 @@ pub mod generate {
                 }
             }
         }
+        optional_bodies(&mut document["paths"]);
         document["components"]["schemas"] = Value::Object(typed_schemas());
         document
+    }
+
+    /// A handler's optional body is annotated `Option<T>`, which utoipa renders as a body
+    /// that may be JSON `null`; the API means a body that may be left out (`required:
+    /// false`) and is `T` when sent, so say that.
+    fn optional_bodies(paths: &mut Value) {
+        let operations = paths
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut());
+        for operation in operations {
+            let body = &mut operation["requestBody"];
+            if !body.is_object() || body.get("required").is_some() {
+                continue;
+            }
+            let schema = &mut body["content"]["application/json"]["schema"];
+            let Some(alternatives) = schema["oneOf"].as_array() else {
+                continue;
+            };
+            let sent: Vec<Value> = alternatives
+                .iter()
+                .filter(|a| a["type"] != "null")
+                .cloned()
+                .collect();
+            if let [only] = sent.as_slice() {
+                *schema = only.clone();
+                body["required"] = Value::Bool(false);
+            }
+        }
     }
 
     /// What every call only people make may answer (no API key: no key's rate limit).

@@ -120,6 +120,24 @@ pub async fn list(
 
 /// `POST /api/platform/tenants/{tenantId}/integrations/{sms|whatsapp}/test`: sends a real
 /// message now and answers what the provider said (200 whether it took it or not).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/integrations/{kind}/test", operation_id = "testIntegration",
+    tag = "platform",
+    summary = "Test an integration: a real test message through sms or whatsapp (the provider's answer); the access token of instagram, or of whatsapp when no body is sent, against the Graph API (nothing sent); or n8n's health endpoint (reachability, TLS, latency)",
+    params(("tenantId" = String, Path), ("kind" = inline(hookhub_shared::integrations::IntegrationKind), Path)),
+    request_body(
+        content = Option<hookhub_shared::messages::content::openapi::IntegrationTestRequest>,
+        description = "sms, and whatsapp to send a test message; instagram and n8n take no body, nor does whatsapp's Graph check",
+    ),
+    responses(
+        (status = 200, description = "The test's result", body = hookhub_shared::integrations::ConnectionCheck),
+        (status = 404, description = "Unknown tenant, or not the sms or whatsapp integration", body = crate::error::ErrorBody),
+        (status = 409, description = "The integration is missing, disabled or incomplete", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn test_integration(
     State(ctx): State<AppContext>,
     caller: Caller,

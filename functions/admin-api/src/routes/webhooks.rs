@@ -197,6 +197,21 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/webhooks/{webhookId}/rotate-secret", operation_id = "rotateWebhookSecret",
+    tag = "webhooks",
+    summary = "New signing secret; the old ones keep signing for the grace period",
+    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    request_body(content = Option<hookhub_shared::webhooks::endpoint::Rotation>),
+    responses(
+        (status = 200, description = "Rotated; the new secret shown once", body = hookhub_shared::webhooks::endpoint::EndpointWithSecretView),
+        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
+        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn rotate_secret(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -218,6 +233,21 @@ pub async fn rotate_secret(
     Ok(Json(rotated.view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/webhooks/{webhookId}/test", operation_id = "testWebhook",
+    tag = "webhooks",
+    summary = "Deliver a sample payload now and return the result",
+    description = "Sent whatever the endpoint's state, logged and counted, never retried. The send waits at most 20 seconds, or the endpoint's timeoutMs when shorter, so the answer arrives within API Gateway's 30-second limit.",
+    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    request_body(content = Option<hookhub_shared::webhooks::delivery::TestDelivery>),
+    responses(
+        (status = 200, description = "Result", body = hookhub_shared::webhooks::delivery::TestResult),
+        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+        crate::openapi::generate::CallErrors,
+        crate::openapi::generate::BodyErrors,
+    ),
+))]
 pub async fn test(
     State(ctx): State<AppContext>,
     caller: Caller,
