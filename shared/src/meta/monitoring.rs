@@ -403,25 +403,18 @@ impl MetaMonitoring {
         self
     }
 
-    /// The last Graph check of each channel and the stored subscriptions; whether any
-    /// check is unhealthy.
-    #[allow(clippy::type_complexity)]
+    /// The last Graph check of each channel and the stored subscriptions (none without
+    /// Graph checks).
     async fn graph_view(
         &self,
         tenant_id: &str,
-    ) -> ServiceResult<(
-        Option<Vec<ChannelCheck>>,
-        Option<Vec<MetaSubscription>>,
-        bool,
-    )> {
+    ) -> ServiceResult<(Option<Vec<ChannelCheck>>, Option<Vec<MetaSubscription>>)> {
         let Some((checks, subscriptions)) = &self.graph else {
-            return Ok((None, None, false));
+            return Ok((None, None));
         };
         let (checks, subscriptions) =
             tokio::join!(checks.stored(tenant_id), subscriptions.stored(tenant_id));
-        let checks = checks?;
-        let unhealthy = checks.iter().any(|c| !c.healthy);
-        Ok((Some(checks), Some(subscriptions?), unhealthy))
+        Ok((Some(checks?), Some(subscriptions?)))
     }
 
     /// Table and queue reachable, integrations configured, last event, success rate.
@@ -452,7 +445,8 @@ impl MetaMonitoring {
             .await?;
         let processing = WindowView::of(&Totals::sum_since(&day, Utc::now() - Duration::hours(24)));
         let reachable = table.is_ok() && queue.is_ok();
-        let (graph, subscriptions, graph_unhealthy) = self.graph_view(tenant_id).await?;
+        let (graph, subscriptions) = self.graph_view(tenant_id).await?;
+        let graph_unhealthy = graph.iter().flatten().any(|c| !c.healthy);
         let status = if !reachable {
             "unhealthy"
         } else if !any_ready || graph_unhealthy || processing.success_rate.is_some_and(|r| r < 80.0)
@@ -552,7 +546,7 @@ impl MetaMonitoring {
                     .into(),
             );
         }
-        let (graph, _, _) = self.graph_view(tenant_id).await?;
+        let (graph, _) = self.graph_view(tenant_id).await?;
         Ok(MetaDashboard {
             generated_at: crate::time::rfc3339(now),
             graph,

@@ -1115,10 +1115,9 @@ impl EndpointService {
             secret,
             grace_hours,
         } = request;
-        let grace = grace_hours;
         let secret = secret.unwrap_or_else(SigningSecret::generate);
         let now = chrono::Utc::now();
-        let until = crate::time::rfc3339(now + chrono::Duration::hours(grace));
+        let until = crate::time::rfc3339(now + chrono::Duration::hours(grace_hours));
         let mut next = current.clone();
         next.secrets.retain(|s| s.is_live(now));
         for old in &mut next.secrets {
