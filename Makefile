@@ -62,8 +62,8 @@ toolchain:
 build:
 	cargo build --locked -p hookhub-local
 
-# The admin API's OpenAPI document, generated from the code (the bodies' types, and the paths
-# in functions/admin-api/openapi/paths.json), then the console's types generated from it.
+# The admin API's OpenAPI document, generated from the code (the handlers' annotations, the
+# queries' and bodies' types), then the console's types generated from it.
 openapi:
 	cargo run --locked -q -p hookhub-local -- openapi > functions/admin-api/openapi.json.new
 	mv functions/admin-api/openapi.json.new functions/admin-api/openapi.json

@@ -5088,7 +5088,7 @@ export interface operations {
     workflowRecentCalls: {
         parameters: {
             query?: {
-                /** @description one workflow */
+                /** @description only this webhook's */
                 webhookId?: string;
                 /**
                  * @deprecated
@@ -5096,8 +5096,11 @@ export interface operations {
                  */
                 webhook_id?: string;
                 status?: "success" | "failed";
+                /** @description the window, ending now; instead of from */
                 range?: "1h" | "24h" | "7d" | "30d";
+                /** @description calls at or after (RFC 3339, or YYYY-MM-DD for midnight UTC); with range, ignored */
                 from?: string;
+                /** @description calls at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 to?: string;
             };
             header?: never;
@@ -5176,7 +5179,9 @@ export interface operations {
     workflowAnalyticsSummary: {
         parameters: {
             query?: {
+                /** @description the window, ending now */
                 range?: "1h" | "24h" | "7d" | "30d";
+                /** @description only this webhook's */
                 webhookId?: string;
                 /**
                  * @deprecated
@@ -5508,7 +5513,7 @@ export interface operations {
     listWorkflowCalls: {
         parameters: {
             query?: {
-                /** @description one workflow */
+                /** @description only this webhook's */
                 webhookId?: string;
                 /**
                  * @deprecated
@@ -5516,8 +5521,11 @@ export interface operations {
                  */
                 webhook_id?: string;
                 status?: "success" | "failed";
+                /** @description the window, ending now; instead of from */
                 range?: "1h" | "24h" | "7d" | "30d";
+                /** @description calls at or after (RFC 3339, or YYYY-MM-DD for midnight UTC); with range, ignored */
                 from?: string;
+                /** @description calls at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 to?: string;
                 limit?: number;
                 /** @description opaque cursor from nextCursor */
@@ -5877,6 +5885,7 @@ export interface operations {
     workflowAnalytics: {
         parameters: {
             query?: {
+                /** @description the window, ending now */
                 range?: "1h" | "24h" | "7d" | "30d";
             };
             header?: never;
@@ -6904,7 +6913,9 @@ export interface operations {
                 action?: string;
                 /** @description one actor, e.g. tenant_admin:{sub} or api_key:{id} */
                 actor?: string;
+                /** @description changes at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 from?: string;
+                /** @description changes at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 to?: string;
                 limit?: number;
                 /** @description opaque cursor from nextCursor */
@@ -6955,6 +6966,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see Retry-After */
             429: {
                 headers: {
@@ -6978,19 +6998,27 @@ export interface operations {
     listContacts: {
         parameters: {
             query?: {
+                /** @description first seen at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 createdAfter?: string;
+                /** @description first seen before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 createdBefore?: string;
+                /** @description changed at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 updatedAfter?: string;
+                /** @description contacts with this tag */
                 hasTag?: string;
                 /** @description custom field equals value; any number of customField[<name>] parameters */
                 "customField[name]"?: string;
                 optedIn?: "whatsapp" | "instagram" | "messenger";
+                /** @description part of the name, username, email, phone or external id, any case */
                 search?: string;
+                /** @description only contacts who consented to exports */
                 exportConsentOnly?: boolean;
                 sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
                 sortOrder?: "asc" | "desc";
+                /** @description rows to skip, for orders other than creation (which pages by cursor) */
                 offset?: number;
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
             };
             header?: {
@@ -7492,7 +7520,9 @@ export interface operations {
                 /** @description an event type, <prefix>.* or * */
                 type?: string;
                 source?: "api" | "meta" | "hookhub";
+                /** @description published at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 from?: string;
+                /** @description published at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 to?: string;
                 limit?: number;
                 /** @description opaque cursor from nextCursor */
@@ -7536,6 +7566,15 @@ export interface operations {
             };
             /** @description Not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant (X-Tenant-Id, for platform admins) does not exist */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7845,19 +7884,28 @@ export interface operations {
     exportContactsCsv: {
         parameters: {
             query?: {
+                /** @description first seen at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 createdAfter?: string;
+                /** @description first seen before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 createdBefore?: string;
+                /** @description changed at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 updatedAfter?: string;
+                /** @description contacts with this tag */
                 hasTag?: string;
                 /** @description custom field equals value; any number of customField[<name>] parameters */
                 "customField[name]"?: string;
                 optedIn?: "whatsapp" | "instagram" | "messenger";
+                /** @description part of the name, username, email, phone or external id, any case */
                 search?: string;
+                /** @description only contacts who consented to exports */
                 exportConsentOnly?: boolean;
                 sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
                 sortOrder?: "asc" | "desc";
+                /** @description rows to skip, for orders other than creation (which pages by cursor) */
                 offset?: number;
+                /** @description rows in this response; without it, every matching row up to 10000 */
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
                 /** @description comma-separated: the fields to export, in this order: id, channel, externalId, name, username, phone, email, tags, optedIn, exportConsent, exportConsentAt, createdAt, updatedAt, lastSeenAt, messages, comments, reactions, events, customFields (every custom field) or customField.<name>; all by default */
                 fields?: string;
@@ -7944,20 +7992,30 @@ export interface operations {
     exportContactsJson: {
         parameters: {
             query?: {
+                /** @description first seen at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 createdAfter?: string;
+                /** @description first seen before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 createdBefore?: string;
+                /** @description changed at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 updatedAfter?: string;
+                /** @description contacts with this tag */
                 hasTag?: string;
                 /** @description custom field equals value; any number of customField[<name>] parameters */
                 "customField[name]"?: string;
                 optedIn?: "whatsapp" | "instagram" | "messenger";
+                /** @description part of the name, username, email, phone or external id, any case */
                 search?: string;
+                /** @description only contacts who consented to exports */
                 exportConsentOnly?: boolean;
                 sortBy?: "createdAt" | "updatedAt" | "lastSeenAt" | "name";
                 sortOrder?: "asc" | "desc";
+                /** @description rows to skip, for orders other than creation (which pages by cursor) */
                 offset?: number;
+                /** @description rows in this response; without it, every matching row up to 10000 */
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
+                /** @description add each contact's recent events */
                 includeEvents?: boolean;
                 /** @description comma-separated: the fields to export, in this order: id, channel, externalId, name, username, phone, email, tags, optedIn, exportConsent, exportConsentAt, createdAt, updatedAt, lastSeenAt, messages, comments, reactions, events, customFields (every custom field) or customField.<name>; all by default */
                 fields?: string;
@@ -8048,11 +8106,12 @@ export interface operations {
                 channel?: "sms" | "whatsapp";
                 /** @description recipient, E.164 */
                 to?: string;
-                /** @description created at or after */
+                /** @description created at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 from?: string;
-                /** @description created at or before */
+                /** @description created at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 until?: string;
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
             };
             header?: {
@@ -8330,9 +8389,11 @@ export interface operations {
     listMetaEvents: {
         parameters: {
             query?: {
+                /** @description one event type of the catalog */
                 eventType?: string;
                 status?: "received" | "processed" | "failed";
                 limit?: number;
+                /** @description opaque cursor from nextCursor */
                 cursor?: string;
             };
             header?: {
@@ -9938,6 +9999,7 @@ export interface operations {
     listDeliveryLogs: {
         parameters: {
             query?: {
+                /** @description only this webhook's */
                 webhookId?: string;
                 /**
                  * @deprecated
@@ -9945,8 +10007,11 @@ export interface operations {
                  */
                 webhook_id?: string;
                 status?: "success" | "failed";
+                /** @description one event type */
                 eventType?: string;
+                /** @description attempts at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 from?: string;
+                /** @description attempts at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 to?: string;
                 limit?: number;
                 /** @description opaque cursor from nextCursor */
@@ -10475,8 +10540,11 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "success" | "failed";
+                /** @description one event type */
                 eventType?: string;
+                /** @description attempts at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 from?: string;
+                /** @description attempts at or before (RFC 3339, or YYYY-MM-DD for midnight UTC) */
                 to?: string;
                 limit?: number;
                 /** @description opaque cursor from nextCursor */
@@ -10560,9 +10628,9 @@ export interface operations {
     };
     recoverWebhook: {
         parameters: {
-            query?: {
-                /** @description required */
-                since?: string;
+            query: {
+                /** @description failures at or after (RFC 3339, or YYYY-MM-DD for midnight UTC) */
+                since: string;
             };
             header?: {
                 /** @description platform admins: the tenant to act on */

@@ -352,6 +352,10 @@ pub enum SortBy {
 }
 
 impl SortBy {
+    /// The names a listing sorts by (`parse` also takes `firstName` and `lastName` for
+    /// `name`).
+    pub const NAMES: [&'static str; 4] = ["createdAt", "updatedAt", "lastSeenAt", "name"];
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "createdAt" => Some(Self::CreatedAt),

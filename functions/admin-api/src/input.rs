@@ -143,37 +143,6 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>
     }
 }
 
-/// A log listing's `status` filter.
-pub fn parse_status(value: Option<&String>) -> Result<Option<String>, ApiError> {
-    match value.map(String::as_str) {
-        None => Ok(None),
-        Some(s @ ("success" | "failed")) => Ok(Some(s.to_string())),
-        Some(_) => Err(bad_query("status must be success or failed")),
-    }
-}
-
 pub fn bad_query(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
-}
-
-/// A query parameter holding an RFC 3339 timestamp or a date (`2025-01-01`, midnight UTC).
-pub fn parse_time(
-    name: &str,
-    value: Option<&String>,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    value
-        .map(|v| {
-            chrono::DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-                })
-                .map_err(|_| {
-                    bad_query(format!(
-                        "{name} must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"
-                    ))
-                })
-        })
-        .transpose()
 }

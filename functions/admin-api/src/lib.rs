@@ -7,6 +7,7 @@ mod error;
 mod health;
 pub mod input;
 pub mod openapi;
+mod queries;
 mod query_rules;
 mod routes;
 

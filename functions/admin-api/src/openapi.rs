@@ -3,11 +3,10 @@
 //! binary, nothing built at a cold start), embedded gzipped and sent so when the client
 //! takes gzip.
 //!
-//! With the `openapi` feature, [`generate`] makes the document: every schema from the type
-//! the handlers parse into or render (utoipa), the operations of annotated handlers from
-//! their `utoipa::path` attributes, and the head and the other paths from
-//! `openapi/paths.json`, which shrinks as handlers are annotated. `hookhub-local openapi`
-//! prints it; a test holds the committed file to it.
+//! With the `openapi` feature, [`generate`] makes the document with utoipa: every operation
+//! from its handler's `utoipa::path` attribute, whose parameters are the typed queries the
+//! handler reads (`crate::queries`), and every schema from the type the handlers parse into
+//! or render. `hookhub-local openapi` prints it; a test holds the committed file to it.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,15 @@ use axum::response::{IntoResponse, Response};
 /// `openapi.json`, gzipped by `build.rs`.
 const DOCUMENT_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/openapi.json", operation_id = "getOpenApi",
+    tag = "meta",
+    summary = "This document",
+    security(()),
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document", body = Object),
+    ),
+))]
 pub async fn document(headers: HeaderMap) -> Response {
     let gzip = crate::console::accepts_gzip(&headers);
     let mut response = if gzip {
@@ -88,15 +96,13 @@ pub mod generate {
     };
     use std::collections::BTreeMap;
 
-    use serde_json::{Map, Value};
+    use serde_json::Value;
     use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
     use utoipa::openapi::response::{Response, ResponseBuilder};
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
     use utoipa::openapi::{Content, Ref, RefOr, Required};
-    use utoipa::{IntoParams, IntoResponses, OpenApi};
-
-    /// The document's head and its paths; the schemas they name are the types'.
-    pub const PATHS: &str = include_str!("../openapi/paths.json");
+    use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
     // The listings, each named for what it lists (the component macro takes paths, not
     // generic types).
@@ -118,9 +124,17 @@ pub mod generate {
     use crate::error::ErrorBody;
     use crate::health::HealthView;
 
-    /// The operations annotated on their handlers, and every schema.
+    /// The whole API: its description, every operation (annotated on its handler) and every
+    /// schema (derived on its type).
     #[derive(OpenApi)]
     #[openapi(
+        info(
+            title = "hookhub admin API",
+            description = r#"Multi-tenant webhook and messaging integration hub. Errors are {"error": {"code", "message", "details"}}."#,
+        ),
+        servers((url = "http://127.0.0.1:3000")),
+        security(("bearer" = [])),
+        modifiers(&BearerScheme),
         paths(
             crate::routes::api_keys::create,
             crate::routes::api_keys::list,
@@ -195,6 +209,25 @@ pub mod generate {
             crate::routes::webhooks::test,
             crate::routes::webhooks::rotate_secret,
             crate::routes::messages::test_integration,
+            crate::routes::messages::list,
+            crate::routes::webhooks::get,
+            crate::routes::webhooks::logs,
+            crate::routes::webhooks::endpoint_logs,
+            crate::routes::webhooks::recover,
+            crate::routes::events::list,
+            crate::routes::audit::list,
+            crate::routes::meta::list_events,
+            crate::routes::workflows::call,
+            crate::routes::workflows::call_by_name,
+            crate::routes::workflows::broadcast,
+            crate::routes::workflows::summary,
+            crate::routes::workflows::recent,
+            crate::routes::workflows::webhook_analytics,
+            crate::routes::workflows::logs,
+            crate::routes::contacts::list,
+            crate::routes::contacts::export_csv,
+            crate::routes::contacts::export_json,
+            crate::openapi::document,
         ),
         components(schemas(
             MetaSubscription,
@@ -305,73 +338,105 @@ pub mod generate {
     )]
     struct Typed;
 
-    /// The schemas generated from types, by component name.
-    pub fn typed_schemas() -> Map<String, Value> {
-        let generated = serde_json::to_value(Typed::openapi()).expect("a document serialises");
-        generated["components"]["schemas"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
+    /// The one way in: a bearer token of one of three kinds.
+    struct BearerScheme;
+
+    impl Modify for BearerScheme {
+        fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+            let mut scheme = Http::new(HttpAuthScheme::Bearer);
+            scheme.description = Some(
+                "A person's ID token (from /api/auth/login), an HS256 token minted by an embedding platform, or a tenant API key (hk_...)".into(),
+            );
+            document
+                .components
+                .get_or_insert_with(Default::default)
+                .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        }
     }
 
-    /// The whole document: paths.json's paths with the annotated handlers' operations, and
-    /// the schemas generated from the types. An operation both annotated and in paths.json
-    /// is refused: the annotation replaces the written one, which must go.
+    /// The whole document, with the touches utoipa's output needs (optional bodies,
+    /// parameters).
     pub fn document() -> Value {
-        let mut document: Value = serde_json::from_str(PATHS).expect("paths.json is JSON");
-        let generated = serde_json::to_value(Typed::openapi()).expect("a document serialises");
-        let paths = document["paths"]
-            .as_object_mut()
-            .expect("paths.json has paths");
-        if let Some(annotated) = generated["paths"].as_object() {
-            for (path, operations) in annotated {
-                let entry = paths
-                    .entry(path.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                for (method, operation) in operations.as_object().into_iter().flatten() {
-                    let written = entry
-                        .as_object_mut()
-                        .expect("a path item is an object")
-                        .insert(method.clone(), operation.clone());
-                    assert!(
-                        written.is_none(),
-                        "{method} {path} is annotated on its handler: remove it from openapi/paths.json"
-                    );
-                }
-            }
-        }
+        let mut document = serde_json::to_value(Typed::openapi()).expect("a document serialises");
         optional_bodies(&mut document["paths"]);
-        document["components"]["schemas"] = Value::Object(typed_schemas());
+        parameters(&mut document["paths"]);
         document
+    }
+
+    /// Every operation of the document's paths.
+    fn operations(paths: &mut Value) -> impl Iterator<Item = &mut Value> {
+        paths
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
     }
 
     /// A handler's optional body is annotated `Option<T>`, which utoipa renders as a body
     /// that may be JSON `null`; the API means a body that may be left out (`required:
     /// false`) and is `T` when sent, so say that.
     fn optional_bodies(paths: &mut Value) {
-        let operations = paths
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|p| p.values_mut())
-            .filter_map(Value::as_object_mut)
-            .flat_map(|item| item.values_mut());
-        for operation in operations {
+        for operation in operations(paths) {
             let body = &mut operation["requestBody"];
             if !body.is_object() || body.get("required").is_some() {
                 continue;
             }
             let schema = &mut body["content"]["application/json"]["schema"];
-            let Some(alternatives) = schema["oneOf"].as_array() else {
+            if let Some(alternatives) = schema["oneOf"].as_array() {
+                let sent: Vec<Value> = alternatives
+                    .iter()
+                    .filter(|a| a["type"] != "null")
+                    .cloned()
+                    .collect();
+                if let [only] = sent.as_slice() {
+                    *schema = only.clone();
+                    body["required"] = Value::Bool(false);
+                }
+            } else if let Some([sent, null]) = schema["type"].as_array().map(Vec::as_slice) {
+                if null == "null" {
+                    schema["type"] = sent.clone();
+                    body["required"] = Value::Bool(false);
+                }
+            }
+        }
+    }
+
+    /// Two touches on the query parameters: a parameter whose schema comes from a function
+    /// (a closed list of values) carries its description in the schema, which belongs on the
+    /// parameter; and each other spelling `ListQuery` reads (`QUERY_ALIASES`) is listed
+    /// after the parameter it stands for, deprecated.
+    fn parameters(paths: &mut Value) {
+        for operation in operations(paths) {
+            let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+            else {
                 continue;
             };
-            let sent: Vec<Value> = alternatives
-                .iter()
-                .filter(|a| a["type"] != "null")
-                .cloned()
-                .collect();
-            if let [only] = sent.as_slice() {
-                *schema = only.clone();
-                body["required"] = Value::Bool(false);
+            for parameter in parameters
+                .iter_mut()
+                .filter(|p| p.get("description").is_none())
+            {
+                let moved = parameter["schema"]
+                    .as_object_mut()
+                    .and_then(|schema| schema.remove("description"));
+                if let Some(description) = moved {
+                    parameter["description"] = description;
+                }
+            }
+            for (alias, name) in crate::input::QUERY_ALIASES {
+                let Some(at) = parameters
+                    .iter()
+                    .position(|p| p["in"] == "query" && p["name"] == *name)
+                else {
+                    continue;
+                };
+                let mut spelling = parameters[at].clone();
+                spelling["name"] = Value::from(*alias);
+                spelling["deprecated"] = Value::Bool(true);
+                spelling["description"] = Value::from(format!("another spelling of {name}"));
+                parameters.insert(at + 1, spelling);
             }
         }
     }
@@ -426,6 +491,26 @@ pub mod generate {
             .into_iter()
             .map(|(status, description)| (status.to_string(), error(description)))
             .collect()
+        }
+    }
+
+    /// What a call of workflow webhooks may answer besides its outcome.
+    pub struct WorkflowCallErrors;
+
+    impl IntoResponses for WorkflowCallErrors {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            let mut responses = AdminCallErrors::responses();
+            responses.extend(BodyErrors::responses());
+            responses.extend(
+                [
+                    ("404", "Unknown tenant or workflow webhook"),
+                    ("422", "Invalid fields; or the data is above the tenant's maxEventBytes (quota_exceeded)"),
+                    ("429", "Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After"),
+                ]
+                .into_iter()
+                .map(|(status, description)| (status.to_string(), error(description))),
+            );
+            responses
         }
     }
 
@@ -492,6 +577,24 @@ pub mod generate {
                     .description(Some("opaque cursor from nextCursor"))
                     .build(),
             ]
+        }
+    }
+
+    /// An export's `limit` and `cursor`: as a listing's, but every row up to
+    /// `MAX_EXPORT_ROWS` when no limit is given.
+    pub struct ExportPageParams;
+
+    impl IntoParams for ExportPageParams {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let mut params = PageParams::into_params(|| None);
+            params[0].description = Some(format!(
+                "rows in this response; without it, every matching row up to {}",
+                crate::queries::MAX_EXPORT_ROWS
+            ));
+            if let Some(RefOr::T(Schema::Object(limit))) = params[0].schema.as_mut() {
+                limit.default = None;
+            }
+            params
         }
     }
 

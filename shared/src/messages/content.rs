@@ -19,6 +19,8 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Sms, Channel::Whatsapp];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Sms => "sms",
@@ -27,11 +29,7 @@ impl Channel {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sms" => Some(Channel::Sms),
-            "whatsapp" => Some(Channel::Whatsapp),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -154,7 +152,7 @@ pub mod openapi {
     }
 
     pub fn channel() -> ObjectBuilder {
-        string().enum_values(Some([Channel::Sms, Channel::Whatsapp].map(Channel::as_str)))
+        string().enum_values(Some(Channel::ALL.map(Channel::as_str)))
     }
 
     /// `{channel, to, text}` or `{channel: "whatsapp", to, template}`.

@@ -28,6 +28,8 @@ pub enum ProcessingStatus {
 }
 
 impl ProcessingStatus {
+    pub const ALL: [Self; 3] = [Self::Received, Self::Processed, Self::Failed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
@@ -37,9 +39,7 @@ impl ProcessingStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Processed, Self::Failed]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::auth::Caller;
 use crate::input::{page, JsonObject, ListQuery};
 use crate::ApiError;
 
+// The OpenAPI document's types, named by the handlers' annotations.
 #[cfg(feature = "openapi")]
 use crate::error::ErrorBody;
 #[cfg(feature = "openapi")]

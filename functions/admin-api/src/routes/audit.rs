@@ -7,8 +7,15 @@ use hookhub_shared::page::Page;
 use hookhub_shared::AppContext;
 
 use crate::auth::Caller;
-use crate::input::{page, parse_time, ListQuery};
+use crate::input::{page, ListQuery};
+use crate::queries::AuditQuery;
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{AuditEntryPage, CallErrors, PageParams, TenantHeader};
 
 /// Records a configuration change in the tenant's audit log: who, what, and which fields
 /// (names only, never values, so never a secret).
@@ -28,6 +35,17 @@ pub async fn record(
 
 /// `GET /api/v1/audit`: the tenant's changes, newest first, filtered by `action` (a prefix,
 /// such as `endpoint.`), `actor`, `from` and `to`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/audit", operation_id = "listOwnAudit",
+    tag = "webhooks",
+    summary = "The tenant's audit log, newest first: every configuration change, who made it and which fields (never values). Admins only; filters apply to each page as read, so follow nextCursor",
+    params(TenantHeader, AuditQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of entries", body = AuditEntryPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -35,11 +53,12 @@ pub async fn list(
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     caller.require_admin()?;
     let tenant = caller.tenant(&ctx, "*").await?;
+    let filters = AuditQuery::read(&query)?;
     let filter = AuditFilter {
-        action: query.params.get("action").cloned(),
-        actor: query.params.get("actor").cloned(),
-        from: parse_time("from", query.params.get("from"))?,
-        to: parse_time("to", query.params.get("to"))?,
+        action: filters.action,
+        actor: filters.actor,
+        from: filters.from,
+        to: filters.to,
     };
     let (entries, next) = ctx
         .audit()

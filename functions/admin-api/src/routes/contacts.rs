@@ -5,118 +5,60 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hookhub_shared::contacts::{
-    Contact, ContactFilter, ContactPage, ContactUpdate, ContactView, Selection, SortBy,
-};
+use hookhub_shared::contacts::{Contact, ContactPage, ContactUpdate, ContactView};
 use hookhub_shared::erasure::{ContactErased, ErasureView};
 use hookhub_shared::exports::{ExportFormat, ExportRecord, ExportRequest};
 use hookhub_shared::page::Page;
+use hookhub_shared::store::DEFAULT_PAGE_SIZE;
 use hookhub_shared::AppContext;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, parse_time, JsonObject, ListQuery};
+use crate::input::{page, JsonObject, ListQuery};
+use crate::queries::{ContactQuery, ExportEvents, ExportFields, MAX_EXPORT_ROWS};
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{
+    BodyErrors, CallErrors, ErasurePage, ExportPageParams, ExportRecordPage, PageParams,
+    TenantHeader,
+};
+#[cfg(feature = "openapi")]
+use hookhub_shared::exports::ContactExportFile;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Rows one export request returns at most; `X-Next-Cursor` continues it.
-const MAX_EXPORT_ROWS: usize = 10_000;
-
-fn parse_bool(name: &str, value: Option<&String>) -> ApiResult<bool> {
-    match value.map(String::as_str) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(_) => Err(bad_query(format!("{name} must be true or false"))),
-    }
-}
-
-fn time_param(query: &ListQuery, name: &str) -> ApiResult<Option<String>> {
-    Ok(parse_time(name, query.params.get(name))?.map(hookhub_shared::time::rfc3339))
-}
-
-/// The filters, sort and window of a listing or export, and the filters as given (for the
-/// export audit).
-struct Parsed {
-    selection: Selection,
-    echo: Value,
-}
-
-fn selection(query: &ListQuery) -> ApiResult<Parsed> {
-    let mut filter = ContactFilter {
-        created_after: time_param(query, "createdAfter")?,
-        created_before: time_param(query, "createdBefore")?,
-        updated_after: time_param(query, "updatedAfter")?,
-        has_tag: query.params.get("hasTag").cloned(),
-        opted_in: query.params.get("optedIn").cloned(),
-        search: query
-            .params
-            .get("search")
-            .cloned()
-            .filter(|s| !s.is_empty()),
-        export_consent_only: parse_bool(
-            "exportConsentOnly",
-            query.params.get("exportConsentOnly"),
-        )?,
-        ..Default::default()
-    };
-    if let Some(channel) = &filter.opted_in {
-        if !["whatsapp", "instagram", "messenger"].contains(&channel.as_str()) {
-            return Err(bad_query(
-                "optedIn must be whatsapp, instagram or messenger",
-            ));
-        }
-    }
-    for (name, value) in &query.params {
-        if let Some(field) = name
-            .strip_prefix("customField[")
-            .and_then(|r| r.strip_suffix(']'))
-        {
-            filter
-                .custom_fields
-                .insert(field.to_string(), value.clone());
-        }
-    }
-    let sort_by = match query.params.get("sortBy") {
-        None => SortBy::CreatedAt,
-        Some(s) => SortBy::parse(s)
-            .ok_or_else(|| bad_query("sortBy must be createdAt, updatedAt, lastSeenAt or name"))?,
-    };
-    let descending = match query.params.get("sortOrder").map(String::as_str) {
-        None | Some("desc") => true,
-        Some("asc") => false,
-        Some(_) => return Err(bad_query("sortOrder must be asc or desc")),
-    };
-    let offset = match query.params.get("offset") {
-        None => 0,
-        Some(o) => o
-            .parse()
-            .map_err(|_| bad_query("offset must be a whole number"))?,
-    };
-    let echo = json!(query
+/// The query parameters as given, but the window's, for the export audit.
+fn filters_given(query: &ListQuery) -> Value {
+    json!(query
         .params
         .iter()
         .filter(|(k, _)| !["offset", "includeEvents"].contains(&k.as_str()))
-        .collect::<std::collections::BTreeMap<_, _>>());
-    Ok(Parsed {
-        selection: Selection {
-            filter,
-            sort_by,
-            descending,
-            offset,
-        },
-        echo,
-    })
+        .collect::<std::collections::BTreeMap<_, _>>())
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/contacts", operation_id = "listContacts",
+    tag = "contacts",
+    summary = "Contacts captured from Meta events, filtered and sorted",
+    params(TenantHeader, ContactQuery, PageParams),
+    responses(
+        (status = 200, description = "A page with total", body = ContactPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Json<ContactPage>> {
     let tenant = caller.tenant(&ctx, "read:contacts").await?;
-    let sel = selection(&query)?.selection;
-    let limit = query.limit.unwrap_or(50) as usize;
+    let sel = ContactQuery::read(&query)?.selection();
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE) as usize;
     let selected = ctx
         .contacts()
         .select(&tenant, &sel, query.cursor.as_deref(), limit, false)
@@ -135,11 +77,11 @@ pub async fn list(
     get, path = "/api/v1/contacts/{contactId}", operation_id = "getContact",
     tag = "contacts",
     summary = "One contact",
-    params(crate::openapi::generate::TenantHeader, ("contactId" = String, Path)),
+    params(TenantHeader, ("contactId" = String, Path)),
     responses(
-        (status = 200, description = "The contact", body = hookhub_shared::contacts::ContactView),
-        (status = 404, description = "Unknown contact", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The contact", body = ContactView),
+        (status = 404, description = "Unknown contact", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get(
@@ -156,14 +98,14 @@ pub async fn get(
     patch, path = "/api/v1/contacts/{contactId}", operation_id = "updateContact",
     tag = "contacts",
     summary = "Tags, custom fields, email, export consent",
-    params(crate::openapi::generate::TenantHeader, ("contactId" = String, Path)),
-    request_body = hookhub_shared::contacts::ContactUpdate,
+    params(TenantHeader, ("contactId" = String, Path)),
+    request_body = ContactUpdate,
     responses(
-        (status = 200, description = "The contact", body = hookhub_shared::contacts::ContactView),
-        (status = 404, description = "Unknown contact", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "The contact", body = ContactView),
+        (status = 404, description = "Unknown contact", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn update(
@@ -203,11 +145,11 @@ pub async fn update(
     delete, path = "/api/v1/contacts/{contactId}", operation_id = "eraseContact",
     tag = "contacts",
     summary = "Erase the contact: delete it and start the erasure of everything held about the person",
-    params(crate::openapi::generate::TenantHeader, ("contactId" = String, Path)),
+    params(TenantHeader, ("contactId" = String, Path)),
     responses(
-        (status = 202, description = "The contact is deleted; the erasure runs as a job (its status at erasure.statusUrl)", body = hookhub_shared::erasure::ContactErased),
-        (status = 404, description = "Unknown contact", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 202, description = "The contact is deleted; the erasure runs as a job (its status at erasure.statusUrl)", body = ContactErased),
+        (status = 404, description = "Unknown contact", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn delete(
@@ -253,11 +195,11 @@ pub async fn delete(
     get, path = "/api/v1/contacts/erasures/{erasureId}", operation_id = "getErasure",
     tag = "contacts",
     summary = "How far one erasure has got",
-    params(crate::openapi::generate::TenantHeader, ("erasureId" = String, Path)),
+    params(TenantHeader, ("erasureId" = String, Path)),
     responses(
-        (status = 200, description = "The erasure", body = hookhub_shared::erasure::ErasureView),
-        (status = 404, description = "Unknown erasure", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The erasure", body = ErasureView),
+        (status = 404, description = "Unknown erasure", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn erasure_status(
@@ -274,10 +216,10 @@ pub async fn erasure_status(
     get, path = "/api/v1/contacts/erasures", operation_id = "listErasures",
     tag = "contacts",
     summary = "The tenant's erasures, newest first",
-    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    params(TenantHeader, PageParams),
     responses(
-        (status = 200, description = "A page of erasures", body = crate::openapi::generate::ErasurePage),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page of erasures", body = ErasurePage),
+        CallErrors,
     ),
 ))]
 pub async fn erasures(
@@ -300,21 +242,15 @@ async fn export(
     format: ExportFormat,
 ) -> ApiResult<Response> {
     let tenant = caller.tenant(ctx, "export:contacts").await?;
-    let parsed = selection(query)?;
     let request = ExportRequest {
-        selection: parsed.selection,
-        filters: parsed.echo,
+        selection: ContactQuery::read(query)?.selection(),
+        filters: filters_given(query),
         cursor: query.cursor.as_deref(),
         limit: query
             .limit
             .map_or(MAX_EXPORT_ROWS, |l| (l as usize).min(MAX_EXPORT_ROWS)),
-        include_events: parse_bool("includeEvents", query.params.get("includeEvents"))?,
-        fields: query
-            .params
-            .get("fields")
-            .map(|f| hookhub_shared::exports::parse_fields(f))
-            .transpose()
-            .map_err(bad_query)?,
+        include_events: ExportEvents::read(query)?.include_events,
+        fields: ExportFields::read(query)?.fields,
         format,
     };
     let export = ctx
@@ -348,6 +284,22 @@ async fn export(
     Ok(response)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/export/contacts.csv", operation_id = "exportContactsCsv",
+    tag = "contacts",
+    summary = "Contacts as CSV (up to 10,000 rows per request), recorded in the export audit; in creation order (the default) read page by page, X-Total-Count only for other orders",
+    params(TenantHeader, ContactQuery, ExportPageParams, ExportFields),
+    responses(
+        (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String, headers(
+            ("X-Export-Id" = String),
+            ("X-Export-Sha256" = String),
+            ("X-Total-Count" = i64),
+            ("X-Next-Cursor" = String, description = "present when more rows remain"),
+        )),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn export_csv(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -356,6 +308,22 @@ pub async fn export_csv(
     export(&ctx, &caller, &query, ExportFormat::Csv).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/export/contacts.json", operation_id = "exportContactsJson",
+    tag = "contacts",
+    summary = "Contacts as JSON, optionally with their recent events, recorded in the export audit; in creation order (the default) read page by page, X-Total-Count only for other orders",
+    params(TenantHeader, ContactQuery, ExportPageParams, ExportEvents, ExportFields),
+    responses(
+        (status = 200, description = "Contacts as JSON", content_type = "application/json", body = ContactExportFile, headers(
+            ("X-Export-Id" = String),
+            ("X-Export-Sha256" = String),
+            ("X-Total-Count" = i64),
+            ("X-Next-Cursor" = String, description = "present when more rows remain"),
+        )),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn export_json(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -368,11 +336,11 @@ pub async fn export_json(
     get, path = "/api/v1/export/audit", operation_id = "listExports",
     tag = "contacts",
     summary = "Every export: who, when, filters, rows, SHA-256",
-    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    params(TenantHeader, PageParams),
     responses(
-        (status = 200, description = "A page", body = crate::openapi::generate::ExportRecordPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page", body = ExportRecordPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn export_audit(

@@ -4,43 +4,46 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use hookhub_shared::page::Page;
-use hookhub_shared::webhooks::catalog;
 use hookhub_shared::webhooks::events::EventFilter;
 use hookhub_shared::webhooks::history::{EventDetailView, EventView};
 use hookhub_shared::AppContext;
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, parse_time, ListQuery};
+use crate::input::{page, ListQuery};
+use crate::queries::EventQuery;
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{CallErrors, EventPage, PageParams, TenantHeader};
 
 type ApiResult<T> = Result<T, ApiError>;
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/events", operation_id = "listEvents",
+    tag = "webhooks",
+    summary = "Events published to the tenant, newest first",
+    params(TenantHeader, EventQuery, PageParams),
+    responses(
+        (status = 200, description = "A page", body = EventPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Json<Page<EventView>>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
-    let event_type = query.params.get("type").cloned();
-    if let Some(pattern) = &event_type {
-        if !catalog::is_valid_pattern(pattern) {
-            return Err(bad_query(
-                "type must be an event type, <prefix>.* or *; see GET /api/v1/webhooks/events",
-            ));
-        }
-    }
-    let source = query.params.get("source").cloned();
-    if source
-        .as_deref()
-        .is_some_and(|s| catalog::sources_of(s).is_empty())
-    {
-        return Err(bad_query("source must be api, meta or hookhub"));
-    }
+    let filters = EventQuery::read(&query)?;
     let filter = EventFilter {
-        event_type,
-        source,
-        from: parse_time("from", query.params.get("from"))?,
-        to: parse_time("to", query.params.get("to"))?,
+        event_type: filters.event_type,
+        source: filters.source,
+        from: filters.from,
+        to: filters.to,
     };
     let (events, next) = ctx
         .events()
@@ -53,11 +56,11 @@ pub async fn list(
     get, path = "/api/v1/events/{eventId}", operation_id = "getEvent",
     tag = "webhooks",
     summary = "An event as delivered, with where each of its deliveries stands",
-    params(crate::openapi::generate::TenantHeader, ("eventId" = String, Path)),
+    params(TenantHeader, ("eventId" = String, Path)),
     responses(
-        (status = 200, description = "The event", body = hookhub_shared::webhooks::history::EventDetailView),
-        (status = 404, description = "Unknown event", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The event", body = EventDetailView),
+        (status = 404, description = "Unknown event", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get(

@@ -5,16 +5,24 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use hookhub_shared::integrations::{ConnectionCheck, IntegrationKind};
-use hookhub_shared::messages::{Channel, MessageFilter, MessageView, SendRequest, STATUSES};
+use hookhub_shared::messages::{Channel, MessageView, SendRequest};
 use hookhub_shared::page::Page;
-use hookhub_shared::validation::is_e164;
 use hookhub_shared::AppContext;
 
 use crate::auth::Caller;
-use crate::input::{
-    bad_query, idempotency_key, page, parse_time, JsonObject, ListQuery, OptionalJsonObject,
-};
+use crate::input::{idempotency_key, page, JsonObject, ListQuery, OptionalJsonObject};
+use crate::queries::MessageQuery;
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{
+    BodyErrors, CallErrors, IdempotencyKey, MessagePage, PageParams, TenantHeader,
+};
+#[cfg(feature = "openapi")]
+use hookhub_shared::messages::content::openapi::IntegrationTestRequest;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -24,15 +32,15 @@ const PERMISSION: &str = "send:messages";
     post, path = "/api/v1/messages", operation_id = "sendMessage",
     tag = "messages",
     summary = "Send an SMS or WhatsApp message through the tenant's provider",
-    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::IdempotencyKey),
-    request_body = hookhub_shared::messages::SendRequest,
+    params(TenantHeader, IdempotencyKey),
+    request_body = SendRequest,
     responses(
-        (status = 202, description = "Queued for sending", body = hookhub_shared::messages::MessageView),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        (status = 409, description = "The tenant's integration for this channel is missing, disabled or incomplete; or the Idempotency-Key was used for another message; nothing queued", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 202, description = "Queued for sending", body = MessageView),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        (status = 409, description = "The tenant's integration for this channel is missing, disabled or incomplete; or the Idempotency-Key was used for another message; nothing queued", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn send(
@@ -59,11 +67,11 @@ pub async fn send(
     get, path = "/api/v1/messages/{messageId}", operation_id = "getMessage",
     tag = "messages",
     summary = "A message's status, provider id, error and attempts",
-    params(crate::openapi::generate::TenantHeader, ("messageId" = String, Path)),
+    params(TenantHeader, ("messageId" = String, Path)),
     responses(
-        (status = 200, description = "The message", body = hookhub_shared::messages::MessageView),
-        (status = 404, description = "Unknown message", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The message", body = MessageView),
+        (status = 404, description = "Unknown message", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get(
@@ -75,39 +83,24 @@ pub async fn get(
     Ok(Json(ctx.messages().get(&tenant, &message_id).await?.view()))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/messages", operation_id = "listMessages",
+    tag = "messages",
+    summary = "Messages sent, newest first",
+    params(TenantHeader, MessageQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of messages", body = MessagePage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn list(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Json<Page<MessageView>>> {
     let tenant = caller.tenant(&ctx, "read:messages").await?;
-    let params = &query.params;
-    let status = params.get("status").cloned();
-    if let Some(s) = &status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(bad_query(
-                "status must be queued, sent, delivered, read or failed",
-            ));
-        }
-    }
-    let channel = params.get("channel").cloned();
-    if channel
-        .as_deref()
-        .is_some_and(|c| Channel::parse(c).is_none())
-    {
-        return Err(bad_query("channel must be sms or whatsapp"));
-    }
-    let to = params.get("to").cloned();
-    if to.as_deref().is_some_and(|t| !is_e164(t)) {
-        return Err(bad_query("to must be an E.164 phone number (+15551234567)"));
-    }
-    let filter = MessageFilter {
-        status,
-        channel,
-        to,
-        from: parse_time("from", params.get("from"))?,
-        until: parse_time("until", params.get("until"))?,
-    };
+    let filter = MessageQuery::read(&query)?.filter();
     let (messages, next) = ctx
         .messages()
         .list(&tenant, &filter, query.limit, query.cursor.as_deref())
@@ -124,18 +117,18 @@ pub async fn list(
     post, path = "/api/platform/tenants/{tenantId}/integrations/{kind}/test", operation_id = "testIntegration",
     tag = "platform",
     summary = "Test an integration: a real test message through sms or whatsapp (the provider's answer); the access token of instagram, or of whatsapp when no body is sent, against the Graph API (nothing sent); or n8n's health endpoint (reachability, TLS, latency)",
-    params(("tenantId" = String, Path), ("kind" = inline(hookhub_shared::integrations::IntegrationKind), Path)),
+    params(("tenantId" = String, Path), ("kind" = inline(IntegrationKind), Path)),
     request_body(
-        content = Option<hookhub_shared::messages::content::openapi::IntegrationTestRequest>,
+        content = Option<IntegrationTestRequest>,
         description = "sms, and whatsapp to send a test message; instagram and n8n take no body, nor does whatsapp's Graph check",
     ),
     responses(
-        (status = 200, description = "The test's result", body = hookhub_shared::integrations::ConnectionCheck),
-        (status = 404, description = "Unknown tenant, or not the sms or whatsapp integration", body = crate::error::ErrorBody),
-        (status = 409, description = "The integration is missing, disabled or incomplete", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "The test's result", body = ConnectionCheck),
+        (status = 404, description = "Unknown tenant, or not the sms or whatsapp integration", body = ErrorBody),
+        (status = 409, description = "The integration is missing, disabled or incomplete", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn test_integration(

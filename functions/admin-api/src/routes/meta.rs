@@ -12,44 +12,49 @@ use hookhub_shared::meta::subscriptions::{
     MetaChannel, MetaSubscription, SubscriptionList, SubscriptionRequest,
 };
 use hookhub_shared::meta::test_suites::{TestRun, TestSuite};
-use hookhub_shared::meta::ProcessingStatus;
 use hookhub_shared::page::Page;
-use hookhub_shared::webhooks::catalog;
 use hookhub_shared::AppContext;
 
 use crate::auth::Caller;
-use crate::input::{bad_query, page, JsonObject, ListQuery};
+use crate::input::{page, JsonObject, ListQuery};
+use crate::queries::MetaEventQuery;
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{
+    AdminCallErrors, BodyErrors, CallErrors, MetaEventPage, MetaTestSuitePage, PageParams,
+    TenantHeader,
+};
 
 type ApiResult<T> = Result<T, ApiError>;
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/meta/events", operation_id = "listMetaEvents",
+    tag = "meta",
+    summary = "Meta events received for the tenant, newest first",
+    params(TenantHeader, MetaEventQuery, PageParams),
+    responses(
+        (status = 200, description = "A page", body = MetaEventPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn list_events(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Json<Page<MetaEventView>>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
-    let event_type = query.params.get("eventType").map(String::as_str);
-    if let Some(t) = event_type {
-        if !catalog::is_known(t) {
-            return Err(bad_query(format!(
-                "eventType {t:?} is not a known event type; see GET /api/v1/webhooks/events"
-            )));
-        }
-    }
-    let status = match query.params.get("status").map(String::as_str) {
-        None => None,
-        Some(s) => Some(
-            ProcessingStatus::parse(s)
-                .ok_or_else(|| bad_query("status must be received, processed or failed"))?,
-        ),
-    };
+    let filters = MetaEventQuery::read(&query)?;
     let (events, next) = ctx
         .meta_events()
         .list(
             &tenant,
-            event_type,
-            status,
+            filters.event_type.as_deref(),
+            filters.status,
             query.limit,
             query.cursor.as_deref(),
         )
@@ -61,11 +66,11 @@ pub async fn list_events(
     get, path = "/api/v1/meta/events/{eventId}", operation_id = "getMetaEvent",
     tag = "meta",
     summary = "One Meta event with its raw item and processing outcome",
-    params(crate::openapi::generate::TenantHeader, ("eventId" = String, Path)),
+    params(TenantHeader, ("eventId" = String, Path)),
     responses(
-        (status = 200, description = "The event", body = hookhub_shared::meta::store::MetaEventView),
-        (status = 404, description = "Unknown event", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The event", body = MetaEventView),
+        (status = 404, description = "Unknown event", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get_event(
@@ -81,11 +86,11 @@ pub async fn get_event(
     get, path = "/api/v1/meta/health", operation_id = "metaHealth",
     tag = "meta",
     summary = "Table and queue reachability, integrations, last event, processing success rate",
-    params(crate::openapi::generate::TenantHeader),
+    params(TenantHeader),
     responses(
-        (status = 200, description = "Health", body = hookhub_shared::meta::monitoring::MetaHealth),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Health", body = MetaHealth),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<MetaHealth>> {
@@ -97,11 +102,11 @@ pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<
     get, path = "/api/v1/meta/monitoring/dashboard", operation_id = "metaDashboard",
     tag = "meta",
     summary = "Counts by type and status over 1h/24h/7d, error analysis with recommendations, processing latency",
-    params(crate::openapi::generate::TenantHeader),
+    params(TenantHeader),
     responses(
-        (status = 200, description = "Dashboard", body = hookhub_shared::meta::monitoring::MetaDashboard),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Dashboard", body = MetaDashboard),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn dashboard(
@@ -116,14 +121,14 @@ pub async fn dashboard(
     post, path = "/api/v1/meta/test-suites", operation_id = "createMetaTestSuite",
     tag = "meta",
     summary = "A suite of realistic sample bodies, one per Meta event kind",
-    params(crate::openapi::generate::TenantHeader),
-    request_body = hookhub_shared::meta::samples::SampleParams,
+    params(TenantHeader),
+    request_body = SampleParams,
     responses(
-        (status = 201, description = "Created", body = hookhub_shared::meta::test_suites::TestSuite),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 201, description = "Created", body = TestSuite),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn create_test_suite(
@@ -141,11 +146,11 @@ pub async fn create_test_suite(
     post, path = "/api/v1/meta/test-suites/{suiteId}/execute", operation_id = "executeMetaTestSuite",
     tag = "meta",
     summary = "Sign each sample with the tenant's app secret and send it through the ingress; per-case results",
-    params(crate::openapi::generate::TenantHeader, ("suiteId" = String, Path)),
+    params(TenantHeader, ("suiteId" = String, Path)),
     responses(
-        (status = 200, description = "Results", body = hookhub_shared::meta::test_suites::TestRun),
-        (status = 404, description = "Unknown suite", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Results", body = TestRun),
+        (status = 404, description = "Unknown suite", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn execute_test_suite(
@@ -166,11 +171,11 @@ pub async fn execute_test_suite(
     post, path = "/api/v1/meta/test-suites/{suiteId}/cases/{caseName}/execute", operation_id = "executeMetaTestCase",
     tag = "meta",
     summary = "Run one case of a suite, by its name (see the suite's cases)",
-    params(crate::openapi::generate::TenantHeader, ("suiteId" = String, Path), ("caseName" = String, Path)),
+    params(TenantHeader, ("suiteId" = String, Path), ("caseName" = String, Path)),
     responses(
-        (status = 200, description = "Results", body = hookhub_shared::meta::test_suites::TestRun),
-        (status = 404, description = "Unknown test suite or case", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Results", body = TestRun),
+        (status = 404, description = "Unknown test suite or case", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn execute_test_case(
@@ -190,10 +195,10 @@ pub async fn execute_test_case(
     get, path = "/api/v1/meta/test-suites", operation_id = "listMetaTestSuites",
     tag = "meta",
     summary = "The tenant's Meta test suites, newest first (kept 30 days)",
-    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    params(TenantHeader, PageParams),
     responses(
-        (status = 200, description = "A page of test suites", body = crate::openapi::generate::MetaTestSuitePage),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page of test suites", body = MetaTestSuitePage),
+        CallErrors,
     ),
 ))]
 pub async fn list_test_suites(
@@ -213,11 +218,11 @@ pub async fn list_test_suites(
     get, path = "/api/v1/meta/test-suites/{suiteId}", operation_id = "getMetaTestSuite",
     tag = "meta",
     summary = "One test suite: its cases and its last run",
-    params(crate::openapi::generate::TenantHeader, ("suiteId" = String, Path)),
+    params(TenantHeader, ("suiteId" = String, Path)),
     responses(
-        (status = 200, description = "The suite", body = hookhub_shared::meta::test_suites::TestSuite),
-        (status = 404, description = "Unknown test suite", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The suite", body = TestSuite),
+        (status = 404, description = "Unknown test suite", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get_test_suite(
@@ -234,12 +239,12 @@ pub async fn get_test_suite(
     post, path = "/api/v1/meta/events/{eventId}/reprocess", operation_id = "reprocessMetaEvent",
     tag = "meta",
     summary = "Process a failed Meta event again (a waiting one is queued again); idempotent like every processing run",
-    params(crate::openapi::generate::TenantHeader, ("eventId" = String, Path)),
+    params(TenantHeader, ("eventId" = String, Path)),
     responses(
-        (status = 202, description = "Queued for processing; the event as it now stands", body = hookhub_shared::meta::store::MetaEventView),
-        (status = 404, description = "Unknown event", body = crate::error::ErrorBody),
-        (status = 409, description = "The event was processed; nothing to reprocess", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 202, description = "Queued for processing; the event as it now stands", body = MetaEventView),
+        (status = 404, description = "Unknown event", body = ErrorBody),
+        (status = 409, description = "The event was processed; nothing to reprocess", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn reprocess_event(
@@ -263,11 +268,11 @@ pub async fn reprocess_event(
     post, path = "/api/v1/meta/health/check", operation_id = "checkMetaGraph",
     tag = "meta",
     summary = "Run the Graph checks of the tenant's enabled Meta integrations now (the schedule runs them every 5 minutes) and store them",
-    params(crate::openapi::generate::TenantHeader),
+    params(TenantHeader),
     responses(
-        (status = 200, description = "The checks", body = hookhub_shared::meta::graph_health::GraphCheckList),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The checks", body = GraphCheckList),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn check_graph(
@@ -284,11 +289,11 @@ pub async fn check_graph(
     get, path = "/api/v1/meta/subscriptions", operation_id = "listMetaSubscriptions",
     tag = "meta",
     summary = "Each configured Meta channel: the stored subscription and what the Graph API has now",
-    params(crate::openapi::generate::TenantHeader),
+    params(TenantHeader),
     responses(
-        (status = 200, description = "Subscriptions", body = hookhub_shared::meta::subscriptions::SubscriptionList),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Subscriptions", body = SubscriptionList),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn list_subscriptions(
@@ -304,17 +309,17 @@ pub async fn list_subscriptions(
     post, path = "/api/v1/meta/subscriptions", operation_id = "createMetaSubscription",
     tag = "meta",
     summary = "Subscribe the tenant's app to its WhatsApp Business Account or Instagram Page webhooks",
-    params(crate::openapi::generate::TenantHeader),
-    request_body = hookhub_shared::meta::subscriptions::SubscriptionRequest,
+    params(TenantHeader),
+    request_body = SubscriptionRequest,
     responses(
-        (status = 201, description = "Subscribed and stored", body = hookhub_shared::meta::subscriptions::MetaSubscription),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        (status = 409, description = "The Meta integration is not configured (or lacks the account id or token)", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid channel or fields", body = crate::error::ErrorBody),
-        (status = 429, description = "Rate limited by us, or by Meta (details reason rate_limited); see Retry-After", body = crate::error::ErrorBody),
-        (status = 502, description = "The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice)", body = crate::error::ErrorBody),
-        crate::openapi::generate::AdminCallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 201, description = "Subscribed and stored", body = MetaSubscription),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        (status = 409, description = "The Meta integration is not configured (or lacks the account id or token)", body = ErrorBody),
+        (status = 422, description = "Invalid channel or fields", body = ErrorBody),
+        (status = 429, description = "Rate limited by us, or by Meta (details reason rate_limited); see Retry-After", body = ErrorBody),
+        (status = 502, description = "The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice)", body = ErrorBody),
+        AdminCallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn subscribe(
@@ -347,14 +352,14 @@ pub async fn subscribe(
     delete, path = "/api/v1/meta/subscriptions/{channel}", operation_id = "deleteMetaSubscription",
     tag = "meta",
     summary = "Unsubscribe the app from the channel's account and forget the stored subscription",
-    params(crate::openapi::generate::TenantHeader, ("channel" = String, Path)),
+    params(TenantHeader, ("channel" = String, Path)),
     responses(
         (status = 204, description = "Unsubscribed"),
-        (status = 404, description = "Not a Meta channel (whatsapp or instagram)", body = crate::error::ErrorBody),
-        (status = 409, description = "The Meta integration is not configured (or lacks the account id or token)", body = crate::error::ErrorBody),
-        (status = 429, description = "Rate limited by us, or by Meta (details reason rate_limited); see Retry-After", body = crate::error::ErrorBody),
-        (status = 502, description = "The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice)", body = crate::error::ErrorBody),
-        crate::openapi::generate::AdminCallErrors,
+        (status = 404, description = "Not a Meta channel (whatsapp or instagram)", body = ErrorBody),
+        (status = 409, description = "The Meta integration is not configured (or lacks the account id or token)", body = ErrorBody),
+        (status = 429, description = "Rate limited by us, or by Meta (details reason rate_limited); see Retry-After", body = ErrorBody),
+        (status = 502, description = "The Graph API refused (details: reason token_invalid, permission_denied, account_not_found or error, Meta's code and advice)", body = ErrorBody),
+        AdminCallErrors,
     ),
 ))]
 pub async fn unsubscribe(

@@ -13,6 +13,14 @@ use crate::auth::Caller;
 use crate::input::{page, JsonObject, ListQuery};
 use crate::ApiError;
 
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{AuditEntryPage, BodyErrors, CallErrors, PageParams, TenantPage};
+#[cfg(feature = "openapi")]
+use hookhub_shared::integrations::openapi::IntegrationSettings;
+
 type ApiResult<T> = Result<T, ApiError>;
 
 fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> TenantView {
@@ -23,12 +31,12 @@ fn tenant_view(ctx: &AppContext, tenant: &Tenant) -> TenantView {
     post, path = "/api/platform/tenants", operation_id = "createTenant",
     tag = "platform",
     summary = "Create a tenant",
-    request_body = hookhub_shared::tenants::TenantCreate,
+    request_body = TenantCreate,
     responses(
-        (status = 201, description = "Created", body = hookhub_shared::tenants::TenantView),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 201, description = "Created", body = TenantView),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn create_tenant(
@@ -56,10 +64,10 @@ pub async fn create_tenant(
     get, path = "/api/platform/tenants", operation_id = "listTenants",
     tag = "platform",
     summary = "List tenants, newest first",
-    params(crate::openapi::generate::PageParams),
+    params(PageParams),
     responses(
-        (status = 200, description = "A page of tenants", body = crate::openapi::generate::TenantPage),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page of tenants", body = TenantPage),
+        CallErrors,
     ),
 ))]
 pub async fn list_tenants(
@@ -84,9 +92,9 @@ pub async fn list_tenants(
     summary = "Get a tenant",
     params(("tenantId" = String, Path)),
     responses(
-        (status = 200, description = "The tenant", body = hookhub_shared::tenants::TenantView),
-        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The tenant", body = TenantView),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get_tenant(
@@ -106,14 +114,14 @@ pub async fn get_tenant(
     tag = "platform",
     summary = "Update a tenant",
     params(("tenantId" = String, Path)),
-    request_body = hookhub_shared::tenants::TenantUpdate,
+    request_body = TenantUpdate,
     responses(
-        (status = 200, description = "Updated", body = hookhub_shared::tenants::TenantView),
-        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
-        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Updated", body = TenantView),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn update_tenant(
@@ -148,8 +156,8 @@ pub async fn update_tenant(
     params(("tenantId" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn delete_tenant(
@@ -171,9 +179,9 @@ pub async fn delete_tenant(
     summary = "Every integration of the tenant, secrets masked",
     params(("tenantId" = String, Path)),
     responses(
-        (status = 200, description = "Integrations", body = hookhub_shared::integrations::Integrations),
-        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Integrations", body = Integrations),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn get_integrations(
@@ -189,15 +197,15 @@ pub async fn get_integrations(
     put, path = "/api/platform/tenants/{tenantId}/integrations/{kind}", operation_id = "putIntegration",
     tag = "platform",
     summary = "Configure WhatsApp, Instagram, SMS or n8n; secrets sealed with KMS",
-    params(("tenantId" = String, Path), ("kind" = inline(hookhub_shared::integrations::IntegrationKind), Path)),
-    request_body = hookhub_shared::integrations::openapi::IntegrationSettings,
+    params(("tenantId" = String, Path), ("kind" = inline(IntegrationKind), Path)),
+    request_body = IntegrationSettings,
     responses(
-        (status = 200, description = "Stored, secrets masked", body = hookhub_shared::integrations::IntegrationView),
-        (status = 404, description = "Unknown tenant or integration", body = crate::error::ErrorBody),
-        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Stored, secrets masked", body = IntegrationView),
+        (status = 404, description = "Unknown tenant or integration", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn put_integration(
@@ -219,11 +227,11 @@ pub async fn put_integration(
     get, path = "/api/platform/tenants/{tenantId}/audit", operation_id = "listAudit",
     tag = "platform",
     summary = "Audit log of the tenant's configuration changes (field names, never values)",
-    params(("tenantId" = String, Path), crate::openapi::generate::PageParams),
+    params(("tenantId" = String, Path), PageParams),
     responses(
-        (status = 200, description = "A page of entries", body = crate::openapi::generate::AuditEntryPage),
-        (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page of entries", body = AuditEntryPage),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn list_audit(

@@ -16,6 +16,12 @@ use crate::auth::{client_ip, Caller, Identity};
 use crate::input::JsonObject;
 use crate::ApiError;
 
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{AdminCallErrors, BodyErrors};
+
 type ApiResult<T> = Result<T, ApiError>;
 
 /// The caller's address, for counting failed attempts.
@@ -34,16 +40,16 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceIp {
     tag = "auth",
     summary = "Sign in with email and password: tokens, or the new-password challenge of a first sign-in",
     security(()),
-    request_body = hookhub_shared::people::sign_in::SignInRequest,
+    request_body = SignInRequest,
     responses(
-        (status = 200, description = "Tokens, or a challenge", body = hookhub_shared::people::sign_in::SignInAnswer),
-        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
-        (status = 401, description = "Incorrect email or password (the same answer for unknown emails)", body = crate::error::ErrorBody),
-        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many failed attempts for this email or address; see Retry-After", body = crate::error::ErrorBody),
-        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Tokens, or a challenge", body = SignInAnswer),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Incorrect email or password (the same answer for unknown emails)", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts for this email or address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = ErrorBody),
+        BodyErrors,
     ),
 ))]
 pub async fn login(
@@ -60,15 +66,15 @@ pub async fn login(
     tag = "auth",
     summary = "Choose a new password at first sign-in",
     security(()),
-    request_body = hookhub_shared::people::sign_in::NewPasswordAnswer,
+    request_body = NewPasswordAnswer,
     responses(
-        (status = 200, description = "Tokens", body = hookhub_shared::people::sign_in::TokensView),
-        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
-        (status = 401, description = "The challenge session has expired", body = crate::error::ErrorBody),
-        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Tokens", body = TokensView),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "The challenge session has expired", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = ErrorBody),
+        BodyErrors,
     ),
 ))]
 pub async fn challenge(
@@ -86,15 +92,15 @@ pub async fn challenge(
     tag = "auth",
     summary = "New ID and access tokens for a refresh token",
     security(()),
-    request_body = hookhub_shared::people::sign_in::RefreshRequest,
+    request_body = RefreshRequest,
     responses(
-        (status = 200, description = "Tokens (without a new refresh token)", body = hookhub_shared::people::sign_in::TokensView),
-        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
-        (status = 401, description = "Refresh token invalid, revoked, or its user disabled or removed", body = crate::error::ErrorBody),
-        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Tokens (without a new refresh token)", body = TokensView),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Refresh token invalid, revoked, or its user disabled or removed", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = ErrorBody),
+        BodyErrors,
     ),
 ))]
 pub async fn refresh(
@@ -112,8 +118,8 @@ pub async fn refresh(
     summary = "Sign out everywhere: refresh tokens revoked, tokens issued so far refused",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 409, description = "Sign-in is not configured, or the token was minted by an embedding platform", body = crate::error::ErrorBody),
-        crate::openapi::generate::AdminCallErrors,
+        (status = 409, description = "Sign-in is not configured, or the token was minted by an embedding platform", body = ErrorBody),
+        AdminCallErrors,
     ),
 ))]
 pub async fn logout(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<StatusCode> {
@@ -133,8 +139,8 @@ pub async fn logout(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<
     tag = "auth",
     summary = "Who the bearer token is: user (email, role, tenant, expiry) or API key",
     responses(
-        (status = 200, description = "The caller", body = hookhub_shared::people::sign_in::Me),
-        crate::openapi::generate::AdminCallErrors,
+        (status = 200, description = "The caller", body = Me),
+        AdminCallErrors,
     ),
 ))]
 pub async fn me(caller: Caller) -> Json<Me> {
@@ -150,15 +156,15 @@ pub async fn me(caller: Caller) -> Json<Me> {
     tag = "auth",
     summary = "Email a password reset code (the same answer whether or not the email has an account)",
     security(()),
-    request_body = hookhub_shared::people::sign_in::ResetRequest,
+    request_body = ResetRequest,
     responses(
-        (status = 202, description = "Requested", body = hookhub_shared::people::sign_in::ResetRequested),
-        (status = 400, description = "Malformed request", body = crate::error::ErrorBody),
-        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many requests for this email or address; see Retry-After", body = crate::error::ErrorBody),
-        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::BodyErrors,
+        (status = 202, description = "Requested", body = ResetRequested),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many requests for this email or address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = ErrorBody),
+        BodyErrors,
     ),
 ))]
 pub async fn forgot_password(
@@ -176,15 +182,15 @@ pub async fn forgot_password(
     tag = "auth",
     summary = "Set a new password with the emailed code",
     security(()),
-    request_body = hookhub_shared::people::sign_in::ResetConfirmation,
+    request_body = ResetConfirmation,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 400, description = "Wrong or expired code", body = crate::error::ErrorBody),
-        (status = 409, description = "Sign-in is not configured (no user pool)", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields or a password the policy refuses", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ErrorBody),
-        (status = 503, description = "The identity provider is unavailable; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::BodyErrors,
+        (status = 400, description = "Wrong or expired code", body = ErrorBody),
+        (status = 409, description = "Sign-in is not configured (no user pool)", body = ErrorBody),
+        (status = 422, description = "Invalid fields or a password the policy refuses", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The identity provider is unavailable; retry", body = ErrorBody),
+        BodyErrors,
     ),
 ))]
 pub async fn confirm_forgot_password(

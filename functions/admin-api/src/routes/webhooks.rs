@@ -18,10 +18,20 @@ use hookhub_shared::AppContext;
 
 use super::audit;
 use crate::auth::Caller;
-use crate::input::{
-    bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
-};
+use crate::input::{page, JsonObject, ListQuery, OptionalJsonObject};
+use crate::queries::{EndpointInclude, LogQuery, RecoverySince, WebhookIdQuery};
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{
+    AdminCallErrors, AttemptPage, BodyErrors, CallErrors, EndpointPage, IdempotencyKey, PageParams,
+    TenantHeader,
+};
+#[cfg(feature = "openapi")]
+use hookhub_shared::webhooks::endpoint::openapi::{EndpointCreate, EndpointUpdate};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -29,11 +39,11 @@ type ApiResult<T> = Result<T, ApiError>;
     get, path = "/api/v1/webhooks/events", operation_id = "listEventTypes",
     tag = "webhooks",
     summary = "The event-type catalog with a sample payload each",
-    params(crate::openapi::generate::TenantHeader),
+    params(TenantHeader),
     responses(
-        (status = 200, description = "Catalog", body = hookhub_shared::webhooks::catalog::CatalogView),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Catalog", body = CatalogView),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn catalog(
@@ -48,15 +58,15 @@ pub async fn catalog(
     post, path = "/api/v1/webhooks", operation_id = "createWebhook",
     tag = "webhooks",
     summary = "Register an endpoint; its signing secret is returned once",
-    params(crate::openapi::generate::TenantHeader),
-    request_body = hookhub_shared::webhooks::endpoint::openapi::EndpointCreate,
+    params(TenantHeader),
+    request_body = EndpointCreate,
     responses(
-        (status = 201, description = "Created", body = hookhub_shared::webhooks::endpoint::EndpointWithSecretView),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields; or the tenant has maxEndpoints endpoints, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 201, description = "Created", body = EndpointWithSecretView),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = ErrorBody),
+        (status = 422, description = "Invalid fields; or the tenant has maxEndpoints endpoints, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn create(
@@ -83,11 +93,11 @@ pub async fn create(
     get, path = "/api/v1/webhooks", operation_id = "listWebhooks",
     tag = "webhooks",
     summary = "List endpoints, newest first",
-    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::PageParams),
+    params(TenantHeader, PageParams),
     responses(
-        (status = 200, description = "A page", body = crate::openapi::generate::EndpointPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page", body = EndpointPage),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn list(
@@ -106,9 +116,17 @@ pub async fn list(
     )))
 }
 
-/// How many recent attempts `?include=recentDeliveries` shows.
-const RECENT_DELIVERIES: u32 = 50;
-
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/{webhookId}", operation_id = "getWebhook",
+    tag = "webhooks",
+    summary = "An endpoint with its counters",
+    params(TenantHeader, ("webhookId" = String, Path), EndpointInclude),
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointDetailView),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn get(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -116,11 +134,7 @@ pub async fn get(
     query: ListQuery,
 ) -> ApiResult<Json<EndpointDetailView>> {
     let tenant = caller.tenant(&ctx, "read:webhooks").await?;
-    let include_recent = match query.params.get("include").map(String::as_str) {
-        None => false,
-        Some("recentDeliveries") => true,
-        Some(_) => return Err(bad_query("include must be recentDeliveries")),
-    };
+    let include_recent = EndpointInclude::read(&query)?.include;
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
     let log = ctx.delivery_log();
     let stats = log.stats(&tenant, &id).await?;
@@ -130,7 +144,7 @@ pub async fn get(
             ..Default::default()
         };
         let (recent, _) = log
-            .list(&tenant, &filter, Some(RECENT_DELIVERIES), None)
+            .list(&tenant, &filter, Some(EndpointInclude::RECENT_COUNT), None)
             .await?;
         Some(recent.iter().map(|l| l.view()).collect())
     } else {
@@ -147,15 +161,15 @@ pub async fn get(
     patch, path = "/api/v1/webhooks/{webhookId}", operation_id = "updateWebhook",
     tag = "webhooks",
     summary = "Change an endpoint; re-enabling resets its failure count",
-    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
-    request_body = hookhub_shared::webhooks::endpoint::openapi::EndpointUpdate,
+    params(TenantHeader, ("webhookId" = String, Path)),
+    request_body = EndpointUpdate,
     responses(
-        (status = 200, description = "Updated", body = hookhub_shared::webhooks::endpoint::EndpointView),
-        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
-        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded)", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Updated", body = EndpointView),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded)", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn update(
@@ -178,12 +192,12 @@ pub async fn update(
     delete, path = "/api/v1/webhooks/{webhookId}", operation_id = "deleteWebhook",
     tag = "webhooks",
     summary = "Delete an endpoint with its logs and counters",
-    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    params(TenantHeader, ("webhookId" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
-        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn delete(
@@ -201,15 +215,15 @@ pub async fn delete(
     post, path = "/api/v1/webhooks/{webhookId}/rotate-secret", operation_id = "rotateWebhookSecret",
     tag = "webhooks",
     summary = "New signing secret; the old ones keep signing for the grace period",
-    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
-    request_body(content = Option<hookhub_shared::webhooks::endpoint::Rotation>),
+    params(TenantHeader, ("webhookId" = String, Path)),
+    request_body(content = Option<Rotation>),
     responses(
-        (status = 200, description = "Rotated; the new secret shown once", body = hookhub_shared::webhooks::endpoint::EndpointWithSecretView),
-        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
-        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Rotated; the new secret shown once", body = EndpointWithSecretView),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn rotate_secret(
@@ -238,14 +252,14 @@ pub async fn rotate_secret(
     tag = "webhooks",
     summary = "Deliver a sample payload now and return the result",
     description = "Sent whatever the endpoint's state, logged and counted, never retried. The send waits at most 20 seconds, or the endpoint's timeoutMs when shorter, so the answer arrives within API Gateway's 30-second limit.",
-    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
-    request_body(content = Option<hookhub_shared::webhooks::delivery::TestDelivery>),
+    params(TenantHeader, ("webhookId" = String, Path)),
+    request_body(content = Option<TestDelivery>),
     responses(
-        (status = 200, description = "Result", body = hookhub_shared::webhooks::delivery::TestResult),
-        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Result", body = TestResult),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn test(
@@ -275,13 +289,14 @@ async fn endpoint_ids(ctx: &AppContext, tenant: &str) -> ApiResult<Vec<String>> 
 }
 
 /// One page of attempts, of one endpoint when `endpoint_id` names one (checked to be the
-/// tenant's), with the query's status, eventType, from and to filters.
+/// tenant's), filtered.
 async fn list_logs(
     ctx: &AppContext,
     tenant: &str,
     endpoint_id: Option<String>,
     query: &ListQuery,
 ) -> ApiResult<Json<Page<AttemptView>>> {
+    let filters = LogQuery::read(query)?;
     let scope = match endpoint_id {
         Some(id) => {
             ctx.endpoints().get(tenant, &id).await?;
@@ -294,10 +309,10 @@ async fn list_logs(
     };
     let filter = LogFilter {
         scope,
-        status: parse_status(query.params.get("status"))?,
-        event_type: query.params.get("eventType").cloned(),
-        from: parse_time("from", query.params.get("from"))?,
-        to: parse_time("to", query.params.get("to"))?,
+        status: filters.status,
+        event_type: filters.event_type,
+        from: filters.from,
+        to: filters.to,
     };
     let (logs, next) = ctx
         .delivery_log()
@@ -306,6 +321,17 @@ async fn list_logs(
     Ok(Json(page(logs.iter().map(|l| l.view()).collect(), next)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/{webhookId}/logs", operation_id = "listWebhookLogs",
+    tag = "webhooks",
+    summary = "Delivery attempts of one endpoint, newest first",
+    params(TenantHeader, ("webhookId" = String, Path), LogQuery, PageParams),
+    responses(
+        (status = 200, description = "A page", body = AttemptPage),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn endpoint_logs(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -316,13 +342,24 @@ pub async fn endpoint_logs(
     list_logs(&ctx, &tenant, Some(id), &query).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/v1/webhooks/logs", operation_id = "listDeliveryLogs",
+    tag = "webhooks",
+    summary = "Delivery attempts of the tenant, newest first",
+    params(TenantHeader, WebhookIdQuery, LogQuery, PageParams),
+    responses(
+        (status = 200, description = "A page", body = AttemptPage),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn logs(
     State(ctx): State<AppContext>,
     caller: Caller,
     query: ListQuery,
 ) -> ApiResult<Json<Page<AttemptView>>> {
     let tenant = caller.tenant(&ctx, "read:logs").await?;
-    let endpoint_id = query.params.get("webhookId").cloned();
+    let endpoint_id = WebhookIdQuery::read(&query).webhook_id;
     list_logs(&ctx, &tenant, endpoint_id, &query).await
 }
 
@@ -330,11 +367,11 @@ pub async fn logs(
     get, path = "/api/v1/webhooks/{webhookId}/stats", operation_id = "getWebhookStats",
     tag = "webhooks",
     summary = "Counters and the last 24 hours by hour",
-    params(crate::openapi::generate::TenantHeader, ("webhookId" = String, Path)),
+    params(TenantHeader, ("webhookId" = String, Path)),
     responses(
-        (status = 200, description = "Stats", body = hookhub_shared::webhooks::endpoint::EndpointStatsView),
-        (status = 404, description = "Unknown webhook", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Stats", body = EndpointStatsView),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn stats(
@@ -362,11 +399,11 @@ pub async fn stats(
     get, path = "/api/v1/webhooks/logs/{logId}", operation_id = "getDeliveryLog",
     tag = "webhooks",
     summary = "One delivery attempt: the request as sent (headers, signatures, body) and the response",
-    params(crate::openapi::generate::TenantHeader, ("logId" = String, Path)),
+    params(TenantHeader, ("logId" = String, Path)),
     responses(
-        (status = 200, description = "The attempt", body = hookhub_shared::webhooks::history::AttemptDetailView),
-        (status = 404, description = "Unknown log entry", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The attempt", body = AttemptDetailView),
+        (status = 404, description = "Unknown log entry", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn log_detail(
@@ -385,11 +422,11 @@ pub async fn log_detail(
     post, path = "/api/v1/webhooks/logs/{logId}/retry", operation_id = "retryDelivery",
     tag = "webhooks",
     summary = "Deliver the logged attempt's event again",
-    params(crate::openapi::generate::TenantHeader, ("logId" = String, Path)),
+    params(TenantHeader, ("logId" = String, Path)),
     responses(
-        (status = 202, description = "Queued", body = hookhub_shared::webhooks::history::Redelivery),
-        (status = 404, description = "Unknown log entry, endpoint or expired event", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 202, description = "Queued", body = Redelivery),
+        (status = 404, description = "Unknown log entry, endpoint or expired event", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn retry_log(
@@ -416,6 +453,17 @@ pub async fn retry_log(
 }
 
 /// Re-delivers every event whose delivery to this endpoint failed for good since `since`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/v1/webhooks/{webhookId}/recover", operation_id = "recoverWebhook",
+    tag = "webhooks",
+    summary = "Re-deliver every event whose delivery failed for good since a time",
+    params(TenantHeader, ("webhookId" = String, Path), RecoverySince),
+    responses(
+        (status = 202, description = "Queued", body = Recovery),
+        (status = 404, description = "Unknown webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn recover(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -424,8 +472,7 @@ pub async fn recover(
 ) -> ApiResult<(StatusCode, Json<Recovery>)> {
     let tenant = caller.tenant(&ctx, "write:webhooks").await?;
     let endpoint = ctx.endpoints().get(&tenant, &id).await?;
-    let since = parse_time("since", query.params.get("since"))?
-        .ok_or_else(|| bad_query("since is required (RFC 3339)"))?;
+    let since = RecoverySince::read(&query)?.since;
     let recovery = ctx.history().recover(&tenant, &endpoint.id, since).await?;
     Ok((StatusCode::ACCEPTED, Json(recovery)))
 }
@@ -435,11 +482,11 @@ pub async fn recover(
     get, path = "/api/v1/webhooks/analytics", operation_id = "getWebhookAnalytics",
     tag = "webhooks",
     summary = "Delivery analytics over every endpoint",
-    params(crate::openapi::generate::TenantHeader),
+    params(TenantHeader),
     responses(
-        (status = 200, description = "Analytics", body = hookhub_shared::webhooks::analytics::EndpointAnalytics),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "Analytics", body = EndpointAnalytics),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn analytics(
@@ -458,16 +505,16 @@ pub async fn analytics(
     post, path = "/api/v1/events", operation_id = "publishEvent",
     tag = "events",
     summary = "Publish an event to every subscribed active endpoint",
-    params(crate::openapi::generate::TenantHeader, crate::openapi::generate::IdempotencyKey),
-    request_body = hookhub_shared::webhooks::events::PublishRequest,
+    params(TenantHeader, IdempotencyKey),
+    request_body = PublishRequest,
     responses(
-        (status = 202, description = "Accepted", body = hookhub_shared::webhooks::events::Published),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = crate::error::ErrorBody),
-        (status = 409, description = "The Idempotency-Key was used for a different event, or a request with it is still in progress", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields: an unknown type, one hookhub emits itself, or data too large; or the data is above the tenant's maxEventBytes (quota_exceeded, details [{quota, limit}])", body = crate::error::ErrorBody),
-        (status = 429, description = "Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After", body = crate::error::ErrorBody),
-        crate::openapi::generate::AdminCallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 202, description = "Accepted", body = Published),
+        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used for a different event, or a request with it is still in progress", body = ErrorBody),
+        (status = 422, description = "Invalid fields: an unknown type, one hookhub emits itself, or data too large; or the data is above the tenant's maxEventBytes (quota_exceeded, details [{quota, limit}])", body = ErrorBody),
+        (status = 429, description = "Rate limited (an API key's rate, or quota_exceeded for the tenant's publishPerMinute); see Retry-After", body = ErrorBody),
+        AdminCallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn publish(

@@ -24,10 +24,23 @@ use serde_json::{json, Value};
 
 use super::audit;
 use crate::auth::Caller;
-use crate::input::{
-    bad_query, page, parse_status, parse_time, JsonObject, ListQuery, OptionalJsonObject,
-};
+use crate::input::{page, JsonObject, ListQuery, OptionalJsonObject};
+use crate::queries::{CallWait, CallsQuery, RangeQuery, WebhookIdQuery};
 use crate::ApiError;
+
+// The OpenAPI document's types, named by the handlers' annotations.
+#[cfg(feature = "openapi")]
+use crate::error::ErrorBody;
+#[cfg(feature = "openapi")]
+use crate::openapi::generate::{
+    BodyErrors, CallErrors, PageParams, WorkflowCallErrors, WorkflowCallPage, WorkflowPage,
+};
+#[cfg(feature = "openapi")]
+use hookhub_shared::webhooks::endpoint::openapi::{WorkflowCreate, WorkflowUpdate};
+#[cfg(feature = "openapi")]
+use hookhub_shared::webhooks::workflow_calls::{
+    BroadcastAnswered, CallAccepted, WorkflowCallAnswered,
+};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -45,14 +58,14 @@ async fn workflows(
     tag = "workflows",
     summary = "Add an n8n workflow webhook (workflowName unique per tenant)",
     params(("tenantId" = String, Path)),
-    request_body = hookhub_shared::webhooks::endpoint::openapi::WorkflowCreate,
+    request_body = WorkflowCreate,
     responses(
-        (status = 201, description = "Created", body = hookhub_shared::webhooks::endpoint::WorkflowWithSecretView),
-        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
-        (status = 409, description = "Name taken", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields; or the tenant has maxWorkflows workflow webhooks, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 201, description = "Created", body = WorkflowWithSecretView),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        (status = 409, description = "Name taken", body = ErrorBody),
+        (status = 422, description = "Invalid fields; or the tenant has maxWorkflows workflow webhooks, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn create(
@@ -80,11 +93,11 @@ pub async fn create(
     get, path = "/api/platform/tenants/{tenantId}/webhooks", operation_id = "listWorkflows",
     tag = "workflows",
     summary = "List the tenant's n8n workflow webhooks",
-    params(("tenantId" = String, Path), crate::openapi::generate::PageParams),
+    params(("tenantId" = String, Path), PageParams),
     responses(
-        (status = 200, description = "A page", body = crate::openapi::generate::WorkflowPage),
-        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "A page", body = WorkflowPage),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn list(
@@ -108,14 +121,14 @@ pub async fn list(
     tag = "workflows",
     summary = "Change a workflow webhook (not its name)",
     params(("tenantId" = String, Path), ("webhookId" = String, Path)),
-    request_body = hookhub_shared::webhooks::endpoint::openapi::WorkflowUpdate,
+    request_body = WorkflowUpdate,
     responses(
-        (status = 200, description = "Updated", body = hookhub_shared::webhooks::endpoint::WorkflowView),
-        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
-        (status = 409, description = "Changed concurrently", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded)", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
-        crate::openapi::generate::BodyErrors,
+        (status = 200, description = "Updated", body = WorkflowView),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+        (status = 422, description = "Invalid fields; or retryAttempts is above the tenant's maxRetryAttempts (quota_exceeded)", body = ErrorBody),
+        CallErrors,
+        BodyErrors,
     ),
 ))]
 pub async fn update(
@@ -141,9 +154,9 @@ pub async fn update(
     params(("tenantId" = String, Path), ("webhookId" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "Unknown tenant or workflow webhook", body = crate::error::ErrorBody),
-        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn delete(
@@ -155,15 +168,6 @@ pub async fn delete(
     service.delete(&tenant, &id).await?;
     audit::record(&ctx, &caller, &tenant, "workflow.deleted", &id, vec![]).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `?wait=true`: call at once and answer with the workflows' responses.
-fn wait_of(query: &ListQuery) -> ApiResult<bool> {
-    match query.params.get("wait").map(String::as_str) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(_) => Err(bad_query("wait must be true or false")),
-    }
 }
 
 fn call_data(body: Option<hookhub_shared::validation::Fields>) -> Value {
@@ -182,6 +186,19 @@ fn called(called: Called, single: bool) -> (StatusCode, Json<CallView>) {
     (status, Json(called.view(single)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/call", operation_id = "callWorkflow",
+    tag = "workflows",
+    summary = "Call a workflow webhook with a JSON payload",
+    params(("tenantId" = String, Path), ("webhookId" = String, Path), CallWait),
+    request_body(content = Option<Object>),
+    responses(
+        (status = 202, description = "Queued", body = CallAccepted),
+        (status = 200, description = "Called at once (wait=true): the answer", body = WorkflowCallAnswered),
+        (status = 409, description = "Disabled", body = ErrorBody),
+        WorkflowCallErrors,
+    ),
+))]
 pub async fn call(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -189,11 +206,24 @@ pub async fn call(
     query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
-    let wait = wait_of(&query)?;
+    let wait = CallWait::read(&query)?.wait;
     let service = workflows(&ctx, &caller, &tenant).await?;
     call_one(&ctx, &tenant, service.get(&tenant, &id).await?, body, wait).await
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/webhooks/by-name/{workflowName}/call", operation_id = "callWorkflowByName",
+    tag = "workflows",
+    summary = "Call a workflow webhook by its name",
+    params(("tenantId" = String, Path), ("workflowName" = String, Path), CallWait),
+    request_body(content = Option<Object>),
+    responses(
+        (status = 202, description = "Queued", body = CallAccepted),
+        (status = 200, description = "Called at once (wait=true): the answer", body = WorkflowCallAnswered),
+        (status = 409, description = "Disabled", body = ErrorBody),
+        WorkflowCallErrors,
+    ),
+))]
 pub async fn call_by_name(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -201,7 +231,7 @@ pub async fn call_by_name(
     query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
-    let wait = wait_of(&query)?;
+    let wait = CallWait::read(&query)?.wait;
     let service = workflows(&ctx, &caller, &tenant).await?;
     let workflow = service.by_name(&tenant, &name).await?;
     call_one(&ctx, &tenant, workflow, body, wait).await
@@ -229,6 +259,18 @@ async fn call_one(
     Ok(called(done, true))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/platform/tenants/{tenantId}/webhooks/broadcast", operation_id = "broadcastWorkflows",
+    tag = "workflows",
+    summary = "Call every active workflow webhook of the tenant",
+    params(("tenantId" = String, Path), CallWait),
+    request_body(content = Option<Object>),
+    responses(
+        (status = 202, description = "Queued", body = CallAccepted),
+        (status = 200, description = "Called at once (wait=true): the answer", body = BroadcastAnswered),
+        WorkflowCallErrors,
+    ),
+))]
 pub async fn broadcast(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -236,7 +278,7 @@ pub async fn broadcast(
     query: ListQuery,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
-    let wait = wait_of(&query)?;
+    let wait = CallWait::read(&query)?.wait;
     let service = workflows(&ctx, &caller, &tenant).await?;
     let active: Vec<Endpoint> = service
         .all(&tenant)
@@ -251,31 +293,17 @@ pub async fn broadcast(
     Ok(called(done, false))
 }
 
-fn range_start(query: &ListQuery) -> ApiResult<(String, chrono::DateTime<chrono::Utc>)> {
-    let range = query
-        .params
-        .get("range")
-        .map(String::as_str)
-        .unwrap_or("24h");
-    let hours = match range {
-        "1h" => 1,
-        "24h" => 24,
-        "7d" => 24 * 7,
-        "30d" => 24 * 30,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "range must be 1h, 24h, 7d or 30d",
-            ))
-        }
-    };
-    Ok((
-        range.to_string(),
-        chrono::Utc::now() - chrono::Duration::hours(hours),
-    ))
-}
-
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/webhooks/analytics/summary", operation_id = "workflowAnalyticsSummary",
+    tag = "workflows",
+    summary = "Totals and per-webhook success rates over a range",
+    params(("tenantId" = String, Path), RangeQuery, WebhookIdQuery),
+    responses(
+        (status = 200, description = "Summary", body = WorkflowSummary),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn summary(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -283,10 +311,10 @@ pub async fn summary(
     query: ListQuery,
 ) -> ApiResult<Json<WorkflowSummary>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
-    let (range, since) = range_start(&query)?;
+    let RangeQuery { range, since } = RangeQuery::read(&query)?;
     let mut targets = service.all(&tenant).await?;
-    if let Some(id) = query.params.get("webhookId") {
-        targets.retain(|w| &w.id == id);
+    if let Some(id) = WebhookIdQuery::read(&query).webhook_id {
+        targets.retain(|w| w.id == id);
         if targets.is_empty() {
             return Err(ApiError::not_found("workflow webhook"));
         }
@@ -318,6 +346,17 @@ pub async fn summary(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/webhooks/{webhookId}/analytics", operation_id = "workflowAnalytics",
+    tag = "workflows",
+    summary = "One workflow webhook's calls over a range, by hour",
+    params(("tenantId" = String, Path), ("webhookId" = String, Path), RangeQuery),
+    responses(
+        (status = 200, description = "Analytics", body = WorkflowAnalytics),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn webhook_analytics(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -326,7 +365,7 @@ pub async fn webhook_analytics(
 ) -> ApiResult<Json<WorkflowAnalytics>> {
     let service = workflows(&ctx, &caller, &tenant).await?;
     let workflow = service.get(&tenant, &id).await?;
-    let (range, since) = range_start(&query)?;
+    let RangeQuery { range, since } = RangeQuery::read(&query)?;
     let hours = ctx.delivery_log().hours(&tenant, &id, since).await?;
     Ok(Json(WorkflowAnalytics {
         totals: CallTotals::of(&hours),
@@ -350,25 +389,22 @@ async fn calls_filter(
         .into_iter()
         .map(|w| (w.id, w.name))
         .collect();
-    let ids = match query.params.get("webhookId") {
-        Some(id) if names.contains_key(id) => vec![id.clone()],
+    let ids = match WebhookIdQuery::read(query).webhook_id {
+        Some(id) if names.contains_key(&id) => vec![id],
         Some(_) => return Err(ApiError::not_found("workflow webhook")),
         None => names.keys().cloned().collect(),
     };
     names.retain(|id, _| ids.contains(id));
-    let from = match query.params.get("range") {
-        Some(_) => Some(range_start(query)?.1),
-        None => parse_time("from", query.params.get("from"))?,
-    };
+    let filters = CallsQuery::read(query)?;
     let filter = LogFilter {
         scope: LogScope::Merged {
             workflows: true,
             ids,
         },
-        status: parse_status(query.params.get("status"))?,
+        from: filters.start(),
+        status: filters.status,
         event_type: None,
-        from,
-        to: parse_time("to", query.params.get("to"))?,
+        to: filters.to,
     };
     Ok((filter, names))
 }
@@ -398,6 +434,17 @@ async fn calls(
 }
 
 /// The dashboard's last 50 calls across the tenant's workflows (or one).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/webhooks/analytics/recent", operation_id = "workflowRecentCalls",
+    tag = "workflows",
+    summary = "The last 50 calls",
+    params(("tenantId" = String, Path), WebhookIdQuery, CallsQuery),
+    responses(
+        (status = 200, description = "Calls", body = RecentCalls),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn recent(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -409,6 +456,17 @@ pub async fn recent(
 }
 
 /// Every call, filtered and paginated.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/platform/tenants/{tenantId}/webhooks/logs", operation_id = "listWorkflowCalls",
+    tag = "workflows",
+    summary = "Calls of the tenant's workflows, newest first",
+    params(("tenantId" = String, Path), WebhookIdQuery, CallsQuery, PageParams),
+    responses(
+        (status = 200, description = "A page", body = WorkflowCallPage),
+        (status = 404, description = "Unknown tenant or workflow webhook", body = ErrorBody),
+        CallErrors,
+    ),
+))]
 pub async fn logs(
     State(ctx): State<AppContext>,
     caller: Caller,
@@ -426,9 +484,9 @@ pub async fn logs(
     summary = "One workflow call: the request as sent and the workflow's answer",
     params(("tenantId" = String, Path), ("logId" = String, Path)),
     responses(
-        (status = 200, description = "The call", body = hookhub_shared::webhooks::history::AttemptDetailView),
-        (status = 404, description = "Unknown tenant or log entry", body = crate::error::ErrorBody),
-        crate::openapi::generate::CallErrors,
+        (status = 200, description = "The call", body = AttemptDetailView),
+        (status = 404, description = "Unknown tenant or log entry", body = ErrorBody),
+        CallErrors,
     ),
 ))]
 pub async fn log_detail(
