@@ -447,6 +447,21 @@ pub mod generate {
     /// What every call an API key can make may answer.
     pub struct CallErrors;
 
+    /// What every call an API key can make on a tenant may answer: a platform admin names the
+    /// tenant in `X-Tenant-Id`, which may not exist.
+    pub struct TenantCallErrors;
+
+    impl IntoResponses for TenantCallErrors {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            let mut responses = CallErrors::responses();
+            responses.insert(
+                "404".into(),
+                error("The tenant (X-Tenant-Id, for platform admins) does not exist"),
+            );
+            responses
+        }
+    }
+
     /// What a call with a JSON body may answer besides.
     pub struct BodyErrors;
 

@@ -13,9 +13,7 @@ use crate::ApiError;
 
 // The OpenAPI document's types, named by the handlers' annotations.
 #[cfg(feature = "openapi")]
-use crate::error::ErrorBody;
-#[cfg(feature = "openapi")]
-use crate::openapi::generate::{AuditEntryPage, CallErrors, PageParams, TenantHeader};
+use crate::openapi::generate::{AuditEntryPage, PageParams, TenantCallErrors, TenantHeader};
 
 /// Records a configuration change in the tenant's audit log: who, what, and which fields
 /// (names only, never values, so never a secret).
@@ -42,8 +40,7 @@ pub async fn record(
     params(TenantHeader, AuditQuery, PageParams),
     responses(
         (status = 200, description = "A page of entries", body = AuditEntryPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list(

@@ -24,7 +24,7 @@ use crate::error::ErrorBody;
 #[cfg(feature = "openapi")]
 use crate::openapi::generate::{
     BodyErrors, CallErrors, ErasurePage, ExportPageParams, ExportRecordPage, PageParams,
-    TenantHeader,
+    TenantCallErrors, TenantHeader,
 };
 #[cfg(feature = "openapi")]
 use hookhub_shared::exports::ContactExportFile;
@@ -47,8 +47,7 @@ fn filters_given(query: &ListQuery) -> Value {
     params(TenantHeader, ContactQuery, PageParams),
     responses(
         (status = 200, description = "A page with total", body = ContactPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list(
@@ -296,8 +295,7 @@ async fn export(
             ("X-Total-Count" = i64),
             ("X-Next-Cursor" = String, description = "present when more rows remain"),
         )),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn export_csv(
@@ -320,8 +318,7 @@ pub async fn export_csv(
             ("X-Total-Count" = i64),
             ("X-Next-Cursor" = String, description = "present when more rows remain"),
         )),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn export_json(
@@ -339,8 +336,7 @@ pub async fn export_json(
     params(TenantHeader, PageParams),
     responses(
         (status = 200, description = "A page", body = ExportRecordPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn export_audit(

@@ -17,7 +17,7 @@ use crate::ApiError;
 #[cfg(feature = "openapi")]
 use crate::error::ErrorBody;
 #[cfg(feature = "openapi")]
-use crate::openapi::generate::{CallErrors, EventPage, PageParams, TenantHeader};
+use crate::openapi::generate::{CallErrors, EventPage, PageParams, TenantCallErrors, TenantHeader};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -28,8 +28,7 @@ type ApiResult<T> = Result<T, ApiError>;
     params(TenantHeader, EventQuery, PageParams),
     responses(
         (status = 200, description = "A page", body = EventPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list(

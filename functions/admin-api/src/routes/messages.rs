@@ -19,7 +19,7 @@ use crate::ApiError;
 use crate::error::ErrorBody;
 #[cfg(feature = "openapi")]
 use crate::openapi::generate::{
-    BodyErrors, CallErrors, IdempotencyKey, MessagePage, PageParams, TenantHeader,
+    BodyErrors, CallErrors, IdempotencyKey, MessagePage, PageParams, TenantCallErrors, TenantHeader,
 };
 #[cfg(feature = "openapi")]
 use hookhub_shared::messages::content::openapi::IntegrationTestRequest;
@@ -36,10 +36,9 @@ const PERMISSION: &str = "send:messages";
     request_body = SendRequest,
     responses(
         (status = 202, description = "Queued for sending", body = MessageView),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
         (status = 409, description = "The tenant's integration for this channel is missing, disabled or incomplete; or the Idempotency-Key was used for another message; nothing queued", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
         BodyErrors,
     ),
 ))]
@@ -90,8 +89,7 @@ pub async fn get(
     params(TenantHeader, MessageQuery, PageParams),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list(

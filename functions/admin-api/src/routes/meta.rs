@@ -26,7 +26,7 @@ use crate::error::ErrorBody;
 #[cfg(feature = "openapi")]
 use crate::openapi::generate::{
     AdminCallErrors, BodyErrors, CallErrors, MetaEventPage, MetaTestSuitePage, PageParams,
-    TenantHeader,
+    TenantCallErrors, TenantHeader,
 };
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -38,8 +38,7 @@ type ApiResult<T> = Result<T, ApiError>;
     params(TenantHeader, MetaEventQuery, PageParams),
     responses(
         (status = 200, description = "A page", body = MetaEventPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list_events(
@@ -89,8 +88,7 @@ pub async fn get_event(
     params(TenantHeader),
     responses(
         (status = 200, description = "Health", body = MetaHealth),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<Json<MetaHealth>> {
@@ -105,8 +103,7 @@ pub async fn health(State(ctx): State<AppContext>, caller: Caller) -> ApiResult<
     params(TenantHeader),
     responses(
         (status = 200, description = "Dashboard", body = MetaDashboard),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn dashboard(
@@ -125,9 +122,8 @@ pub async fn dashboard(
     request_body = SampleParams,
     responses(
         (status = 201, description = "Created", body = TestSuite),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
         BodyErrors,
     ),
 ))]
@@ -271,8 +267,7 @@ pub async fn reprocess_event(
     params(TenantHeader),
     responses(
         (status = 200, description = "The checks", body = GraphCheckList),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn check_graph(
@@ -292,8 +287,7 @@ pub async fn check_graph(
     params(TenantHeader),
     responses(
         (status = 200, description = "Subscriptions", body = SubscriptionList),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list_subscriptions(

@@ -28,7 +28,7 @@ use crate::error::ErrorBody;
 #[cfg(feature = "openapi")]
 use crate::openapi::generate::{
     AdminCallErrors, AttemptPage, BodyErrors, CallErrors, EndpointPage, IdempotencyKey, PageParams,
-    TenantHeader,
+    TenantCallErrors, TenantHeader,
 };
 #[cfg(feature = "openapi")]
 use hookhub_shared::webhooks::endpoint::openapi::{EndpointCreate, EndpointUpdate};
@@ -42,8 +42,7 @@ type ApiResult<T> = Result<T, ApiError>;
     params(TenantHeader),
     responses(
         (status = 200, description = "Catalog", body = CatalogView),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn catalog(
@@ -62,10 +61,9 @@ pub async fn catalog(
     request_body = EndpointCreate,
     responses(
         (status = 201, description = "Created", body = EndpointWithSecretView),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
         (status = 409, description = "The tenant's subscription index is full, or a concurrent change to the same endpoints won; retry", body = ErrorBody),
         (status = 422, description = "Invalid fields; or the tenant has maxEndpoints endpoints, or retryAttempts is above maxRetryAttempts (quota_exceeded, details [{quota, limit}])", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
         BodyErrors,
     ),
 ))]
@@ -96,8 +94,7 @@ pub async fn create(
     params(TenantHeader, PageParams),
     responses(
         (status = 200, description = "A page", body = EndpointPage),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn list(
@@ -485,8 +482,7 @@ pub async fn recover(
     params(TenantHeader),
     responses(
         (status = 200, description = "Analytics", body = EndpointAnalytics),
-        (status = 404, description = "The tenant (X-Tenant-Id, for platform admins) does not exist", body = ErrorBody),
-        CallErrors,
+        TenantCallErrors,
     ),
 ))]
 pub async fn analytics(
