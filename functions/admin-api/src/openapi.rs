@@ -99,7 +99,7 @@ pub mod generate {
     use serde_json::Value;
     use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
     use utoipa::openapi::response::{Response, ResponseBuilder};
-    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
     use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
     use utoipa::openapi::{Content, Ref, RefOr, Required};
     use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
@@ -571,27 +571,8 @@ pub mod generate {
 
     impl IntoParams for PageParams {
         fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-            vec![
-                ParameterBuilder::new()
-                    .name("limit")
-                    .parameter_in(ParameterIn::Query)
-                    .required(Required::False)
-                    .schema(Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Integer)
-                            .minimum(Some(1))
-                            .maximum(Some(hookhub_shared::store::MAX_PAGE_SIZE))
-                            .default(Some(hookhub_shared::store::DEFAULT_PAGE_SIZE.into())),
-                    ))
-                    .build(),
-                ParameterBuilder::new()
-                    .name("cursor")
-                    .parameter_in(ParameterIn::Query)
-                    .required(Required::False)
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                    .description(Some("opaque cursor from nextCursor"))
-                    .build(),
-            ]
+            let default = hookhub_shared::store::DEFAULT_PAGE_SIZE;
+            vec![page_limit(Some(default), None), page_cursor()]
         }
     }
 
@@ -601,16 +582,38 @@ pub mod generate {
 
     impl IntoParams for ExportPageParams {
         fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-            let mut params = PageParams::into_params(|| None);
-            params[0].description = Some(format!(
+            let without = format!(
                 "rows in this response; without it, every matching row up to {}",
                 crate::queries::MAX_EXPORT_ROWS
-            ));
-            if let Some(RefOr::T(Schema::Object(limit))) = params[0].schema.as_mut() {
-                limit.default = None;
-            }
-            params
+            );
+            vec![page_limit(None, Some(without)), page_cursor()]
         }
+    }
+
+    fn page_limit(default: Option<u32>, description: Option<String>) -> Parameter {
+        ParameterBuilder::new()
+            .name("limit")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(hookhub_shared::store::MAX_PAGE_SIZE))
+                    .default(default.map(Into::into)),
+            ))
+            .description(description)
+            .build()
+    }
+
+    fn page_cursor() -> Parameter {
+        ParameterBuilder::new()
+            .name("cursor")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .description(Some("opaque cursor from nextCursor"))
+            .build()
     }
 
     /// The document as committed: two-space indented, with a final newline.

@@ -5,12 +5,14 @@
 //! documented, nor documented without being read.
 
 use chrono::{DateTime, Utc};
+use hookhub_shared::audit::AuditFilter;
 use hookhub_shared::contacts::{ContactFilter, Selection, SortBy};
-use hookhub_shared::messages::Channel;
-use hookhub_shared::messages::{MessageFilter, STATUSES};
-use hookhub_shared::meta::store::ProcessingStatus;
+use hookhub_shared::messages::{Channel, MessageFilter, STATUSES};
+use hookhub_shared::meta::ProcessingStatus;
 use hookhub_shared::validation::is_e164;
 use hookhub_shared::webhooks::catalog;
+use hookhub_shared::webhooks::events::EventFilter;
+use hookhub_shared::webhooks::logs::{LogFilter, LogScope};
 
 use crate::input::{bad_query, ListQuery};
 use crate::ApiError;
@@ -112,6 +114,17 @@ impl LogQuery {
             to: time(query, "to")?,
         })
     }
+
+    /// The filter over the attempts of `scope`.
+    pub fn filter(self, scope: LogScope) -> LogFilter {
+        LogFilter {
+            scope,
+            status: self.status,
+            event_type: self.event_type,
+            from: self.from,
+            to: self.to,
+        }
+    }
 }
 
 /// `?include=recentDeliveries` on an endpoint's read.
@@ -196,6 +209,15 @@ impl EventQuery {
             to: time(query, "to")?,
         })
     }
+
+    pub fn filter(self) -> EventFilter {
+        EventFilter {
+            event_type: self.event_type,
+            source: self.source,
+            from: self.from,
+            to: self.to,
+        }
+    }
 }
 
 /// `?wait=true`: call at once and answer with the workflows' responses.
@@ -271,9 +293,19 @@ impl CallsQuery {
         })
     }
 
-    /// Where the window starts: the range's start, else `from`.
-    pub fn start(&self) -> Option<DateTime<Utc>> {
-        self.range.as_ref().map(|r| r.since).or(self.from)
+    /// The filter over the calls of the workflows `ids`; the window starts where the range
+    /// does, else at `from`.
+    pub fn filter(self, ids: Vec<String>) -> LogFilter {
+        LogFilter {
+            scope: LogScope::Merged {
+                workflows: true,
+                ids,
+            },
+            from: self.range.map(|r| r.since).or(self.from),
+            status: self.status,
+            event_type: None,
+            to: self.to,
+        }
     }
 }
 
@@ -386,6 +418,15 @@ impl AuditQuery {
             from: time(query, "from")?,
             to: time(query, "to")?,
         })
+    }
+
+    pub fn filter(self) -> AuditFilter {
+        AuditFilter {
+            action: self.action,
+            actor: self.actor,
+            from: self.from,
+            to: self.to,
+        }
     }
 }
 
@@ -653,11 +694,11 @@ mod tests {
     fn a_calls_range_starts_the_window_before_from() {
         let before = Utc::now() - chrono::Duration::hours(1);
         let ranged = CallsQuery::read(&query(&[("range", "1h"), ("from", "2020-01-01")])).unwrap();
-        let start = ranged.start().unwrap();
+        let start = ranged.filter(vec![]).from.unwrap();
         assert!(start >= before - chrono::Duration::seconds(5) && start <= Utc::now());
         let from = CallsQuery::read(&query(&[("from", "2020-01-01")])).unwrap();
         assert_eq!(
-            from.start().unwrap().to_rfc3339(),
+            from.filter(vec![]).from.unwrap().to_rfc3339(),
             "2020-01-01T00:00:00+00:00"
         );
         assert!(CallsQuery::read(&query(&[("range", "2h")])).is_err());

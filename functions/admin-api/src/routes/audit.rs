@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use hookhub_shared::audit::{AuditEntry, AuditFilter};
+use hookhub_shared::audit::AuditEntry;
 use hookhub_shared::page::Page;
 use hookhub_shared::AppContext;
 
@@ -50,13 +50,7 @@ pub async fn list(
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     caller.require_admin()?;
     let tenant = caller.tenant(&ctx, "*").await?;
-    let filters = AuditQuery::read(&query)?;
-    let filter = AuditFilter {
-        action: filters.action,
-        actor: filters.actor,
-        from: filters.from,
-        to: filters.to,
-    };
+    let filter = AuditQuery::read(&query)?.filter();
     let (entries, next) = ctx
         .audit()
         .list_filtered(&tenant, &filter, query.limit, query.cursor.as_deref())

@@ -31,7 +31,8 @@ use hookhub_shared::exports::ContactExportFile;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The query parameters as given, but the window's, for the export audit.
+/// The filters as given (every parameter but `offset` and `includeEvents`), for the export
+/// audit.
 fn filters_given(query: &ListQuery) -> Value {
     json!(query
         .params

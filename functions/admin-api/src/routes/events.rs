@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use hookhub_shared::page::Page;
-use hookhub_shared::webhooks::events::EventFilter;
 use hookhub_shared::webhooks::history::{EventDetailView, EventView};
 use hookhub_shared::AppContext;
 
@@ -37,13 +36,7 @@ pub async fn list(
     query: ListQuery,
 ) -> ApiResult<Json<Page<EventView>>> {
     let tenant = caller.tenant(&ctx, "read:events").await?;
-    let filters = EventQuery::read(&query)?;
-    let filter = EventFilter {
-        event_type: filters.event_type,
-        source: filters.source,
-        from: filters.from,
-        to: filters.to,
-    };
+    let filter = EventQuery::read(&query)?.filter();
     let (events, next) = ctx
         .events()
         .list(&tenant, &filter, query.limit, query.cursor.as_deref())

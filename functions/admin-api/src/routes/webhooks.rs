@@ -304,13 +304,7 @@ async fn list_logs(
             ids: endpoint_ids(ctx, tenant).await?,
         },
     };
-    let filter = LogFilter {
-        scope,
-        status: filters.status,
-        event_type: filters.event_type,
-        from: filters.from,
-        to: filters.to,
-    };
+    let filter = filters.filter(scope);
     let (logs, next) = ctx
         .delivery_log()
         .list(tenant, &filter, query.limit, query.cursor.as_deref())

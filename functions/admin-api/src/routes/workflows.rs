@@ -13,7 +13,7 @@ use hookhub_shared::webhooks::endpoint::{
 };
 use hookhub_shared::webhooks::history::AttemptDetailView;
 use hookhub_shared::webhooks::logs::{
-    AttemptLog, HourCounters, LogFilter, LogScope, RecentCalls, WorkflowCallView,
+    AttemptLog, HourCounters, LogFilter, RecentCalls, WorkflowCallView,
 };
 use hookhub_shared::webhooks::workflow_analytics::{
     CallTotals, WorkflowAnalytics, WorkflowRow, WorkflowSummary,
@@ -395,17 +395,7 @@ async fn calls_filter(
         None => names.keys().cloned().collect(),
     };
     names.retain(|id, _| ids.contains(id));
-    let filters = CallsQuery::read(query)?;
-    let filter = LogFilter {
-        scope: LogScope::Merged {
-            workflows: true,
-            ids,
-        },
-        from: filters.start(),
-        status: filters.status,
-        event_type: None,
-        to: filters.to,
-    };
+    let filter = CallsQuery::read(query)?.filter(ids);
     Ok((filter, names))
 }
 
